@@ -1,0 +1,24 @@
+/*
+ * tasks.h - the tasks this executable implements.  Each one is a parameter
+ * spec and a function from validated parameters to a result; main.c wires
+ * them to the task contract (stdin/PT_*) and to command-line flags.
+ */
+#ifndef CR_TASKS_H
+#define CR_TASKS_H
+
+#include <jansson.h>
+
+#include "cr_err.h"
+#include "cr_task.h"
+
+struct cr_task_def {
+	const char *name;		/* "status" for cert_regen::status */
+	const char *summary;		/* one line for --help */
+	const struct cr_param *params;	/* NULL-name terminated */
+	/* Returns a new result object, or NULL with err set. */
+	json_t *(*run)(json_t *params, cr_err *err);
+};
+
+extern const struct cr_task_def cr_task_status;
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * cr_status.c - the node's certificate state (see cr_status.h).
+ *
+ * Each part (host certificate, key, CA bundle, CRL chain, pending CSR) is
+ * read on its own: a part that fails adds an entry to "errors" and leaves
+ * the others intact, so one broken file never hides the rest.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "cr_fs.h"
+#include "cr_json.h"
+#include "cr_settings.h"
+#include "cr_status.h"
+#include "cr_x509.h"
+
+/* Everything read from disk, owned here and freed by state_free(). */
+struct state {
+	time_t now;
+	int warn_days;
+	enum cr_crl_mode crl_mode;	/* Puppet's certificate_revocation */
+	json_t *out;		/* the answer being built */
+	json_t *errors;		/* borrowed from out */
+	json_t *files;		/* borrowed from out */
+	json_t *reasons;	/* health reasons, borrowed from out */
+	STACK_OF(X509) *host;	/* hostcert file: first cert is the leaf */
+	STACK_OF(X509) *bundle;
+	STACK_OF(X509_CRL) *crls;
+	EVP_PKEY *key;
+	bool host_missing, host_broken;
+	bool key_missing, key_broken;
+	bool ca_missing, ca_broken, crl_broken;
+};
+
+static void
+add_error(struct state *st, const char *part, const cr_err *e)
+{
+	json_t *entry = json_object();
+
+	if (entry == NULL)
+		return;
+	json_object_set_new(entry, "part", json_string(part));
+	json_object_set_new(entry, "kind", cr_json_str(e->kind));
+	json_object_set_new(entry, "msg", cr_json_str(e->msg));
+	json_array_append_new(st->errors, entry);
+}
+
+static bool
+err_is_missing(const cr_err *e)
+{
+	return e->details != NULL &&
+	    json_is_true(json_object_get(e->details, "missing"));
+}
+
+static bool
+err_is_denied(const cr_err *e)
+{
+	json_t *no = e->details ? json_object_get(e->details, "errno") : NULL;
+
+	return no != NULL && (json_integer_value(no) == EACCES ||
+	    json_integer_value(no) == EPERM);
+}
+
+/* files.<name> = {"path": p, "present": bool} */
+static void
+note_file(struct state *st, const char *name, const char *path)
+{
+	int exists = path ? cr_path_exists(path) : 0;
+	json_t *f = json_object();
+
+	if (f == NULL)
+		return;
+	cr_json_set(f, "path", cr_json_str(path));
+	json_object_set_new(f, "present", json_boolean(exists == 1));
+	json_object_set_new(st->files, name, f);
+}
+
+static void
+read_hostcert(struct state *st, const char *path)
+{
+	cr_err e;
+
+	cr_err_init(&e);
+	if ((st->host = cr_certs_read(path, &e)) == NULL) {
+		if (err_is_missing(&e))
+			st->host_missing = true;
+		else {
+			st->host_broken = true;
+			add_error(st, "hostcert", &e);
+		}
+	}
+	cr_err_clear(&e);
+}
+
+static void
+read_key(struct state *st, const char *path, json_t *hostcert)
+{
+	cr_err e;
+
+	cr_err_init(&e);
+	if ((st->key = cr_key_read(path, &e)) == NULL) {
+		if (err_is_missing(&e))
+			st->key_missing = true;
+		else if (err_is_denied(&e))
+			json_object_set_new(hostcert, "key_readable",
+			    json_false());
+		else {
+			st->key_broken = true;
+			add_error(st, "hostprivkey", &e);
+		}
+	}
+	cr_err_clear(&e);
+}
+
+static void
+read_ca(struct state *st, const char *path)
+{
+	json_t *ca = json_array();
+	cr_err e;
+	int i;
+
+	cr_err_init(&e);
+	if ((st->bundle = cr_certs_read(path, &e)) == NULL) {
+		if (err_is_missing(&e))
+			st->ca_missing = true;
+		else {
+			st->ca_broken = true;
+			add_error(st, "ca", &e);
+		}
+	}
+	for (i = 0; st->bundle != NULL && i < sk_X509_num(st->bundle); i++)
+		json_array_append_new(ca,
+		    cr_ca_json(sk_X509_value(st->bundle, i), st->now));
+	cr_json_set(st->out, "ca", ca);
+	cr_err_clear(&e);
+}
+
+static void
+read_crl(struct state *st, const char *path)
+{
+	json_t *list = json_array();
+	cr_err e;
+	int i;
+
+	cr_err_init(&e);
+	if ((st->crls = cr_crls_read(path, &e)) == NULL &&
+	    !err_is_missing(&e)) {
+		st->crl_broken = true;
+		add_error(st, "crl", &e);
+	}
+	for (i = 0; st->crls != NULL && i < sk_X509_CRL_num(st->crls); i++)
+		json_array_append_new(list,
+		    cr_crl_json(sk_X509_CRL_value(st->crls, i), st->now));
+	cr_json_set(st->out, "crl", list);
+	cr_err_clear(&e);
+}
+
+/* Fills key_matches, chain_valid (+verify_error) and revoked. */
+static void
+judge_hostcert(struct state *st, X509 *leaf, json_t *hc)
+{
+	const char *why = NULL;
+	int valid, revoked;
+	cr_err e;
+
+	cr_err_init(&e);
+	cr_json_set(hc, "key_matches",
+	    st->key ? json_boolean(cr_key_matches(leaf, st->key)) : NULL);
+	if (st->bundle == NULL) {
+		cr_json_set(hc, "chain_valid", NULL);
+	} else {
+		valid = cr_verify_chain(leaf, st->bundle, st->crls,
+		    st->crl_mode, st->now, &why, &e);
+		if (valid < 0) {
+			add_error(st, "hostcert", &e);
+			cr_json_set(hc, "chain_valid", NULL);
+		} else {
+			json_object_set_new(hc, "chain_valid",
+			    json_boolean(valid == 1));
+			if (valid == 0)
+				cr_json_set(hc, "verify_error", cr_json_str(why));
+		}
+	}
+	revoked = cr_revoked_by(leaf, st->crls);
+	cr_json_set(hc, "revoked", revoked < 0 ? NULL : json_boolean(revoked));
+	cr_err_clear(&e);
+}
+
+static void
+reason(struct state *st, const char *why)
+{
+	json_array_append_new(st->reasons, cr_json_str(why));
+}
+
+/* The first matching verdict, in order of what needs attention most. */
+static const char *
+health(struct state *st, json_t *hc)
+{
+	json_t *v;
+	size_t i;
+	long long days;
+
+	if (st->host_missing)
+		reason(st, "hostcert is missing");
+	if (st->key_missing)
+		reason(st, "hostprivkey is missing");
+	if (st->ca_missing)
+		reason(st, "localcacert (CA bundle) is missing");
+	if (st->host_missing || st->key_missing || st->ca_missing)
+		return "missing";
+	if (st->host_broken || st->key_broken || st->ca_broken ||
+	    st->crl_broken) {
+		reason(st, "a certificate, key or CRL file cannot be parsed");
+		return "error";
+	}
+	if (json_is_true(json_object_get(hc, "revoked"))) {
+		reason(st, "hostcert is revoked by the local CRL");
+		return "revoked";
+	}
+	if (json_integer_value(json_object_get(hc, "expires_in_days")) < 0 ||
+	    json_is_null(json_object_get(hc, "expires_in_days"))) {
+		reason(st, "hostcert has expired");
+		return "expired";
+	}
+	if (json_is_false(json_object_get(hc, "key_matches"))) {
+		reason(st, "hostprivkey does not belong to hostcert");
+		return "key_mismatch";
+	}
+	if (json_is_false(json_object_get(hc, "chain_valid"))) {
+		reason(st, "hostcert does not verify against the CA bundle and CRL");
+		return "untrusted";
+	}
+	days = json_integer_value(json_object_get(hc, "expires_in_days"));
+	if (days < st->warn_days)
+		reason(st, "hostcert expires within warn_days");
+	json_array_foreach(json_object_get(st->out, "ca"), i, v) {
+		if (json_integer_value(json_object_get(v, "expires_in_days")) <
+		    st->warn_days) {
+			reason(st, "a CA certificate expires within warn_days");
+			break;
+		}
+	}
+	return json_array_size(st->reasons) > 0 ? "expiring" : "ok";
+}
+
+static void
+state_free(struct state *st)
+{
+	sk_X509_pop_free(st->host, X509_free);
+	sk_X509_pop_free(st->bundle, X509_free);
+	sk_X509_CRL_pop_free(st->crls, X509_CRL_free);
+	EVP_PKEY_free(st->key);
+	json_decref(st->out);
+}
+
+/* Settings with the caller's explicit values as overrides. */
+static cr_settings *
+load_settings(const struct cr_status_opts *o, const char *certname, cr_err *err)
+{
+	const char *pairs[64];
+	size_t n = 0, i;
+	struct cr_settings_opts so;
+
+	memset(&so, 0, sizeof(so));
+	if (o->ssldir != NULL) {
+		pairs[n++] = "ssldir";
+		pairs[n++] = o->ssldir;
+	}
+	if (certname != NULL) {
+		pairs[n++] = "certname";
+		pairs[n++] = certname;
+	}
+	for (i = 0; o->overrides != NULL && o->overrides[i] != NULL &&
+	    o->overrides[i + 1] != NULL && n + 2 < 64; i += 2) {
+		pairs[n++] = o->overrides[i];
+		pairs[n++] = o->overrides[i + 1];
+	}
+	pairs[n] = NULL;
+	so.confdir = o->confdir;
+	so.section = "agent";
+	so.overrides = pairs;
+	so.allow_exec = o->allow_exec && o->default_certname == NULL;
+	return cr_settings_load(&so, err);
+}
+
+json_t *
+cr_status_collect(const struct cr_status_opts *o, cr_err *err)
+{
+	struct state st;
+	cr_settings *set = NULL;
+	json_t *result = NULL, *hc = NULL;
+	const char *src, *hostcert, *csr;
+	char iso[21];
+
+	memset(&st, 0, sizeof(st));
+	st.now = o->now ? o->now : time(NULL);
+	st.warn_days = o->warn_days < 0 ? CR_WARN_DAYS_DEFAULT : o->warn_days;
+	if ((set = load_settings(o, o->certname, err)) == NULL)
+		goto out;
+	src = cr_settings_source(set, "certname");
+	if (o->certname == NULL && o->default_certname != NULL && src != NULL &&
+	    strcmp(src, "hostname") == 0) {
+		/* puppet.conf does not name it: use what Facter says, as Puppet does */
+		cr_settings_free(set);
+		if ((set = load_settings(o, o->default_certname, err)) == NULL)
+			goto out;
+	}
+	st.crl_mode = cr_crl_mode_parse(
+	    cr_settings_get(set, "certificate_revocation"));
+	if ((st.out = json_object()) == NULL ||
+	    (st.errors = json_array()) == NULL ||
+	    (st.files = json_object()) == NULL ||
+	    (st.reasons = json_array()) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	cr_json_set(st.out, "certname", cr_json_str(cr_settings_get(set, "certname")));
+	cr_json_set(st.out, "confdir", cr_json_str(cr_settings_get(set, "confdir")));
+	cr_json_set(st.out, "ssldir", cr_json_str(cr_settings_get(set, "ssldir")));
+	json_object_set_new(st.out, "warn_days", json_integer(st.warn_days));
+	cr_iso8601(st.now, iso);
+	json_object_set_new(st.out, "checked_at", json_string(iso));
+
+	hostcert = cr_settings_get(set, "hostcert");
+	note_file(&st, "hostcert", hostcert);
+	note_file(&st, "hostprivkey", cr_settings_get(set, "hostprivkey"));
+	note_file(&st, "localcacert", cr_settings_get(set, "localcacert"));
+	note_file(&st, "hostcrl", cr_settings_get(set, "hostcrl"));
+	csr = cr_settings_get(set, "hostcsr");
+	note_file(&st, "hostcsr", csr);
+
+	read_hostcert(&st, hostcert ? hostcert : "");
+	read_ca(&st, cr_settings_get(set, "localcacert"));
+	read_crl(&st, cr_settings_get(set, "hostcrl"));
+	if (st.host != NULL) {
+		X509 *leaf = sk_X509_value(st.host, 0);
+		hc = cr_cert_json(leaf, st.now);
+		if (hc == NULL) {
+			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+			goto out;
+		}
+		json_object_set_new(hc, "present", json_true());
+		read_key(&st, cr_settings_get(set, "hostprivkey"), hc);
+		judge_hostcert(&st, leaf, hc);
+	} else {
+		hc = json_object();
+		json_object_set_new(hc, "present", json_boolean(!st.host_missing));
+		if (st.host_broken)
+			json_object_set_new(hc, "error", cr_json_str(
+			    json_string_value(json_object_get(json_array_get(
+			    st.errors, json_array_size(st.errors) - 1), "msg"))));
+		/* still tell whether the key is there */
+		if (cr_path_exists(cr_settings_get(set, "hostprivkey")) == 0)
+			st.key_missing = true;
+	}
+	cr_json_set(hc, "path", cr_json_str(hostcert));
+	json_object_set_new(st.out, "health", json_string(health(&st, hc)));
+	json_object_set(st.out, "health_reasons", st.reasons);
+	json_object_set(st.out, "hostcert", hc);
+	json_object_set_new(st.out, "csr_pending",
+	    json_boolean(csr != NULL && cr_path_exists(csr) == 1));
+	json_object_set(st.out, "files", st.files);
+	json_object_set(st.out, "errors", st.errors);
+	result = st.out;
+	st.out = NULL;
+out:
+	json_decref(hc);
+	json_decref(st.reasons);
+	json_decref(st.files);
+	json_decref(st.errors);
+	state_free(&st);
+	cr_settings_free(set);
+	ERR_clear_error();
+	return result;
+}

@@ -1,0 +1,40 @@
+/*
+ * cr_status.h - the node's certificate state: the object behind the
+ * `cert_regen` fact and the `cert_regen::status` task.
+ */
+#ifndef CR_STATUS_H
+#define CR_STATUS_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cr_err.h"
+
+/* Days before expiry at which health turns "expiring". */
+#define CR_WARN_DAYS_DEFAULT 30
+#define CR_WARN_DAYS_MAX 3650
+
+struct cr_status_opts {
+	const char *confdir;	/* NULL: the packaging default */
+	const char *ssldir;	/* NULL: from settings */
+	const char *certname;	/* NULL: from settings */
+	/* Used only when neither the caller nor puppet.conf sets certname
+	 * (the fact passes Facter's fqdn, as Puppet itself does). */
+	const char *default_certname;
+	const char **overrides;	/* more "setting", "value" pairs, NULL-terminated */
+	int warn_days;		/* < 0: CR_WARN_DAYS_DEFAULT */
+	time_t now;		/* 0: time(NULL) */
+	bool allow_exec;	/* may run `puppet config print` */
+};
+
+/*
+ * Collects the state.  Never fails because of the files it reads: a missing
+ * or broken file becomes part of the answer (and an entry of "errors").
+ * Returns NULL (err set) only when settings cannot be resolved or memory
+ * runs out.
+ */
+json_t *cr_status_collect(const struct cr_status_opts *opts, cr_err *err);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * cr_task.c - task parameters and results (see cr_task.h).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cr_json.h"
+#include "cr_task.h"
+
+#define CR_MAX_STRING_PARAM 4096
+
+/* Reads all of `in` up to max bytes; NULL on error or overflow. */
+static char *
+read_all(FILE *in, size_t max, size_t *len, cr_err *err)
+{
+	char *buf = NULL, *out = NULL;
+	size_t cap = 0, used = 0, n;
+
+	for (;;) {
+		if (used == cap) {
+			char *nbuf;
+			if (cap >= max + 1) {
+				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+				    "task input is larger than %zu bytes", max);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 4096;
+			if (cap > max + 1)
+				cap = max + 1;
+			if ((nbuf = realloc(buf, cap + 1)) == NULL) {
+				cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+				goto out;
+			}
+			buf = nbuf;
+		}
+		n = fread(buf + used, 1, cap - used, in);
+		used += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(in)) {
+		cr_err_set(err, CR_KIND_IO, "cannot read the task input");
+		goto out;
+	}
+	if (used > max) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "task input is larger than %zu bytes", max);
+		goto out;
+	}
+	if (buf == NULL && (buf = malloc(1)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	buf[used] = '\0';
+	*len = used;
+	out = buf;
+	buf = NULL;
+out:
+	free(buf);
+	return out;
+}
+
+static bool
+blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!isspace((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static const char *
+env_get(char *const *envp, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, key, klen) == 0 && (*envp)[klen] == '=')
+			return *envp + klen + 1;
+	return NULL;
+}
+
+/* One PT_<name> value: raw for strings, JSON for the rest. */
+static bool
+env_param(json_t *params, char *const *envp, const char *name, bool is_str,
+    cr_err *err)
+{
+	char key[160];
+	const char *raw;
+	json_t *v;
+	json_error_t jerr;
+
+	snprintf(key, sizeof(key), "PT_%s", name);
+	if ((raw = env_get(envp, key)) == NULL)
+		return true;
+	if (is_str) {
+		v = cr_json_str(raw);
+	} else if ((v = json_loads(raw, JSON_DECODE_ANY, &jerr)) == NULL) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "%s is not valid JSON: %s", key, jerr.text);
+		cr_err_detail_new(err, "parameter", json_string(name));
+		return false;
+	}
+	json_object_set_new(params, name, v);
+	return true;
+}
+
+json_t *
+cr_task_params_read(FILE *in, char *const *envp, const struct cr_param *spec,
+    cr_err *err)
+{
+	json_t *params = NULL, *out = NULL;
+	json_error_t jerr;
+	char *buf = NULL;
+	size_t len = 0;
+	const struct cr_param *p;
+
+	if (in != NULL && (buf = read_all(in, CR_MAX_TASK_INPUT, &len, err))
+	    == NULL)
+		goto out;
+	if (buf != NULL && !blank(buf, len)) {
+		if ((params = json_loadb(buf, len, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "task input on stdin is not valid JSON (line %d: %s)",
+			    jerr.line, jerr.text);
+			goto out;
+		}
+		if (!json_is_object(params)) {
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "task input on stdin must be a JSON object");
+			goto out;
+		}
+	} else {
+		if ((params = json_object()) == NULL) {
+			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+			goto out;
+		}
+		for (p = spec; p != NULL && p->name != NULL; p++)
+			if (!env_param(params, envp, p->name,
+			    p->type == CR_P_STRING || p->type == CR_P_PATH ||
+			    p->type == CR_P_CERTNAME, err))
+				goto out;
+		if (!env_param(params, envp, "_noop", false, err) ||
+		    !env_param(params, envp, "_installdir", true, err) ||
+		    !env_param(params, envp, "_task", true, err))
+			goto out;
+	}
+	out = params;
+	params = NULL;
+out:
+	json_decref(params);
+	free(buf);
+	return out;
+}
+
+bool
+cr_certname_valid(const char *name)
+{
+	size_t i, len = name ? strlen(name) : 0;
+
+	if (len == 0 || len > 255 || name[0] == '.' || name[0] == '-' ||
+	    strstr(name, "..") != NULL)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+path_valid(const char *s)
+{
+	const char *p;
+
+	if (s[0] != '/')
+		return false;
+	for (p = s; (p = strstr(p, "..")) != NULL; p += 2)
+		if ((p == s || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return false;
+	return true;
+}
+
+static const char *
+type_name(enum cr_param_type t)
+{
+	switch (t) {
+	case CR_P_STRING: return "a non-empty string";
+	case CR_P_PATH: return "an absolute path without '..'";
+	case CR_P_CERTNAME: return "a certname (lower case a-z 0-9 . _ -, at most 255, no '..')";
+	case CR_P_INT: return "an integer";
+	case CR_P_BOOL: return "a boolean";
+	case CR_P_STRINGS: return "an array of non-empty strings";
+	case CR_P_HASH: return "an object of strings";
+	}
+	return "?";
+}
+
+static bool
+str_ok(json_t *v)
+{
+	return json_is_string(v) && json_string_length(v) > 0 &&
+	    json_string_length(v) <= CR_MAX_STRING_PARAM &&
+	    strlen(json_string_value(v)) == json_string_length(v);
+}
+
+static bool
+value_ok(const struct cr_param *p, json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *e;
+
+	switch (p->type) {
+	case CR_P_STRING:
+		return str_ok(v);
+	case CR_P_PATH:
+		return str_ok(v) && path_valid(json_string_value(v));
+	case CR_P_CERTNAME:
+		return str_ok(v) && cr_certname_valid(json_string_value(v));
+	case CR_P_INT:
+		return json_is_integer(v) && json_integer_value(v) >= p->min &&
+		    json_integer_value(v) <= p->max;
+	case CR_P_BOOL:
+		return json_is_boolean(v);
+	case CR_P_STRINGS:
+		if (!json_is_array(v))
+			return false;
+		json_array_foreach(v, i, e)
+			if (!str_ok(e))
+				return false;
+		return true;
+	case CR_P_HASH:
+		if (!json_is_object(v))
+			return false;
+		json_object_foreach(v, k, e)
+			if (!str_ok(e))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+bool
+cr_task_params_check(json_t *params, const struct cr_param *spec, cr_err *err)
+{
+	const struct cr_param *p;
+	const char *key;
+	json_t *v;
+	bool ok = false;
+
+	json_object_foreach(params, key, v) {
+		if (key[0] == '_') {
+			if (strcmp(key, "_noop") == 0 && !json_is_boolean(v)) {
+				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+				    "_noop must be a boolean");
+				goto out;
+			}
+			continue;	/* other metaparameters: _task, _installdir, ... */
+		}
+		for (p = spec; p->name != NULL; p++)
+			if (strcmp(p->name, key) == 0)
+				break;
+		if (p->name == NULL) {
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "unknown parameter '%s'", key);
+			cr_err_detail_new(err, "parameter", cr_json_str(key));
+			goto out;
+		}
+		if (json_is_null(v))
+			continue;	/* null means "use the default" */
+		if (!value_ok(p, v)) {
+			if (p->type == CR_P_INT && json_is_integer(v))
+				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+				    "parameter '%s' must be between %lld and %lld",
+				    key, p->min, p->max);
+			else
+				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+				    "parameter '%s' must be %s", key,
+				    type_name(p->type));
+			cr_err_detail_new(err, "parameter", cr_json_str(key));
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	return ok;
+}
+
+const char *
+cr_param_str(json_t *params, const char *name)
+{
+	return json_string_value(json_object_get(params, name));
+}
+
+long long
+cr_param_int(json_t *params, const char *name, long long dflt)
+{
+	json_t *v = json_object_get(params, name);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+bool
+cr_param_bool(json_t *params, const char *name, bool dflt)
+{
+	json_t *v = json_object_get(params, name);
+
+	return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+bool
+cr_task_noop(json_t *params)
+{
+	return cr_param_bool(params, "_noop", false);
+}
+
+int
+cr_task_print_result(json_t *result)
+{
+	int rc = json_dumpf(result, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	fputc('\n', stdout);
+	return (rc == 0 && fflush(stdout) == 0) ? 0 : -1;
+}
+
+int
+cr_task_print_error(const cr_err *err)
+{
+	json_t *inner = cr_err_to_json(err), *outer;
+	int rc = -1;
+
+	if (inner != NULL && (outer = json_object()) != NULL) {
+		json_object_set_new(outer, "_error", inner);
+		rc = cr_task_print_result(outer);
+		json_decref(outer);
+	} else {
+		json_decref(inner);
+	}
+	return rc;
+}

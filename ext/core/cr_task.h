@@ -1,0 +1,66 @@
+/*
+ * cr_task.h - the task contract: parameters in, one JSON object out.
+ *
+ * Bolt and pxp-agent deliver parameters as one JSON object on stdin and as
+ * PT_<name> environment variables (strings raw, other types JSON-encoded),
+ * plus metaparameters _task, _noop, _installdir.  A result is one JSON object
+ * on stdout; a failure is {"_error": {"msg", "kind", "details"}} on stdout
+ * and a non-zero exit.
+ */
+#ifndef CR_TASK_H
+#define CR_TASK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "cr_err.h"
+
+#define CR_MAX_TASK_INPUT ((size_t)1 << 20)
+
+enum cr_param_type {
+	CR_P_STRING,		/* any non-empty string (bounded length) */
+	CR_P_PATH,		/* absolute path, no NUL, no ".." component */
+	CR_P_CERTNAME,		/* Puppet certname rules (cr_certname_valid) */
+	CR_P_INT,		/* integer within [min, max] */
+	CR_P_BOOL,
+	CR_P_STRINGS,		/* array of non-empty strings */
+	CR_P_HASH,		/* object of string -> string */
+};
+
+struct cr_param {
+	const char *name;
+	enum cr_param_type type;
+	long long min, max;	/* CR_P_INT only */
+};
+
+/*
+ * Reads the parameters: the JSON object on `in` when it holds one (bounded
+ * to CR_MAX_TASK_INPUT), else the PT_* variables of `envp` named in spec
+ * (and PT__noop / PT__installdir / PT__task).  Not a tty check: an empty
+ * stdin simply means "look at the environment".
+ */
+json_t *cr_task_params_read(FILE *in, char *const *envp,
+    const struct cr_param *spec, cr_err *err);
+/* Rejects unknown parameters (other than _-prefixed metaparameters) and
+ * values of the wrong type or range, with CR_KIND_INVALID_PARAMETER and
+ * details.parameter. */
+bool cr_task_params_check(json_t *params, const struct cr_param *spec,
+    cr_err *err);
+
+/* Borrowed string value or NULL when absent/null. */
+const char *cr_param_str(json_t *params, const char *name);
+long long cr_param_int(json_t *params, const char *name, long long dflt);
+bool cr_param_bool(json_t *params, const char *name, bool dflt);
+bool cr_task_noop(json_t *params);
+
+/* Print the result / the error object on stdout (one line + newline). */
+int cr_task_print_result(json_t *result);
+int cr_task_print_error(const cr_err *err);
+
+/* Puppet's certname rules, made strict: 1..255 bytes of [a-z0-9._-], not
+ * starting with '.' or '-', no "..": safe to use as a file name. */
+bool cr_certname_valid(const char *name);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * cr_x509.h - reading certificates, CRLs and keys, and describing them as
+ * JSON.  Every fact and task field about a certificate comes from here.
+ */
+#ifndef CR_X509_H
+#define CR_X509_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "cr_err.h"
+
+/* All certificates of a PEM file (a CA bundle may hold root + intermediate).
+ * A file with no certificate is an error. Caller frees with
+ * sk_X509_pop_free(s, X509_free). */
+STACK_OF(X509) *cr_certs_read(const char *path, cr_err *err);
+/* Same for the CRLs of a PEM file (Puppet's crl.pem holds one per CA). */
+STACK_OF(X509_CRL) *cr_crls_read(const char *path, cr_err *err);
+/* A private key (PEM, unencrypted); the file buffer is cleansed. */
+EVP_PKEY *cr_key_read(const char *path, cr_err *err);
+/* Parsers on memory, for the same formats (used by the readers above and by
+ * tasks that receive PEM over HTTP). */
+STACK_OF(X509) *cr_certs_parse(const char *pem, size_t len, const char *what,
+    cr_err *err);
+STACK_OF(X509_CRL) *cr_crls_parse(const char *pem, size_t len,
+    const char *what, cr_err *err);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" from an ASN1_TIME; false if unparseable. */
+bool cr_asn1_time_epoch(const ASN1_TIME *t, time_t *out);
+void cr_iso8601(time_t t, char buf[21]);
+/* Whole days from now until t, rounded down (negative once past). */
+long long cr_days_until(time_t t, time_t now);
+
+/* New "AB:CD:..." (upper-case colon hex) digest of a DER encoding. */
+char *cr_fingerprint_x509(X509 *x, const EVP_MD *md);
+char *cr_fingerprint_req(X509_REQ *r, const EVP_MD *md);
+char *cr_hex_colon(const unsigned char *p, size_t n);
+/* New RFC 2253 string of a name ("CN=agent.example.com"). */
+char *cr_name_string(const X509_NAME *name);
+/* New upper-case hex serial, as `openssl x509 -serial` prints it. */
+char *cr_serial_hex(const X509 *x);
+
+/* Puppet's short name for an OID in its arc (pp_role, pp_cli_auth, ...), or
+ * NULL when it has none. */
+const char *cr_puppet_oid_name(const char *oid);
+/* Reverse: the dotted OID of a Puppet short name, or NULL. */
+const char *cr_puppet_oid_number(const char *name);
+
+/* {"type": "RSA", "bits": 4096} or {"type": "EC", "curve": "prime256v1", "bits": 256} */
+json_t *cr_key_json(const EVP_PKEY *pkey);
+/* The full description of a certificate: subject, issuer, serial, dates,
+ * expires_in_days, fingerprint_sha256, dns_alt_names, ip_alt_names,
+ * extensions, signature_algorithm, key. */
+json_t *cr_cert_json(X509 *x, time_t now);
+/* A CA bundle entry: subject, issuer, serial, not_after, expires_in_days,
+ * fingerprint_sha256. */
+json_t *cr_ca_json(X509 *x, time_t now);
+/* A CRL: issuer, last_update, next_update, expires_in_days, revoked_count. */
+json_t *cr_crl_json(X509_CRL *crl, time_t now);
+/* SANs of an extension stack into two arrays (borrowed: appended to). */
+void cr_sans_json(const STACK_OF(X509_EXTENSION) *exts, json_t *dns, json_t *ip);
+/* Extensions that are not plain X.509 plumbing: Puppet's pp_* by name, others
+ * by dotted OID; values are strings (UTF-8) or upper-case hex of the DER. */
+json_t *cr_extensions_json(const STACK_OF(X509_EXTENSION) *exts);
+
+/* Puppet's certificate_revocation setting. */
+enum cr_crl_mode {
+	CR_CRL_CHAIN = 0,	/* "chain" (default): a CRL for every CA */
+	CR_CRL_LEAF,		/* "leaf": only the leaf's issuer's CRL */
+	CR_CRL_OFF,		/* "false": no revocation check */
+};
+/* Maps the setting's text; unknown or NULL -> CR_CRL_CHAIN. */
+enum cr_crl_mode cr_crl_mode_parse(const char *setting);
+
+/*
+ * Verifies leaf against the CA bundle (every cert trusted, as Puppet does)
+ * and, when crls is non-empty and mode is not CR_CRL_OFF, the CRLs with
+ * CRL_CHECK (+ CRL_CHECK_ALL for CR_CRL_CHAIN), at time now.  Returns 1
+ * valid, 0 invalid (*why = OpenSSL's reason, static), -1 error (err set).
+ */
+int cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle,
+    STACK_OF(X509_CRL) *crls, enum cr_crl_mode mode, time_t now,
+    const char **why, cr_err *err);
+/* 1 revoked, 0 not revoked by a CRL of its issuer, -1 no CRL of its issuer. */
+int cr_revoked_by(X509 *x, STACK_OF(X509_CRL) *crls);
+/* 1 the key is the certificate's, 0 it is not. */
+int cr_key_matches(X509 *x, EVP_PKEY *key);
+
+#endif

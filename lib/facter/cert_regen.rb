@@ -1,0 +1,111 @@
+# frozen_string_literal: true
+
+# cert_regen: the state of this node's Puppet agent certificate, read by the
+# native extension CertRegen::Native (health, hostcert details, CA bundle,
+# CRLs, pending CSR, files).  Linux only.
+#
+# Settings come from Puppet itself when the fact runs inside a Puppet agent
+# run (confdir, ssldir, certname, hostcert, hostprivkey, localcacert,
+# hostcrl, hostcsr, certificate_revocation).  Otherwise (plain `facter`,
+# `facter -p`) the extension resolves them from puppet.conf in
+# $CERT_REGEN_CONFDIR if set, else the packaging's default confdir, with
+# Facter's fqdn as the default certname, as Puppet does.
+#
+# The fact never raises: a missing build, a failing extension or an
+# unreadable file gives a value with health "error" and a Facter warning.
+require_relative '../cert_regen/native'
+
+module CertRegen
+  # Builds the value of the cert_regen fact.
+  module Fact
+    module_function
+
+    # Names of the Puppet settings passed on as overrides.
+    def puppet_setting_names
+      %i[hostcert hostprivkey localcacert hostcrl hostcsr certificate_revocation]
+    end
+
+    def value
+      unless CertRegen::NativeLoader.load!
+        reason = CertRegen::NativeLoader.reason
+        Facter.warn("cert_regen: #{reason}")
+        return {
+          'health' => 'error',
+          'health_reasons' => [reason],
+          'error' => reason,
+          'ruby_abi' => CertRegen::NativeLoader.ruby_abi,
+          'ruby_arch' => CertRegen::NativeLoader.ruby_arch,
+          'warn_days' => CertRegen::NativeLoader.warn_days_default,
+        }
+      end
+      status = CertRegen::Native.status(options)
+      Array(status['errors']).each do |e|
+        Facter.warn("cert_regen: #{e['part']}: #{e['msg']} (#{e['kind']})")
+      end
+      status
+    rescue StandardError => e
+      error_value(e)
+    end
+
+    def error_value(exc)
+      kind = exc.respond_to?(:kind) ? exc.kind : exc.class.name
+      Facter.warn("cert_regen: cannot collect the certificate state: #{exc.message} (#{kind})")
+      {
+        'health' => 'error',
+        'health_reasons' => [exc.message],
+        'error' => exc.message,
+        'error_kind' => kind,
+        'warn_days' => CertRegen::NativeLoader.warn_days_default,
+      }
+    end
+
+    # Puppet's settings apply when an agent run loaded them.  Under `facter -p`
+    # Puppet runs in "user" mode and would miss puppet.conf's [agent] section,
+    # so only its confdir is used then and the extension reads [agent].
+    def puppet_agent_settings?
+      defined?(::Puppet) && ::Puppet.respond_to?(:settings) &&
+        ::Puppet.settings.respond_to?(:app_defaults_initialized?) &&
+        ::Puppet.settings.app_defaults_initialized?
+    end
+
+    def options
+      if puppet_agent_settings?
+        settings = ::Puppet.settings
+        return puppet_options(settings) if settings.preferred_run_mode == :agent
+
+        return { 'confdir' => settings[:confdir].to_s, 'default_certname' => default_certname }
+      end
+      opts = { 'default_certname' => default_certname }
+      confdir = ENV.fetch('CERT_REGEN_CONFDIR', '')
+      opts['confdir'] = confdir unless confdir.empty?
+      opts
+    end
+
+    def puppet_options(settings)
+      overrides = {}
+      puppet_setting_names.each do |name|
+        v = settings[name]
+        overrides[name.to_s] = v.to_s unless v.nil? || v == ''
+      end
+      {
+        'confdir' => settings[:confdir].to_s,
+        'ssldir' => settings[:ssldir].to_s,
+        'certname' => settings[:certname].to_s,
+        'settings' => overrides,
+      }
+    end
+
+    # Puppet's default certname: the fqdn, downcased, no trailing dot.
+    def default_certname
+      name = Facter.value('networking.fqdn') || Facter.value('networking.hostname')
+      return nil if name.nil? || name.to_s.empty?
+
+      name.to_s.downcase.sub(/\.\z/, '')
+    end
+  end
+end
+
+Facter.add(:cert_regen) do
+  confine kernel: 'Linux'
+  setcode { CertRegen::Fact.value }
+end

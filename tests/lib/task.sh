@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# tests/lib/task.sh - run a module task the way Bolt runs it.
+#
+#   task_run TASK PARAMS_JSON [MODE]
+#     MODE: both (default; JSON on stdin AND PT_* variables, as Bolt's
+#     input_method "both"), stdin, environment.
+#     Copies the task file and the files its metadata lists into an
+#     _installdir laid out as Bolt lays it out ($_installdir/cert_regen/...),
+#     adds the metaparameters _task and _installdir, and runs the task file
+#     directly (its shebang), from an unrelated working directory.
+#     Sets TASK_RC and TASK_OUT (stdout, the result); stderr goes to
+#     $TEST_TMP/task.err.  CERT_REGEN_TASK_BIN, when set, replaces the
+#     binary delivered in files/bin (for the ASan build).
+#   task_installdir  prints the _installdir (created on first use)
+
+task_installdir() {
+    local d="$TEST_TMP/installdir"
+    if [ ! -d "$d/cert_regen" ]; then
+        mkdir -p "$d/cert_regen/tasks"
+        cp -a "$REPO_ROOT/files" "$d/cert_regen/files"
+        cp "$REPO_ROOT"/tasks/*.sh "$d/cert_regen/tasks/"
+        if [ -n "${CERT_REGEN_TASK_BIN:-}" ]; then
+            local plat
+            plat="$(uname -s | tr 'A-Z' 'a-z')-$(uname -m)"
+            mkdir -p "$d/cert_regen/files/bin/$plat"
+            cp "$CERT_REGEN_TASK_BIN" "$d/cert_regen/files/bin/$plat/cert_regen"
+        fi
+    fi
+    printf '%s\n' "$d"
+}
+
+task_run() {
+    local task=${1:?task_run TASK PARAMS_JSON} params=${2:-"{}"} mode=${3:-both}
+    local inst full envfile
+    inst=$(task_installdir)
+    full=$(ruby -rjson -e 'p = JSON.parse(ARGV[0]); p["_task"] = "cert_regen::" + ARGV[1]; p["_installdir"] = ARGV[2]; print JSON.generate(p)' \
+        "$params" "$task" "$inst")
+    # PT_<name>: strings raw, everything else JSON-encoded (Bolt's rule).
+    envfile="$TEST_TMP/task.env"
+    ruby -rjson -e 'JSON.parse(ARGV[0]).each { |k, v| print "PT_#{k}=", (v.is_a?(String) ? v : JSON.generate(v)), "\0" }' \
+        "$full" >"$envfile"
+    local -a envargs=()
+    if [ "$mode" != stdin ]; then
+        while IFS= read -r -d '' kv; do envargs+=("$kv"); done <"$envfile"
+    fi
+    TASK_RC=0
+    if [ "$mode" = environment ]; then
+        TASK_OUT=$(cd / && env "${envargs[@]}" "$inst/cert_regen/tasks/$task.sh" \
+            </dev/null 2>"$TEST_TMP/task.err") || TASK_RC=$?
+    else
+        TASK_OUT=$(cd / && printf '%s' "$full" | env "${envargs[@]}" \
+            "$inst/cert_regen/tasks/$task.sh" 2>"$TEST_TMP/task.err") || TASK_RC=$?
+    fi
+    export TASK_RC TASK_OUT
+}

@@ -1,0 +1,686 @@
+/*
+ * test_status.c - cr_status_collect on generated Puppet ssldirs: every
+ * health verdict, the CA and CRL entries, a pending CSR, broken and
+ * unreadable files.
+ *
+ * Each case writes its own ssldir under one temp dir; settings come from
+ * a minimal puppet.conf in a temp confdir, with ssldir and certname passed
+ * explicitly (as the task does), a fixed `now` and no `puppet` exec.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+
+#include "cr_status.h"
+#include "pki.h"
+
+/* 2026-01-01T00:00:00Z */
+#define T0 ((time_t)1767225600)
+#define CERTNAME "agent.example.com"
+
+static struct fixture {
+	char *tmp;		/* everything of this run */
+	char *confdir;		/* holds a minimal puppet.conf */
+	pki_world *w;
+	pki_ca *other;		/* a CA the agent does not trust */
+	EVP_PKEY *key;		/* the agent's RSA key */
+	EVP_PKEY *other_key;	/* RSA, not the agent's */
+	EVP_PKEY *ec_key;
+} F;
+
+static int
+group_setup(void **state)
+{
+	static const char conf[] = "[main]\nserver = puppet.example.com\n"
+	    "[agent]\nruninterval = 30m\n";
+	char *path;
+	bool ok;
+
+	(void)state;
+	if ((F.tmp = pki_tmpdir_new()) == NULL ||
+	    (F.confdir = pki_path(F.tmp, "conf")) == NULL ||
+	    mkdir(F.confdir, 0755) == -1 ||
+	    (path = pki_path(F.confdir, "puppet.conf")) == NULL)
+		return -1;
+	ok = pki_write_file(path, conf, sizeof(conf) - 1, 0644);
+	free(path);
+	F.w = pki_world_new(T0);
+	F.key = pki_rsa_cached(2);
+	F.other_key = pki_rsa_cached(3);
+	F.ec_key = pki_ec_cached();
+	if (!ok || F.w == NULL || F.key == NULL || F.other_key == NULL ||
+	    F.ec_key == NULL)
+		return -1;
+	F.other = pki_ca_new("Some Other CA", F.other_key, NULL, T0, -PKI_YEAR,
+	    10 * PKI_YEAR);
+	ERR_clear_error();
+	return F.other ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	pki_world_free(F.w);
+	pki_ca_free(F.other);
+	EVP_PKEY_free(F.key);
+	EVP_PKEY_free(F.other_key);
+	EVP_PKEY_free(F.ec_key);
+	if (F.tmp != NULL) {
+		chmod(F.tmp, 0700);
+		pki_rmtree(F.tmp);
+	}
+	free(F.tmp);
+	free(F.confdir);
+	pki_cleanup();
+	return 0;
+}
+
+/* A new ssldir path F.tmp/<name> (not created). */
+static char *
+ssldir_path(const char *name)
+{
+	char *p = pki_path(F.tmp, name);
+
+	assert_non_null(p);
+	return p;
+}
+
+static X509 *
+leaf(EVP_PKEY *key, long long not_after, uint64_t serial, const pki_ca *ca)
+{
+	struct pki_leaf_opts o;
+	X509 *x;
+
+	pki_leaf_opts_init(&o, CERTNAME, key, T0);
+	o.not_after = not_after;
+	o.serial = serial;
+	x = pki_leaf_new(&o, ca);
+	assert_non_null(x);
+	return x;
+}
+
+/* A complete ssldir F.tmp/<name> with the world's CA and CRLs. */
+static char *
+make_ssldir(const char *name, X509 *cert, EVP_PKEY *key)
+{
+	char *dir = ssldir_path(name);
+
+	assert_true(pki_ssldir_write_world(dir, F.w, CERTNAME, cert, key));
+	return dir;
+}
+
+static json_t *
+collect(const char *ssldir, int warn_days)
+{
+	struct cr_status_opts o;
+	json_t *j;
+	cr_err e;
+
+	memset(&o, 0, sizeof(o));
+	o.confdir = F.confdir;
+	o.ssldir = ssldir;
+	o.certname = CERTNAME;
+	o.warn_days = warn_days;
+	o.now = T0;
+	o.allow_exec = false;
+	cr_err_init(&e);
+	j = cr_status_collect(&o, &e);
+	if (j == NULL)
+		fail_msg("cr_status_collect: %s: %s", e.kind, e.msg);
+	assert_false(e.set);
+	assert_int_equal(ERR_peek_error(), 0);
+	cr_err_clear(&e);
+	return j;
+}
+
+static const char *
+str_at(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static void
+assert_health(json_t *j, const char *want)
+{
+	const char *h = str_at(j, "health");
+
+	if (h == NULL || strcmp(h, want) != 0) {
+		char *dump = json_dumps(j, JSON_INDENT(1));
+		fprintf(stderr, "%s\n", dump ? dump : "?");
+		free(dump);
+		fail_msg("health '%s', want '%s'", h ? h : "(null)", want);
+	}
+}
+
+/* health_reasons holds `want`. */
+static void
+assert_reason(json_t *j, const char *want)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(j, "health_reasons"), i, v)
+		if (strcmp(json_string_value(v), want) == 0)
+			return;
+	fail_msg("no health reason '%s'", want);
+}
+
+static json_t *
+hostcert(json_t *j)
+{
+	json_t *hc = json_object_get(j, "hostcert");
+
+	assert_true(json_is_object(hc));
+	return hc;
+}
+
+static void
+done(json_t *j, X509 *x, char *dir)
+{
+	json_decref(j);
+	X509_free(x);
+	free(dir);
+}
+
+static void
+test_ok(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("ok", x, F.key), *want;
+	json_t *j = collect(dir, -1), *hc, *ca, *crl, *files;
+
+	(void)state;
+	assert_health(j, "ok");
+	assert_int_equal(json_array_size(json_object_get(j, "health_reasons")),
+	    0);
+	assert_string_equal(str_at(j, "certname"), CERTNAME);
+	assert_string_equal(str_at(j, "ssldir"), dir);
+	assert_string_equal(str_at(j, "checked_at"), "2026-01-01T00:00:00Z");
+	assert_int_equal(json_integer_value(json_object_get(j, "warn_days")),
+	    30);
+	assert_true(json_is_false(json_object_get(j, "csr_pending")));
+	assert_int_equal(json_array_size(json_object_get(j, "errors")), 0);
+
+	hc = hostcert(j);
+	assert_true(json_is_true(json_object_get(hc, "present")));
+	assert_true(json_is_true(json_object_get(hc, "key_matches")));
+	assert_true(json_is_true(json_object_get(hc, "chain_valid")));
+	assert_true(json_is_false(json_object_get(hc, "revoked")));
+	assert_null(json_object_get(hc, "verify_error"));
+	assert_string_equal(str_at(hc, "subject"), "CN=" CERTNAME);
+	assert_string_equal(str_at(json_object_get(hc, "key"), "type"), "RSA");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(hc,
+	    "key"), "bits")), 2048);
+	want = pki_path(dir, "certs/" CERTNAME ".pem");
+	assert_string_equal(str_at(hc, "path"), want);
+	free(want);
+
+	/* ca.pem: intermediate first, then root */
+	ca = json_object_get(j, "ca");
+	assert_int_equal(json_array_size(ca), 2);
+	assert_string_equal(str_at(json_array_get(ca, 0), "subject"),
+	    "CN=Puppet CA: test");
+	assert_string_equal(str_at(json_array_get(ca, 0), "issuer"),
+	    "CN=Puppet Root CA: test");
+	assert_string_equal(str_at(json_array_get(ca, 1), "subject"),
+	    "CN=Puppet Root CA: test");
+	/* crl.pem: one per CA, none revoked */
+	crl = json_object_get(j, "crl");
+	assert_int_equal(json_array_size(crl), 2);
+	assert_string_equal(str_at(json_array_get(crl, 0), "issuer"),
+	    "CN=Puppet CA: test");
+	assert_string_equal(str_at(json_array_get(crl, 1), "issuer"),
+	    "CN=Puppet Root CA: test");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(crl,
+	    0), "revoked_count")), 0);
+
+	files = json_object_get(j, "files");
+	assert_true(json_is_true(json_object_get(json_object_get(files,
+	    "hostcert"), "present")));
+	assert_true(json_is_true(json_object_get(json_object_get(files,
+	    "hostprivkey"), "present")));
+	assert_true(json_is_true(json_object_get(json_object_get(files,
+	    "localcacert"), "present")));
+	assert_true(json_is_true(json_object_get(json_object_get(files,
+	    "hostcrl"), "present")));
+	assert_true(json_is_false(json_object_get(json_object_get(files,
+	    "hostcsr"), "present")));
+	done(j, x, dir);
+}
+
+static void
+test_expiring(void **state)
+{
+	X509 *x = leaf(F.key, 10 * PKI_DAY, 0, F.w->inter);
+	char *dir = make_ssldir("expiring", x, F.key);
+	json_t *j = collect(dir, -1);
+
+	(void)state;
+	assert_health(j, "expiring");
+	assert_reason(j, "hostcert expires within warn_days");
+	assert_int_equal(json_integer_value(json_object_get(hostcert(j),
+	    "expires_in_days")), 10);
+	json_decref(j);
+	/* warn_days decides */
+	j = collect(dir, 10);
+	assert_health(j, "ok");
+	json_decref(j);
+	j = collect(dir, 11);
+	assert_health(j, "expiring");
+	done(j, x, dir);
+}
+
+static void
+test_expired(void **state)
+{
+	X509 *x = leaf(F.key, -PKI_DAY, 0, F.w->inter);
+	char *dir = make_ssldir("expired", x, F.key);
+	json_t *j = collect(dir, -1), *hc = hostcert(j);
+
+	(void)state;
+	assert_health(j, "expired");
+	assert_reason(j, "hostcert has expired");
+	assert_int_equal(json_integer_value(json_object_get(hc,
+	    "expires_in_days")), -1);
+	assert_true(json_is_false(json_object_get(hc, "chain_valid")));
+	assert_string_equal(str_at(hc, "verify_error"),
+	    "certificate has expired");
+	done(j, x, dir);
+}
+
+static void
+test_revoked(void **state)
+{
+	uint64_t serials[] = { 4000, 4242, 4300 };
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 4242, F.w->inter);
+	X509_CRL *crl = pki_crl_new(F.w->inter, T0, -PKI_DAY, PKI_YEAR,
+	    serials, 3);
+	X509_CRL *crls[2] = { crl, F.w->root_crl };
+	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
+	char *dir = ssldir_path("revoked");
+	struct pki_ssldir s = {
+		.certname = CERTNAME, .leaf = x, .key = F.key,
+		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
+	};
+	json_t *j, *hc;
+
+	(void)state;
+	assert_non_null(crl);
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	hc = hostcert(j);
+	assert_health(j, "revoked");
+	assert_reason(j, "hostcert is revoked by the local CRL");
+	assert_true(json_is_true(json_object_get(hc, "revoked")));
+	assert_true(json_is_false(json_object_get(hc, "chain_valid")));
+	assert_string_equal(str_at(hc, "verify_error"), "certificate revoked");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(j, "crl"), 0), "revoked_count")), 3);
+	X509_CRL_free(crl);
+	done(j, x, dir);
+}
+
+static void
+test_crl_expired(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	X509_CRL *crl = pki_crl_new(F.w->inter, T0, -60 * PKI_DAY,
+	    -30 * PKI_DAY, NULL, 0);
+	X509_CRL *crls[2] = { crl, F.w->root_crl };
+	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
+	char *dir = ssldir_path("crl_expired");
+	struct pki_ssldir s = {
+		.certname = CERTNAME, .leaf = x, .key = F.key,
+		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
+	};
+	json_t *j;
+
+	(void)state;
+	assert_non_null(crl);
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	/* Puppet refuses to connect with a stale CRL: not trusted */
+	assert_health(j, "untrusted");
+	assert_string_equal(str_at(hostcert(j), "verify_error"),
+	    "CRL has expired");
+	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(j, "crl"), 0), "expires_in_days")), -30);
+	X509_CRL_free(crl);
+	done(j, x, dir);
+}
+
+static void
+test_key_mismatch(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("mismatch", x, F.other_key);
+	json_t *j = collect(dir, -1);
+
+	(void)state;
+	assert_health(j, "key_mismatch");
+	assert_reason(j, "hostprivkey does not belong to hostcert");
+	assert_true(json_is_false(json_object_get(hostcert(j), "key_matches")));
+	assert_true(json_is_true(json_object_get(hostcert(j), "chain_valid")));
+	done(j, x, dir);
+}
+
+static void
+test_untrusted(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.other);
+	char *dir = make_ssldir("untrusted", x, F.key);
+	json_t *j = collect(dir, -1), *hc = hostcert(j);
+
+	(void)state;
+	assert_health(j, "untrusted");
+	assert_reason(j,
+	    "hostcert does not verify against the CA bundle and CRL");
+	assert_true(json_is_false(json_object_get(hc, "chain_valid")));
+	assert_string_equal(str_at(hc, "verify_error"),
+	    "unable to get local issuer certificate");
+	/* no CRL of its issuer: revocation unknown, not "false" */
+	assert_true(json_is_null(json_object_get(hc, "revoked")));
+	assert_string_equal(str_at(hc, "issuer"), "CN=Some Other CA");
+	done(j, x, dir);
+}
+
+static void
+test_missing(void **state)
+{
+	char *dir = ssldir_path("nothing");	/* never created */
+	json_t *j = collect(dir, -1), *hc = hostcert(j);
+
+	(void)state;
+	assert_health(j, "missing");
+	assert_reason(j, "hostcert is missing");
+	assert_reason(j, "hostprivkey is missing");
+	assert_reason(j, "localcacert (CA bundle) is missing");
+	assert_true(json_is_false(json_object_get(hc, "present")));
+	assert_int_equal(json_array_size(json_object_get(j, "errors")), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "ca")), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "crl")), 0);
+	assert_true(json_is_false(json_object_get(json_object_get(
+	    json_object_get(j, "files"), "hostcert"), "present")));
+	assert_true(json_is_false(json_object_get(j, "csr_pending")));
+	json_decref(j);
+
+	/* an ssldir with only the CA files (a fresh agent before its CSR) */
+	assert_true(pki_ssldir_write_world(dir, F.w, CERTNAME, NULL, NULL));
+	j = collect(dir, -1);
+	assert_health(j, "missing");
+	assert_reason(j, "hostcert is missing");
+	assert_reason(j, "hostprivkey is missing");
+	assert_int_equal(json_array_size(json_object_get(j, "ca")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "health_reasons")),
+	    2);
+	done(j, NULL, dir);
+}
+
+static void
+test_missing_key_only(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("nokey", x, NULL);
+	json_t *j = collect(dir, -1);
+
+	(void)state;
+	assert_health(j, "missing");
+	assert_reason(j, "hostprivkey is missing");
+	assert_int_equal(json_array_size(json_object_get(j, "health_reasons")),
+	    1);
+	assert_true(json_is_null(json_object_get(hostcert(j), "key_matches")));
+	assert_true(json_is_true(json_object_get(hostcert(j), "chain_valid")));
+	done(j, x, dir);
+}
+
+static void
+test_garbage_hostcert(void **state)
+{
+	static const char junk[] = "-----BEGIN CERTIFICATE-----\n"
+	    "bm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("garbage", x, F.key), *path;
+	json_t *j, *hc, *err0;
+
+	(void)state;
+	path = pki_path(dir, "certs/" CERTNAME ".pem");
+	assert_true(pki_write_file(path, junk, sizeof(junk) - 1, 0644));
+	j = collect(dir, -1);
+	hc = hostcert(j);
+	assert_health(j, "error");
+	assert_reason(j, "a certificate, key or CRL file cannot be parsed");
+	/* the part that failed */
+	assert_int_equal(json_array_size(json_object_get(j, "errors")), 1);
+	err0 = json_array_get(json_object_get(j, "errors"), 0);
+	assert_string_equal(str_at(err0, "part"), "hostcert");
+	assert_non_null(strstr(str_at(err0, "msg"), path));
+	assert_true(json_is_true(json_object_get(hc, "present")));
+	assert_string_equal(str_at(hc, "error"), str_at(err0, "msg"));
+	assert_string_equal(str_at(hc, "path"), path);
+	/* ... and the rest is still there */
+	assert_int_equal(json_array_size(json_object_get(j, "ca")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "crl")), 2);
+	assert_true(json_is_true(json_object_get(json_object_get(
+	    json_object_get(j, "files"), "hostprivkey"), "present")));
+	json_decref(j);
+
+	/* a broken CA bundle next to a good hostcert */
+	assert_true(pki_write_certs(path, &x, 1));
+	free(path);
+	path = pki_path(dir, "certs/ca.pem");
+	assert_true(pki_write_file(path, "garbage\n", 8, 0644));
+	j = collect(dir, -1);
+	assert_health(j, "error");
+	err0 = json_array_get(json_object_get(j, "errors"), 0);
+	assert_string_equal(str_at(err0, "part"), "ca");
+	assert_true(json_is_true(json_object_get(hostcert(j), "key_matches")));
+	assert_string_equal(str_at(hostcert(j), "subject"), "CN=" CERTNAME);
+	free(path);
+	done(j, x, dir);
+}
+
+static void
+test_ca_expiring(void **state)
+{
+	EVP_PKEY *k = pki_rsa_cached(1);
+	pki_ca *inter = pki_ca_new("Puppet CA: test", k, F.w->root, T0,
+	    -PKI_YEAR, 10 * PKI_DAY);
+	X509 *x, *cas[2];
+	X509_CRL *crl, *crls[2];
+	struct pki_ssldir s = { .certname = CERTNAME, .key = F.key,
+	    .n_cas = 2, .n_crls = 2 };
+	char *dir = ssldir_path("ca_expiring");
+	json_t *j;
+
+	(void)state;
+	assert_non_null(inter);
+	x = leaf(F.key, 5 * PKI_YEAR, 0, inter);
+	crl = pki_crl_new(inter, T0, -PKI_DAY, PKI_YEAR, NULL, 0);
+	assert_non_null(crl);
+	cas[0] = inter->cert;
+	cas[1] = F.w->root->cert;
+	crls[0] = crl;
+	crls[1] = F.w->root_crl;
+	s.leaf = x;
+	s.cas = cas;
+	s.crls = crls;
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_health(j, "expiring");
+	assert_reason(j, "a CA certificate expires within warn_days");
+	assert_int_equal(json_array_size(json_object_get(j, "health_reasons")),
+	    1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(j, "ca"), 0), "expires_in_days")), 10);
+	assert_true(json_is_true(json_object_get(hostcert(j), "chain_valid")));
+	X509_CRL_free(crl);
+	pki_ca_free(inter);
+	EVP_PKEY_free(k);
+	done(j, x, dir);
+}
+
+static void
+test_csr_pending(void **state)
+{
+	char *dir = ssldir_path("csr");
+	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
+	struct pki_ssldir s = { .certname = CERTNAME, .key = F.key,
+	    .cas = cas, .n_cas = 2, .csr = true };
+	json_t *j;
+
+	(void)state;
+	/* waiting for the CA to sign: key + CSR, no cert, no CRL yet */
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_true(json_is_true(json_object_get(j, "csr_pending")));
+	assert_true(json_is_true(json_object_get(json_object_get(
+	    json_object_get(j, "files"), "hostcsr"), "present")));
+	assert_health(j, "missing");
+	assert_reason(j, "hostcert is missing");
+	assert_int_equal(json_array_size(json_object_get(j, "health_reasons")),
+	    1);
+	assert_int_equal(json_array_size(json_object_get(j, "crl")), 0);
+	done(j, NULL, dir);
+}
+
+static void
+test_ec_key(void **state)
+{
+	X509 *x = leaf(F.ec_key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("ec", x, F.ec_key);
+	json_t *j = collect(dir, -1), *key;
+
+	(void)state;
+	assert_health(j, "ok");
+	key = json_object_get(hostcert(j), "key");
+	assert_string_equal(str_at(key, "type"), "EC");
+	assert_string_equal(str_at(key, "curve"), "prime256v1");
+	assert_true(json_is_true(json_object_get(hostcert(j), "key_matches")));
+	json_decref(j);
+
+	/* an RSA key next to an EC certificate */
+	X509_free(x);
+	free(dir);
+	x = leaf(F.ec_key, 5 * PKI_YEAR, 0, F.w->inter);
+	dir = make_ssldir("ec_rsa", x, F.key);
+	j = collect(dir, -1);
+	assert_health(j, "key_mismatch");
+	done(j, x, dir);
+}
+
+/* The checks on a collection whose key file cannot be opened. */
+static bool
+unreadable_key_ok(json_t *j)
+{
+	json_t *hc = json_object_get(j, "hostcert");
+
+	return j != NULL && json_is_false(json_object_get(hc, "key_readable")) &&
+	    json_is_null(json_object_get(hc, "key_matches")) &&
+	    json_array_size(json_object_get(j, "errors")) == 0 &&
+	    json_is_true(json_object_get(hc, "chain_valid"));
+}
+
+/*
+ * A key the reader may not open (mode 000, as when the fact runs as a user
+ * that is not puppet's) is reported as key_readable = false, not as an
+ * error.  Root reads a mode-000 file anyway, so as root the check runs in
+ * a child that drops to "nobody"; without that user it is skipped.
+ */
+static void
+test_unreadable_key(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("unreadable", x, F.key), *key;
+	struct passwd *nobody;
+	json_t *j;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	key = pki_path(dir, "private_keys/" CERTNAME ".pem");
+	assert_int_equal(chmod(key, 0), 0);
+	if (geteuid() != 0) {
+		j = collect(dir, -1);
+		assert_true(unreadable_key_ok(j));
+		json_decref(j);
+		goto out;
+	}
+	if ((nobody = getpwnam("nobody")) == NULL) {
+		fprintf(stderr, "# root and no 'nobody' user: skipped\n");
+		free(key);
+		done(NULL, x, dir);
+		skip();
+	}
+	/* let "nobody" reach the certs (mkdtemp made the tree 0700) */
+	assert_int_equal(chmod(F.tmp, 0755), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		struct cr_status_opts o;
+		cr_err e;
+		bool ok;
+
+		if (setgid(nobody->pw_gid) != 0 || setuid(nobody->pw_uid) != 0)
+			_exit(3);
+		memset(&o, 0, sizeof(o));
+		o.confdir = F.confdir;
+		o.ssldir = dir;
+		o.certname = CERTNAME;
+		o.warn_days = -1;
+		o.now = T0;
+		cr_err_init(&e);
+		j = cr_status_collect(&o, &e);
+		ok = unreadable_key_ok(j) && ERR_peek_error() == 0;
+		if (!ok) {
+			char *dump = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
+			fprintf(stderr, "child: %s %s\n", dump ? dump : "NULL",
+			    e.msg);
+		}
+		_exit(ok ? 0 : 1);	/* no leak check in the child */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	chmod(F.tmp, 0700);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+out:
+	free(key);
+	done(NULL, x, dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ok),
+		cmocka_unit_test(test_expiring),
+		cmocka_unit_test(test_expired),
+		cmocka_unit_test(test_revoked),
+		cmocka_unit_test(test_crl_expired),
+		cmocka_unit_test(test_key_mismatch),
+		cmocka_unit_test(test_untrusted),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_missing_key_only),
+		cmocka_unit_test(test_garbage_hostcert),
+		cmocka_unit_test(test_ca_expiring),
+		cmocka_unit_test(test_csr_pending),
+		cmocka_unit_test(test_ec_key),
+		cmocka_unit_test(test_unreadable_key),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
