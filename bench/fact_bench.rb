@@ -103,16 +103,19 @@ def big_crl_ssldir(entries)
   crl.next_update = PKI.now + (5 * 365 * PKI::DAY)
   t0 = clock
   revoked_at = PKI.now - 3600
-  entries.times do |i|
-    r = OpenSSL::X509::Revoked.new
-    r.serial = OpenSSL::BN.new(1000 + i)
-    r.time = revoked_at
-    crl.add_revoked(r)
+  # One CRL#revoked= call: CRL#add_revoked per entry is quadratic here
+  # (8.5 s for 20k entries, 414 s for 100k; revoked= takes 0.04 s for 20k).
+  list = Array.new(entries) do |i|
     if ((i + 1) % 10_000).zero?
       print format("\r  revoked entries: %<n>d/%<of>d (%<s>.1f s)", n: i + 1, of: entries, s: clock - t0)
       $stdout.flush
     end
+    r = OpenSSL::X509::Revoked.new
+    r.serial = OpenSSL::BN.new(1000 + i)
+    r.time = revoked_at
+    r
   end
+  crl.revoked = list
   puts
   crl.add_extension(OpenSSL::X509::Extension.new('crlNumber', OpenSSL::ASN1::Integer.new(entries).to_der))
   print '  signing the CRL... '

@@ -23,27 +23,21 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <netdb.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "cr_certname.h"
 #include "cr_fs.h"
 #include "cr_json.h"
-#include "cr_proc.h"
+#include "cr_ruby.h"
 #include "cr_settings.h"
 #include "cr_settings_conf.h"
 
 #define VALUE_MAX 4096			/* any resolved value */
-#define CERTNAME_EXEC_TIMEOUT_MS 30000
-#define CERTNAME_MAX 255
-#define RESOLV_CONF_MAX ((size_t)64 << 10)
 
 #define AIO_PUPPET "/opt/puppetlabs/puppet/bin/puppet"
 #define DEBIAN_RUN_MODE "/usr/lib/ruby/vendor_ruby/puppet/util/run_mode.rb"
@@ -249,167 +243,6 @@ sb_add(struct sbuf *b, const char *s, size_t n, const char *what, cr_err *err)
 	return true;
 }
 
-/* ---- Ruby's File.expand_path (Unix) ---- */
-
-/* $HOME if set (must be absolute, as Ruby insists), else the passwd entry. */
-static char *
-home_dir(const char *user, size_t ulen, cr_err *err)
-{
-	const char *h = NULL;
-	struct passwd *pw;
-	char name[256];
-
-	if (ulen == 0) {
-		h = getenv("HOME");
-		if (h != NULL && *h != '\0' && *h != '/') {
-			cr_err_set(err, CR_KIND_SETTINGS,
-			    "cannot expand '~': HOME is not absolute");
-			return NULL;
-		}
-		if ((h == NULL || *h == '\0') && (pw = getpwuid(getuid())) != NULL)
-			h = pw->pw_dir;
-	} else if (ulen < sizeof(name)) {
-		memcpy(name, user, ulen);
-		name[ulen] = '\0';
-		if ((pw = getpwnam(name)) != NULL)
-			h = pw->pw_dir;
-	}
-	if (h == NULL || *h != '/') {
-		cr_err_set(err, CR_KIND_SETTINGS, "cannot expand '~%.*s': %s",
-		    (int)(ulen > 64 ? 64 : ulen), user,
-		    ulen ? "no such user" : "no home directory");
-		return NULL;
-	}
-	return dup_or_err(h, err);
-}
-
-/*
- * Lexical normalisation as Ruby does it: "." and empty parts go, ".."
- * drops the previous part (never above /), trailing slashes go.  Ruby keeps
- * a run of leading slashes ("//a" stays) until a ".." empties the path.
- */
-static char *
-normalize(const char *full, const char *what, cr_err *err)
-{
-	size_t lead = 0, n, root, k;
-	const char *p = full;
-	struct sbuf b = { 0 };
-	char *out = NULL;
-
-	while (p[lead] == '/')
-		lead++;
-	p += lead;
-	for (k = 0; k < (lead ? lead : 1); k++)
-		if (!sb_add(&b, "/", 1, what, err))
-			goto out;
-	root = b.len;
-	while (*p != '\0') {
-		n = strcspn(p, "/");
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			if (b.len > root) {
-				for (k = b.len; k > root && b.p[k - 1] != '/'; k--)
-					;
-				b.len = k > root ? k - 1 : root;
-				if (b.len == root)
-					b.len = root = 1;	/* "//a/.." is "/" */
-				b.p[b.len] = '\0';
-			}
-		} else if (!(n == 0 || (n == 1 && p[0] == '.'))) {
-			if ((b.len > root && !sb_add(&b, "/", 1, what, err)) ||
-			    !sb_add(&b, p, n, what, err))
-				goto out;
-		}
-		p += n;
-		if (*p == '/')
-			p++;
-	}
-	out = b.p;
-	b.p = NULL;
-out:
-	free(b.p);
-	return out;
-}
-
-static char *
-expand_path(const char *path, const char *what, cr_err *err)
-{
-	char *base = NULL, *full = NULL, *out = NULL;
-	const char *rest = path;
-	size_t ulen;
-
-	if (path[0] == '~') {
-		ulen = strcspn(path + 1, "/");
-		if ((base = home_dir(path + 1, ulen, err)) == NULL)
-			goto out;
-		rest = path + 1 + ulen;
-	} else if (path[0] != '/') {
-		if ((base = getcwd(NULL, 0)) == NULL) {
-			cr_err_errno(err, CR_KIND_SETTINGS, errno,
-			    "cannot expand relative '%s' for '%s'", path, what);
-			goto out;
-		}
-	}
-	if (base != NULL) {
-		if (asprintf(&full, "%s/%s", base, rest) == -1) {
-			full = NULL;
-			cr_err_set(err, CR_KIND_NOMEM, "out of memory resolving settings");
-			goto out;
-		}
-		out = normalize(full, what, err);
-	} else
-		out = normalize(path, what, err);
-out:
-	free(base);
-	free(full);
-	return out;
-}
-
-/* ---- Ruby's Integer(String) ---- */
-
-static bool
-ruby_integer(const char *s, long long *out)
-{
-	int base = 10, d;
-	long long v = 0;
-	bool neg = false, digit = false, under = false;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '+' || *s == '-')
-		neg = *s++ == '-';
-	if (s[0] == '0' && s[1] != '\0' && strchr("xXbBoOdD", s[1]) != NULL) {
-		base = strchr("xX", s[1]) ? 16 : strchr("bB", s[1]) ? 2 :
-		    strchr("oO", s[1]) ? 8 : 10;
-		s += 2;
-	} else if (s[0] == '0')
-		base = 8;	/* "017" is 15; the 0 is a digit, "0_7" is 7 */
-	for (; *s != '\0' && !isspace((unsigned char)*s); s++) {
-		if (*s == '_') {
-			if (!digit || under)
-				return false;
-			under = true;
-			continue;
-		}
-		if (isdigit((unsigned char)*s))
-			d = *s - '0';
-		else if (isxdigit((unsigned char)*s))
-			d = tolower((unsigned char)*s) - 'a' + 10;
-		else
-			return false;
-		if (d >= base || v > (LLONG_MAX - d) / base)
-			return false;
-		v = v * base + d;
-		digit = true;
-		under = false;
-	}
-	while (isspace((unsigned char)*s))
-		s++;
-	if (!digit || under || *s != '\0')
-		return false;
-	*out = neg ? -v : v;
-	return true;
-}
-
 /* ---- typed conversion (Puppet's munge + print) ---- */
 
 /* Setting#munge then #print: a new string in Puppet's printed form. */
@@ -421,7 +254,9 @@ munge(size_t i, const char *v, bool is_bool, cr_err *err)
 	const char *keep = NULL;
 	char *out = NULL, num[32];
 	long long n;
+	cr_err e;
 
+	cr_err_init(&e);
 	switch (d->type) {
 	case T_STRING:
 	case T_CERTNAME:
@@ -430,12 +265,12 @@ munge(size_t i, const char *v, bool is_bool, cr_err *err)
 	case T_FILE:
 		if (is_bool)
 			keep = v;	/* a boolean is not a String: no expand_path */
-		else
-			out = expand_path(v, d->name, err);
+		else if ((out = cr_ruby_expand_path(v, VALUE_MAX, &e)) == NULL)
+			cr_err_set(err, e.kind, "%s: %s", d->name, e.msg);
 		break;
 	case T_PORT:
 	case T_INT:
-		if (is_bool || !ruby_integer(v, &n))
+		if (is_bool || !cr_ruby_integer(v, &n))
 			cr_err_set(err, CR_KIND_SETTINGS, "Cannot convert '%s' to "
 			    "an integer for parameter: %s", v, pname);
 		else if (d->type == T_PORT && (n < 0 || n > 65535))
@@ -477,6 +312,7 @@ munge(size_t i, const char *v, bool is_bool, cr_err *err)
 	}
 	if (keep != NULL)
 		out = dup_or_err(keep, err);
+	cr_err_clear(&e);
 	return out;
 }
 
@@ -490,8 +326,8 @@ file_exists(const char *path)
 	return stat(path, &sb) == 0;
 }
 
-static enum cr_packaging
-detect_packaging(enum cr_packaging want)
+enum cr_packaging
+cr_packaging_detect(enum cr_packaging want)
 {
 	if (want != CR_PKG_AUTO)
 		return want;
@@ -518,7 +354,7 @@ pick_appdirs(const struct cr_settings_opts *o)
 {
 	bool root = running_as_root(o);
 
-	if (detect_packaging(o->packaging) == CR_PKG_DEBIAN)
+	if (cr_packaging_detect(o->packaging) == CR_PKG_DEBIAN)
 		return root ? &deb_root : &deb_user;
 	return root ? &aio_root : &aio_user;
 }
@@ -567,163 +403,6 @@ default_ssldir(struct cr_settings *st, cr_err *err)
 	return dup_or_err(st->app->ssl, err);
 }
 
-/* ---- certname: Puppet's own answer, else Facter's recipe ---- */
-
-/* The first `domain`, else the first `search` entry of resolv.conf. */
-static char *
-resolv_domain(void)
-{
-	static const char *const keys[] = { "domain", "search" };
-	char *text = NULL, *out = NULL, *line, *save = NULL, *tok, *copy;
-	size_t len, k;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (!cr_file_read("/etc/resolv.conf", RESOLV_CONF_MAX, &text, &len, &e))
-		goto out;
-	for (k = 0; k < 2 && out == NULL; k++) {
-		if ((copy = strdup(text)) == NULL)
-			goto out;
-		for (line = strtok_r(copy, "\n", &save); line != NULL && out == NULL;
-		    line = strtok_r(NULL, "\n", &save)) {
-			if (strncmp(line, keys[k], strlen(keys[k])) != 0 ||
-			    !isspace((unsigned char)line[strlen(keys[k])]))
-				continue;
-			tok = line + strlen(keys[k]);
-			tok += strspn(tok, " \t");
-			tok[strcspn(tok, " \t\r")] = '\0';
-			if (*tok != '\0')
-				out = strdup(tok);
-		}
-		free(copy);
-	}
-out:
-	free(text);
-	cr_err_clear(&e);
-	return out;
-}
-
-/*
- * Settings.default_certname: Facter's hostname + "." + domain, trailing
- * dot dropped, lower-cased.  Facter's domain: what follows the first dot of
- * the name (gethostname, else the canonical name from getaddrinfo), else
- * resolv.conf.
- */
-static char *
-hostname_certname(cr_err *err)
-{
-	char host[HOST_NAME_MAX + 1], *dot, *domain = NULL, *out = NULL;
-	struct addrinfo hints, *ai = NULL;
-	size_t n;
-
-	if (gethostname(host, sizeof(host)) != 0) {
-		cr_err_errno(err, CR_KIND_SETTINGS, errno, "gethostname");
-		goto out;
-	}
-	host[sizeof(host) - 1] = '\0';
-	if ((dot = strchr(host, '.')) != NULL) {
-		*dot = '\0';
-		domain = strdup(dot + 1);
-	} else {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_flags = AI_CANONNAME;
-		hints.ai_socktype = SOCK_STREAM;
-		if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai != NULL &&
-		    ai->ai_canonname != NULL &&
-		    (dot = strchr(ai->ai_canonname, '.')) != NULL)
-			domain = strdup(dot + 1);
-		else
-			domain = resolv_domain();
-	}
-	if (domain != NULL && *domain != '\0')
-		n = (size_t)asprintf(&out, "%s.%s", host, domain);
-	else
-		n = (size_t)asprintf(&out, "%s", host);
-	if (n == (size_t)-1) {
-		out = NULL;
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory resolving settings");
-		goto out;
-	}
-	if (n > 0 && out[n - 1] == '.')
-		out[--n] = '\0';
-	for (dot = out; *dot != '\0'; dot++)
-		*dot = (char)tolower((unsigned char)*dot);
-	if (n == 0 || n > CERTNAME_MAX) {
-		cr_err_set(err, CR_KIND_SETTINGS,
-		    "cannot work out a default certname from the hostname");
-		free(out);
-		out = NULL;
-	}
-out:
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	free(domain);
-	return out;
-}
-
-static const char *
-find_puppet(const struct cr_settings_opts *o)
-{
-	static const char *const aio[] = {
-		"/opt/puppetlabs/bin/puppet", AIO_PUPPET, "/usr/bin/puppet",
-		"/usr/local/bin/puppet", NULL,
-	};
-	static const char *const deb[] = {
-		"/usr/bin/puppet", "/usr/local/bin/puppet",
-		"/opt/puppetlabs/bin/puppet", AIO_PUPPET, NULL,
-	};
-	const char *const *c;
-
-	if (o->puppet_bin != NULL)
-		return o->puppet_bin;
-	c = detect_packaging(o->packaging) == CR_PKG_DEBIAN ? deb : aio;
-	for (; *c != NULL; c++)
-		if (access(*c, X_OK) == 0)
-			return *c;
-	return "puppet";	/* posix_spawnp searches PATH */
-}
-
-/* `puppet config print certname --section S --confdir D`, or NULL. */
-static char *
-certname_from_puppet(struct cr_settings *st)
-{
-	const char *argv[] = {
-		find_puppet(st->o), "config", "print", "certname", "--section",
-		st->section, "--confdir", NULL, NULL,
-	};
-	struct cr_proc_opts po;
-	struct cr_proc_result res;
-	char *out = NULL, *v;
-	size_t n, i;
-	int cd = def_index("confdir");
-	cr_err e;
-
-	cr_err_init(&e);
-	memset(&po, 0, sizeof(po));
-	if (!resolve(st, (size_t)cd, &e))
-		goto out;
-	argv[7] = st->s[cd].value;
-	po.argv = argv;
-	po.max_out = 4096;
-	po.timeout_ms = CERTNAME_EXEC_TIMEOUT_MS;
-	if (!cr_proc_run(&po, &res, &e))
-		goto out;
-	if (cr_proc_succeeded(&res) && !res.out_truncated &&
-	    strlen(res.out) == res.out_len) {
-		v = res.out + strspn(res.out, " \t\r\n");
-		for (n = strlen(v); n > 0 && isspace((unsigned char)v[n - 1]); n--)
-			v[n - 1] = '\0';
-		for (i = 0; i < n && isgraph((unsigned char)v[i]); i++)
-			;
-		if (n > 0 && n <= CERTNAME_MAX && i == n)
-			out = strdup(v);
-	}
-	cr_proc_result_free(&res);
-out:
-	cr_err_clear(&e);
-	return out;
-}
-
 /* ---- lookup, interpolation, resolution ---- */
 
 struct raw {
@@ -752,6 +431,23 @@ override_of(const struct cr_settings_opts *o, const char *name)
 	return NULL;
 }
 
+/* Puppet's own answer for the default certname, or NULL. */
+static char *
+certname_from_puppet(struct cr_settings *st)
+{
+	int cd = def_index("confdir");
+	cr_err e;
+	char *out = NULL;
+
+	cr_err_init(&e);
+	if (resolve(st, (size_t)cd, &e))
+		out = cr_certname_from_puppet(cr_puppet_find(
+		    cr_packaging_detect(st->o->packaging), st->o->puppet_bin),
+		    st->section, st->s[cd].value);
+	cr_err_clear(&e);
+	return out;
+}
+
 static bool
 default_value(struct cr_settings *st, size_t i, struct raw *r, cr_err *err)
 {
@@ -777,7 +473,7 @@ default_value(struct cr_settings *st, size_t i, struct raw *r, cr_err *err)
 			return true;
 		}
 		r->source = "hostname";
-		return (r->v = hostname_certname(err)) != NULL;
+		return (r->v = cr_certname_from_hostname(err)) != NULL;
 	}
 	return (r->v = dup_or_err(v, err)) != NULL;
 }
@@ -1009,7 +705,8 @@ read_conf(struct cr_settings *st, cr_err *err)
 	char *edir = NULL, *path = NULL;
 	bool ok = false;
 
-	if ((edir = expand_path(dir ? dir : st->app->conf, "confdir", err)) == NULL)
+	if ((edir = cr_ruby_expand_path(dir ? dir : st->app->conf, VALUE_MAX,
+	    err)) == NULL)
 		goto out;
 	if ((path = cr_path_join(edir, "puppet.conf")) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory resolving settings");

@@ -65,6 +65,8 @@ json_t *cr_settings_to_json(const cr_settings *s);
 json_t *cr_settings_sources_json(const cr_settings *s);
 /* The path of the puppet.conf that was read, or NULL if there was none. */
 const char *cr_settings_conf_path(const cr_settings *s);
+/* CR_PKG_AUTO -> what this host has (see enum cr_packaging); else want. */
+enum cr_packaging cr_packaging_detect(enum cr_packaging want);
 /* NULL-terminated list of every setting name the resolver knows. */
 const char *const *cr_settings_names(void);
 

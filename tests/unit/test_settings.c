@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "cr_proc.h"
+#include "cr_ruby.h"
 #include "cr_settings.h"
 #include "cr_settings_conf.h"
 
@@ -665,6 +666,56 @@ paths_are_expanded_like_ruby(void **state)
 }
 
 static void
+ruby_helpers_directly(void **state)
+{
+	static const struct { const char *in, *out; } ints[] = {
+		{ "  42 ", "42" }, { "4_2", "42" }, { "0x1A", "26" },
+		{ "0b101", "5" }, { "0o17", "15" }, { "017", "15" },
+		{ "0d19", "19" }, { "-5", "-5" }, { "0_7", "7" }, { "00", "0" },
+		{ "_42", NULL }, { "42_", NULL }, { "4__2", NULL }, { "", NULL },
+		{ "08", NULL }, { "0x", NULL }, { "1e3", NULL }, { "12 3", NULL },
+		{ "99999999999999999999", NULL },
+	};
+	cr_err err;
+	char *p, num[32];
+	long long v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		bool ok = cr_ruby_integer(ints[i].in, &v);
+
+		if (ints[i].out == NULL) {
+			if (ok)
+				fail_msg("Integer(\"%s\") should fail", ints[i].in);
+			continue;
+		}
+		if (!ok)
+			fail_msg("Integer(\"%s\") failed", ints[i].in);
+		snprintf(num, sizeof(num), "%lld", v);
+		assert_string_equal(num, ints[i].out);
+	}
+	cr_err_init(&err);
+	assert_int_equal(chdir("/"), 0);
+	assert_non_null(p = cr_ruby_expand_path("x/./y/..", 100, &err));
+	assert_string_equal(p, "/x");
+	free(p);
+	setenv("HOME", "/", 1);
+	assert_non_null(p = cr_ruby_expand_path("~/x", 100, &err));
+	assert_string_equal(p, "/x");
+	free(p);
+	assert_non_null(p = cr_ruby_expand_path("//..", 100, &err));
+	assert_string_equal(p, "//");
+	free(p);
+	assert_non_null(p = cr_ruby_expand_path("///a//b/", 100, &err));
+	assert_string_equal(p, "///a/b");
+	free(p);
+	assert_null(cr_ruby_expand_path("/aaaa/bbbb", 5, &err));
+	assert_true(err.set);
+	cr_err_clear(&err);
+}
+
+static void
 typed_values(void **state)
 {
 	struct t *t = *state;
@@ -926,6 +977,7 @@ main(void)
 		T(malformed_line_names_file_and_line),
 		T(quoting_and_whitespace),
 		T(paths_are_expanded_like_ruby),
+		T(ruby_helpers_directly),
 		T(typed_values),
 		T(serverport_is_an_alias_of_masterport),
 		T(certname_must_be_lower_case),
