@@ -16,6 +16,7 @@
 # In-process cases run in a fresh child Ruby each, so their RSS is their own:
 # "peak RSS" is the child's VmHWM, "added" is VmHWM minus VmRSS before the
 # first call.  Subprocess RSS is /usr/bin/time's maximum resident set size.
+require 'etc'
 require 'fileutils'
 require 'json'
 require 'open3'
@@ -178,7 +179,7 @@ unless File.executable?('/usr/bin/time')
 end
 
 puts "Ruby #{RUBY_VERSION}, #{OpenSSL::OPENSSL_LIBRARY_VERSION}, facter #{`facter --version`.strip}, " \
-     "#{Etc.nprocessors rescue '?'} CPUs"
+     "#{Etc.nprocessors} CPUs"
 normal_ssl = PKI.world.ssldir(:ok)
 normal_conf = PKI.world.confdir_for(:ok)
 big_ssl, big_conf = big_crl_ssldir(CRL_ENTRIES)

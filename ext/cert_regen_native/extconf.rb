@@ -42,3 +42,8 @@ $VPATH << core
 $srcs = ['cert_regen_native.c'] + Dir[File.join(core, '*.c')].map { |f| File.basename(f) }.sort
 
 create_makefile('cert_regen_native')
+
+# Every object depends on every core header: a changed struct must never
+# leave a stale object behind.
+headers = Dir[File.join(core, '*.h')].sort
+File.open('Makefile', 'a') { |f| f.puts "\n$(OBJS): #{headers.join(' ')}" }

@@ -16,6 +16,10 @@
 require_relative '../cert_regen/native'
 
 module CertRegen
+  # Facter loads fact files again on every run of a daemon: start from a
+  # clean module so the newest code wins without method-redefined warnings.
+  remove_const(:Fact) if const_defined?(:Fact, false)
+
   # Builds the value of the cert_regen fact.
   module Fact
     module_function

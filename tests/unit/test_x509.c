@@ -630,6 +630,36 @@ expect_invalid(X509 *leaf, X509_CRL *c1, X509_CRL *c2, bool with_crls,
 		fail_msg("why: '%s', want '%s'", why, want);
 }
 
+/* certificate_revocation = leaf needs only the leaf issuer's CRL; chain
+ * needs one per CA; false checks none. */
+static void
+test_verify_crl_modes(void **state)
+{
+	STACK_OF(X509) *b = bundle_of(F.w->inter->cert, F.w->root->cert);
+	STACK_OF(X509_CRL) *only_inter = crls_of(F.w->inter_crl, NULL);
+	const char *why = NULL;
+	cr_err e;
+
+	(void)state;
+	cr_err_init(&e);
+	assert_int_equal(cr_crl_mode_parse("leaf"), CR_CRL_LEAF);
+	assert_int_equal(cr_crl_mode_parse("false"), CR_CRL_OFF);
+	assert_int_equal(cr_crl_mode_parse("chain"), CR_CRL_CHAIN);
+	assert_int_equal(cr_crl_mode_parse(NULL), CR_CRL_CHAIN);
+	assert_int_equal(cr_verify_chain(F.leaf, b, only_inter, CR_CRL_LEAF,
+	    T0, &why, &e), 1);
+	assert_int_equal(cr_verify_chain(F.leaf, b, only_inter, CR_CRL_CHAIN,
+	    T0, &why, &e), 0);
+	assert_string_equal(why, "unable to get certificate CRL");
+	assert_int_equal(cr_verify_chain(F.leaf, b, only_inter, CR_CRL_OFF,
+	    T0, &why, &e), 1);
+	QUEUE_EMPTY();
+	assert_false(e.set);
+	sk_X509_free(b);
+	sk_X509_CRL_free(only_inter);
+	cr_err_clear(&e);
+}
+
 static void
 test_verify_valid(void **state)
 {
@@ -914,6 +944,7 @@ main(void)
 		cmocka_unit_test(test_ca_and_crl_json),
 		cmocka_unit_test(test_puppet_oid_names),
 		cmocka_unit_test(test_verify_valid),
+		cmocka_unit_test(test_verify_crl_modes),
 		cmocka_unit_test(test_verify_wrong_ca),
 		cmocka_unit_test(test_verify_dates),
 		cmocka_unit_test(test_verify_revoked),
