@@ -14,4 +14,38 @@
  */
 int cr_cmd_settings(int argc, char **argv);
 
+/*
+ * cert_regen ca-request METHOD PATH [--body-file F] [--content-type T]
+ *     [--cacert F | --bootstrap] [--ca-fingerprint FP] [--cert F --key F]
+ *     [--server S] [--port N] [--confdir D] [--proxy URL] [--max-body N]
+ *     [--timeout S] [--connect-timeout S] [--raw] [--repeat N]
+ * argv[0] is "ca-request".  One call of the CA API through cr_http (CA
+ * endpoints through the typed cr_ca_* helpers unless --raw); prints
+ * {"helper", "status", "body", ...} or an _error; exit codes as above.
+ * Server, port and CA bundle default to the agent's ca_server, ca_port and
+ * localcacert.  For tests and debugging.
+ */
+int cr_cmd_ca_request(int argc, char **argv);
+
+/*
+ * cert_regen service NAME state|stop|start|restart|restart-detached
+ *     [--delay SECONDS]
+ * argv[0] is "service".  Drives cr_service (systemd or SysV); prints
+ * {"service", "backend", "action", "state" | "scheduled"+"delay",
+ * "under_pxp_agent"} or an _error; exit codes as above.  For tests and
+ * debugging.
+ */
+int cr_cmd_service(int argc, char **argv);
+
+/*
+ * cert_regen lock PATH SECONDS [--timeout MS]
+ * cert_regen lock --disabled FILE
+ * argv[0] is "lock".  Takes a Puppet-compatible pid lock through cr_lock
+ * (waiting up to MS, default 10000), prints {"path", "pid", "waited_ms"},
+ * holds it SECONDS (or until SIGTERM/SIGINT) and releases it; with
+ * --disabled prints {"path", "disabled", "message"} for an
+ * agent_disabled.lock.  Exit codes as above.  For tests and debugging.
+ */
+int cr_cmd_lock(int argc, char **argv);
+
 #endif

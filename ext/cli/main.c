@@ -29,6 +29,8 @@ extern char **environ;
 
 static const struct cr_task_def *const all_tasks[] = {
 	&cr_task_status,
+	&cr_task_regenerate,
+	&cr_task_restore,
 	NULL,
 };
 

@@ -20,5 +20,7 @@ struct cr_task_def {
 };
 
 extern const struct cr_task_def cr_task_status;
+extern const struct cr_task_def cr_task_regenerate;
+extern const struct cr_task_def cr_task_restore;
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "cr_err.h"
 
@@ -27,5 +28,47 @@ void cr_secret_free(void *buf, size_t len);
 int cr_path_exists(const char *path);
 /* New "a/b" string, or NULL when out of memory. */
 char *cr_path_join(const char *a, const char *b);
+
+/*
+ * Installs data at path atomically: a temp file ".<name>.XXXXXX" in path's
+ * own directory (O_EXCL|O_NOFOLLOW), write-all, fchown (uid/gid (uid_t)-1 /
+ * (gid_t)-1 = keep), fchmod(mode), fsync, checked close, rename over path
+ * (a symlink at path is replaced, never written through), fsync of the
+ * directory.  On failure the temp file is unlinked, path is untouched and
+ * err has CR_KIND_IO with details.errno.
+ */
+bool cr_file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, cr_err *err);
+/* fsync of a directory (makes renames/creations in it durable). */
+bool cr_dir_fsync(const char *dir, cr_err *err);
+/* mkdir -p: missing components are created with exactly `mode` (not
+ * umasked) and their parent fsync'd; existing directories are kept as
+ * they are; a component that is not a directory is an error. */
+bool cr_mkdir_p(const char *path, mode_t mode, cr_err *err);
+
+/* Depth and size bounds of the tree functions below. */
+#define CR_TREE_MAX_DEPTH 32
+#define CR_TREE_MAX_ENTRIES 100000	/* per directory */
+
+/*
+ * Recursive copy of a directory (an ssldir) to dst, which must not exist:
+ * modes, owners, atime/mtime preserved; symlinks copied as symlinks (never
+ * followed); regular files fsync'd; devices, fifos and sockets refused.
+ * dst is created 0700 and gets src's mode, owner and times at the end; a
+ * failed copy removes what it created.
+ */
+bool cr_tree_copy(const char *src, const char *dst, cr_err *err);
+/*
+ * Verifies that b is a faithful copy of a: same names, types, modes,
+ * owners, symlink targets and byte-identical regular files (times are not
+ * compared).  false with err set on the first difference (CR_KIND_IO,
+ * details.path = the relative path, details.difference = "missing" |
+ * "extra" | "type" | "mode" | "owner" | "size" | "content" | "target")
+ * or on an error reading either tree.
+ */
+bool cr_tree_compare(const char *a, const char *b, cr_err *err);
+/* rm -rf without following symlinks (a symlink is removed, not its
+ * target).  A missing path is not an error. */
+bool cr_tree_remove(const char *path, cr_err *err);
 
 #endif

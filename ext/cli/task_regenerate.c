@@ -1,0 +1,113 @@
+/*
+ * task_regenerate.c - cert_regen::regenerate and cert_regen::restore:
+ * parameters in, cr_regen_run / cr_restore_run, result out.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "cr_regen.h"
+#include "tasks.h"
+
+static const struct cr_param regenerate_params[] = {
+	{ "confdir", CR_P_PATH, 0, 0 },
+	{ "ssldir", CR_P_PATH, 0, 0 },
+	{ "certname", CR_P_CERTNAME, 0, 0 },
+	{ "ca_server", CR_P_STRING, 0, 0 },
+	{ "ca_port", CR_P_INT, 1, 65535 },
+	{ "dns_alt_names", CR_P_STRINGS, 0, 0 },
+	{ "extension_requests", CR_P_HASH, 0, 0 },
+	{ "key_type", CR_P_STRING, 0, 0 },
+	{ "key_size", CR_P_INT, 2048, 16384 },
+	{ "curve", CR_P_STRING, 0, 0 },
+	{ "ca_fingerprint", CR_P_STRING, 0, 0 },
+	{ "wait_for_cert", CR_P_INT, 0, CR_REGEN_WAIT_MAX },
+	{ "backup", CR_P_BOOL, 0, 0 },
+	{ "backup_dir", CR_P_PATH, 0, 0 },
+	{ "services", CR_P_STRINGS, 0, 0 },
+	{ "remove_cached_catalog", CR_P_BOOL, 0, 0 },
+	{ "run_puppet", CR_P_BOOL, 0, 0 },
+	{ "lock_timeout", CR_P_INT, 0, 86400 },
+	{ NULL, 0, 0, 0 },
+};
+
+static json_t *
+regenerate_run(json_t *params, cr_err *err)
+{
+	struct cr_regen_opts o = { 0 };
+
+	o.confdir = cr_param_str(params, "confdir");
+	o.ssldir = cr_param_str(params, "ssldir");
+	o.certname = cr_param_str(params, "certname");
+	o.ca_server = cr_param_str(params, "ca_server");
+	o.ca_port = (int)cr_param_int(params, "ca_port", 0);
+	o.dns_alt_names = json_object_get(params, "dns_alt_names");
+	if (json_is_null(o.dns_alt_names))
+		o.dns_alt_names = NULL;
+	o.extension_requests = json_object_get(params, "extension_requests");
+	if (json_is_null(o.extension_requests))
+		o.extension_requests = NULL;
+	o.key_type = cr_param_str(params, "key_type");
+	o.key_size = (int)cr_param_int(params, "key_size", 0);
+	o.curve = cr_param_str(params, "curve");
+	o.ca_fingerprint = cr_param_str(params, "ca_fingerprint");
+	o.wait_for_cert = (int)cr_param_int(params, "wait_for_cert", -1);
+	o.backup = cr_param_bool(params, "backup", true);
+	o.backup_dir = cr_param_str(params, "backup_dir");
+	o.services = json_object_get(params, "services");
+	if (json_is_null(o.services))
+		o.services = NULL;
+	o.remove_cached_catalog = cr_param_bool(params, "remove_cached_catalog",
+	    true);
+	o.run_puppet = cr_param_bool(params, "run_puppet", false);
+	o.noop = cr_task_noop(params);
+	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", 0) * 1000;
+	if (o.key_type != NULL && strcmp(o.key_type, "rsa") != 0 &&
+	    strcmp(o.key_type, "ec") != 0) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "parameter 'key_type' must be rsa or ec");
+		cr_err_detail_new(err, "parameter", json_string("key_type"));
+		return NULL;
+	}
+	return cr_regen_run(&o, err);
+}
+
+const struct cr_task_def cr_task_regenerate = {
+	"regenerate",
+	"replace this node's key and certificate: staged, verified, atomic, resumable",
+	regenerate_params,
+	regenerate_run,
+};
+
+static const struct cr_param restore_params[] = {
+	{ "confdir", CR_P_PATH, 0, 0 },
+	{ "ssldir", CR_P_PATH, 0, 0 },
+	{ "backup", CR_P_STRING, 0, 0 },
+	{ "backup_dir", CR_P_PATH, 0, 0 },
+	{ "services", CR_P_STRINGS, 0, 0 },
+	{ "lock_timeout", CR_P_INT, 0, 86400 },
+	{ NULL, 0, 0, 0 },
+};
+
+static json_t *
+restore_run(json_t *params, cr_err *err)
+{
+	struct cr_restore_opts o = { 0 };
+
+	o.confdir = cr_param_str(params, "confdir");
+	o.ssldir = cr_param_str(params, "ssldir");
+	o.backup = cr_param_str(params, "backup");
+	o.backup_dir = cr_param_str(params, "backup_dir");
+	o.services = json_object_get(params, "services");
+	if (json_is_null(o.services))
+		o.services = NULL;
+	o.noop = cr_task_noop(params);
+	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", 0) * 1000;
+	return cr_restore_run(&o, err);
+}
+
+const struct cr_task_def cr_task_restore = {
+	"restore",
+	"put a backup of the ssldir back, atomically",
+	restore_params,
+	restore_run,
+};

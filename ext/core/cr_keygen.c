@@ -1,0 +1,252 @@
+/*
+ * cr_keygen.c - key generation and key files (see cr_keygen.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+
+#include "cr_fs.h"
+#include "cr_keygen.h"
+
+/* The NID of a curve OpenSSL can generate keys on, or NID_undef. */
+static int
+curve_nid(const char *curve)
+{
+	EC_builtin_curve *all = NULL;
+	size_t n, i;
+	int nid, found = NID_undef;
+
+	if ((nid = EC_curve_nist2nid(curve)) == NID_undef)
+		nid = OBJ_sn2nid(curve);
+	if (nid == NID_undef)
+		nid = OBJ_ln2nid(curve);
+	if (nid == NID_undef)
+		goto out;
+	n = EC_get_builtin_curves(NULL, 0);
+	if (n == 0 || (all = calloc(n, sizeof(*all))) == NULL)
+		goto out;
+	n = EC_get_builtin_curves(all, n);
+	for (i = 0; i < n; i++)
+		if (all[i].nid == nid)
+			found = nid;
+out:
+	free(all);
+	ERR_clear_error();	/* lookups of unknown names leave entries */
+	return found;
+}
+
+EVP_PKEY *
+cr_key_generate(const char *type, int bits, const char *curve, cr_err *err)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *key = NULL;
+	int nid;
+
+	if (type != NULL && strcmp(type, "rsa") == 0) {
+		if (bits < CR_RSA_MIN_BITS || bits > CR_RSA_MAX_BITS) {
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "RSA key length %d is outside %d..%d", bits,
+			    CR_RSA_MIN_BITS, CR_RSA_MAX_BITS);
+			goto out;
+		}
+		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL))
+		    == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) != 1) {
+			cr_err_openssl(err, "cannot set up RSA-%d key generation",
+			    bits);
+			goto out;
+		}
+	} else if (type != NULL && strcmp(type, "ec") == 0) {
+		if (curve == NULL)
+			curve = CR_EC_DEFAULT_CURVE;
+		if ((nid = curve_nid(curve)) == NID_undef) {
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "'%s' is not an elliptic curve OpenSSL supports "
+			    "(e.g. prime256v1, secp384r1)", curve);
+			goto out;
+		}
+		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL))
+		    == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
+		    EVP_PKEY_CTX_set_group_name(ctx, OBJ_nid2sn(nid)) != 1) {
+			cr_err_openssl(err, "cannot set up EC key generation "
+			    "on %s", curve);
+			goto out;
+		}
+	} else {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "key type '%s' is not \"rsa\" or \"ec\"",
+		    type ? type : "(null)");
+		goto out;
+	}
+	if (EVP_PKEY_generate(ctx, &key) != 1) {
+		EVP_PKEY_free(key);
+		key = NULL;
+		cr_err_openssl(err, "key generation failed");
+	}
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
+/* Unlinks path only if it is still the file we created (mine). */
+static void
+unlink_ours(const char *path, const struct stat *mine)
+{
+	struct stat now;
+
+	if (lstat(path, &now) == 0 && now.st_dev == mine->st_dev &&
+	    now.st_ino == mine->st_ino)
+		unlink(path);
+}
+
+static bool
+write_all_fd(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return false;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+bool
+cr_key_write_new_owned(const char *path, EVP_PKEY *key, mode_t mode,
+    uid_t uid, gid_t gid, cr_err *err)
+{
+	bool ok = false, created = false;
+	BIO *bio = NULL;
+	char *pem = NULL, *dir = NULL, *slash;
+	struct stat mine;
+	long len = 0;
+	int fd = -1, rc;
+
+	if (path == NULL || key == NULL || (mode & ~(mode_t)0640) != 0) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "cr_key_write_new: a path, a key and a mode within 0640 "
+		    "are needed (mode %04o)", (unsigned)mode);
+		goto out;
+	}
+	/* secure memory where available; cleansed below in any case */
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL ||
+	    PEM_write_bio_PrivateKey_traditional(bio, key, NULL, NULL, 0,
+	    NULL, NULL) != 1 || (len = BIO_get_mem_data(bio, &pem)) <= 0) {
+		cr_err_openssl(err, "cannot encode the private key for %s",
+		    path);
+		goto out;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, mode)) == -1) {
+		int saved = errno;
+		cr_err_errno(err, CR_KIND_IO, saved, saved == EEXIST ?
+		    "refusing to create key %s: something (a file or a "
+		    "symlink) is already there" : "cannot create key %s", path);
+		goto out;
+	}
+	if (fstat(fd, &mine) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot stat %s", path);
+		unlink(path);	/* just created by us (O_EXCL) */
+		goto out;
+	}
+	created = true;
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchown(fd, uid, gid) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot chown %s", path);
+		goto out;
+	}
+	/* exactly mode, whatever the umask */
+	if (fchmod(fd, mode) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
+		goto out;
+	}
+	if (!write_all_fd(fd, pem, (size_t)len)) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s", path);
+		goto out;
+	}
+	if (fsync(fd) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync %s", path);
+		goto out;
+	}
+	if ((dir = strdup(path)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "no memory for %s", path);
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	rc = close(fd);
+	fd = -1;
+	if (rc == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot close %s", path);
+		goto out;
+	}
+	if (!cr_dir_fsync(dir, err))
+		goto out;
+	ok = true;
+out:
+	if (fd != -1)
+		close(fd);
+	if (!ok && created)
+		unlink_ours(path, &mine);
+	if (pem != NULL && len > 0)
+		OPENSSL_cleanse(pem, (size_t)len);
+	BIO_free(bio);
+	free(dir);
+	return ok;
+}
+
+bool
+cr_key_write_new(const char *path, EVP_PKEY *key, mode_t mode, cr_err *err)
+{
+	return cr_key_write_new_owned(path, key, mode, (uid_t)-1, (gid_t)-1,
+	    err);
+}
+
+bool
+cr_pubkey_write(const char *path, EVP_PKEY *key, mode_t mode, uid_t uid,
+    gid_t gid, cr_err *err)
+{
+	bool ok = false;
+	BIO *bio = NULL;
+	char *pem = NULL;
+	long len;
+
+	if (path == NULL || key == NULL) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "cr_pubkey_write: a path and a key are needed");
+		goto out;
+	}
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_PUBKEY(bio, key) != 1 ||
+	    (len = BIO_get_mem_data(bio, &pem)) <= 0) {
+		cr_err_openssl(err, "cannot encode the public key for %s",
+		    path);
+		goto out;
+	}
+	ok = cr_file_write_atomic(path, pem, (size_t)len, mode, uid, gid, err);
+out:
+	BIO_free(bio);
+	return ok;
+}

@@ -1,0 +1,51 @@
+/*
+ * cr_keygen.h - generating private keys and writing them, the way Puppet
+ * stores them in an ssldir.
+ */
+#ifndef CR_KEYGEN_H
+#define CR_KEYGEN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+
+#include "cr_err.h"
+
+#define CR_RSA_MIN_BITS 2048
+#define CR_RSA_MAX_BITS 16384
+#define CR_EC_DEFAULT_CURVE "prime256v1"	/* Puppet's named_curve */
+
+/*
+ * A new key (the caller's; EVP_PKEY_free): type "rsa" with bits in
+ * [CR_RSA_MIN_BITS, CR_RSA_MAX_BITS] (e 65537), or "ec" on the named
+ * curve (OpenSSL or NIST name: prime256v1, secp384r1, P-384; NULL =
+ * CR_EC_DEFAULT_CURVE).  Bad parameters: CR_KIND_INVALID_PARAMETER.
+ */
+EVP_PKEY *cr_key_generate(const char *type, int bits, const char *curve,
+    cr_err *err);
+
+/*
+ * Writes key as unencrypted PEM in Puppet's format (OpenSSL "traditional":
+ * "BEGIN RSA PRIVATE KEY" / "BEGIN EC PRIVATE KEY", what Puppet's
+ * key.to_pem writes) to a NEW file: open(O_WRONLY|O_CREAT|O_EXCL|
+ * O_NOFOLLOW|O_CLOEXEC) with exactly `mode` (which may grant at most
+ * 0640), so an existing file or a symlink at path is refused and never
+ * written through.  Written fully, fsync'd, the directory fsync'd; the PEM
+ * buffer is cleansed; a partial file is removed on failure.  The _owned
+ * form also chowns the new file (uid/gid (uid_t)-1 / (gid_t)-1 = keep).
+ */
+bool cr_key_write_new(const char *path, EVP_PKEY *key, mode_t mode,
+    cr_err *err);
+bool cr_key_write_new_owned(const char *path, EVP_PKEY *key, mode_t mode,
+    uid_t uid, gid_t gid, cr_err *err);
+
+/*
+ * Writes the public key ("BEGIN PUBLIC KEY", SubjectPublicKeyInfo, as
+ * Puppet's public_keys/<certname>.pem) atomically (cr_file_write_atomic):
+ * replaces an existing file.  Puppet uses mode 0644.
+ */
+bool cr_pubkey_write(const char *path, EVP_PKEY *key, mode_t mode,
+    uid_t uid, gid_t gid, cr_err *err);
+
+#endif

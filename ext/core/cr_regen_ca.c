@@ -1,0 +1,421 @@
+/*
+ * cr_regen_ca.c - the CA side of a regeneration: connect (pinning a new CA
+ * when asked), submit the staged CSR, wait for the signed certificate,
+ * fetch the CA bundle and CRL and verify everything before it is used.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "cr_fs.h"
+#include "cr_json.h"
+#include "cr_regen_int.h"
+#include "cr_x509.h"
+
+#define PUBLIC_MODE 0644
+
+static int
+ca_port(struct regen *r)
+{
+	const char *p = cr_settings_get(r->set, "ca_port");
+
+	if (r->o->ca_port > 0)
+		return r->o->ca_port;
+	return p ? atoi(p) : CR_HTTP_DEFAULT_PORT;
+}
+
+static const char *
+ca_server(struct regen *r)
+{
+	return r->o->ca_server ? r->o->ca_server :
+	    cr_settings_get(r->set, "ca_server");
+}
+
+/* Saves PEM text in the staging directory (not in noop: no staging). */
+static bool
+stage_file(struct regen *r, const char *name, const char *text, size_t len,
+    cr_err *err)
+{
+	char *path;
+	bool ok;
+
+	if (r->o->noop)
+		return true;
+	if ((path = cr_staging_file(r->staging, name)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	ok = cr_file_write_atomic(path, text, len, PUBLIC_MODE, (uid_t)-1,
+	    (gid_t)-1, err);
+	free(path);
+	return ok;
+}
+
+bool
+regen_ca_connect(struct regen *r, cr_err *err)
+{
+	struct cr_http_opts ho;
+	cr_http *boot = NULL;
+	char *path = NULL;
+	bool ok = false;
+
+	memset(&ho, 0, sizeof(ho));
+	ho.server = ca_server(r);
+	ho.port = ca_port(r);
+	if (r->o->ca_fingerprint != NULL) {
+		/* a new CA (rebuild): fetch its bundle, accept it only if it
+		 * matches the pin, then talk to the CA through it */
+		ho.ca_fingerprint = r->o->ca_fingerprint;
+		if ((boot = cr_http_new(&ho, err)) == NULL ||
+		    (r->ca_pem = cr_ca_get_ca_bundle(boot, &r->ca_len, err))
+		    == NULL)
+			goto out;
+		if (r->o->noop) {
+			ok = true;	/* nothing staged to connect through */
+			goto out;
+		}
+		if (!stage_file(r, "ca.pem", r->ca_pem, r->ca_len, err) ||
+		    (path = cr_staging_file(r->staging, "ca.pem")) == NULL)
+			goto out;
+		ho.cacert = path;
+	} else {
+		ho.cacert = cr_settings_get(r->set, "localcacert");
+	}
+	if ((r->http = cr_http_new(&ho, err)) == NULL)
+		goto out;
+	if (r->ca_pem == NULL &&
+	    (r->ca_pem = cr_ca_get_ca_bundle(r->http, &r->ca_len, err)) == NULL)
+		goto out;
+	ok = true;
+out:
+	if (!ok && err->set && (strcmp(err->kind, CR_KIND_CA_UNREACHABLE) == 0 ||
+	    strcmp(err->kind, CR_KIND_CA_TLS) == 0))
+		regen_next(err, "check that %s:%d is the CA and answers "
+		    "(ca_server / ca_port), then run the task again; nothing "
+		    "was changed", ho.server ? ho.server : "?", ho.port);
+	free(path);
+	cr_http_free(boot);
+	return ok;
+}
+
+/* The certificate the CA has for certname: 1 found (*pem set), 0 none,
+ * -1 error. */
+static int
+ca_cert(struct regen *r, char **pem, size_t *len, cr_err *err)
+{
+	cr_err e;
+	int rc = -1;
+
+	cr_err_init(&e);
+	*pem = cr_ca_get_cert(r->http, r->certname, len, &e);
+	if (*pem != NULL)
+		rc = 1;
+	else if (cr_http_err_status(&e) == 404)
+		rc = 0;
+	else
+		cr_err_set(err, e.kind, "%s", e.msg);
+	cr_err_clear(&e);
+	return rc;
+}
+
+/* 1 when the first certificate of pem carries key, 0 when not, -1 bad PEM. */
+static int
+pem_has_key(const char *pem, size_t len, EVP_PKEY *key, cr_err *err)
+{
+	STACK_OF(X509) *certs = cr_certs_parse(pem, len, "the CA's answer", err);
+	int rc = -1;
+
+	if (certs != NULL)
+		rc = cr_key_matches(sk_X509_value(certs, 0), key);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+static void
+not_cleaned(struct regen *r, cr_err *err)
+{
+	cr_err_set(err, CR_KIND_CA_NOT_CLEANED,
+	    "the CA still holds a signed certificate for %s that is not the "
+	    "one being staged", r->certname);
+	regen_next(err, "clean it on the CA (`puppetserver ca clean --certname "
+	    "%s` or the cert_regen::ca_clean task), then run this task again: "
+	    "it resumes with the key and CSR already staged; the current "
+	    "certificate is untouched and still works", r->certname);
+}
+
+bool
+regen_ca_check_clean(struct regen *r, json_t *into, cr_err *err)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	int found = ca_cert(r, &pem, &len, err);
+
+	if (found >= 0)
+		json_object_set_new(into, "ca_holds_signed_cert",
+		    json_boolean(found == 1));
+	free(pem);
+	return found >= 0;
+}
+
+/* Fingerprint of the CSR the CA holds for certname, or NULL. */
+static char *
+pending_csr_fp(struct regen *r, cr_err *err)
+{
+	struct cr_http_response resp = { 0 };
+	X509_REQ *req = NULL;
+	BIO *bio = NULL;
+	char path[512], *fp = NULL;
+
+	snprintf(path, sizeof(path), "/puppet-ca/v1/certificate_request/%s",
+	    r->certname);
+	if (!cr_http_request(r->http, "GET", path, NULL, NULL, 0, &resp, err))
+		goto out;
+	if ((bio = BIO_new_mem_buf(resp.body, (int)resp.len)) == NULL ||
+	    (req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL)) == NULL) {
+		cr_err_openssl(err, "the CA's pending request for %s is not a "
+		    "PEM CSR", r->certname);
+		goto out;
+	}
+	fp = cr_fingerprint_req(req, EVP_sha256());
+out:
+	X509_REQ_free(req);
+	BIO_free(bio);
+	cr_http_response_clear(&resp);
+	return fp;
+}
+
+bool
+regen_ca_submit(struct regen *r, cr_err *err)
+{
+	char *pem = NULL, *csr_pem = NULL, *theirs = NULL;
+	const char *body;
+	size_t len = 0;
+	long status;
+	BIO *bio = NULL;
+	cr_err e;
+	bool ok = false;
+	int found;
+
+	cr_err_init(&e);
+	/* autosigned in an earlier run, or the CA still has the old cert? */
+	if ((found = ca_cert(r, &pem, &len, err)) < 0)
+		goto out;
+	if (found == 1) {
+		int mine = pem_has_key(pem, len, r->key, err);
+		if (mine < 0)
+			goto out;
+		if (mine == 0) {
+			not_cleaned(r, err);
+			goto out;
+		}
+		ok = true;	/* already signed: the wait step picks it up */
+		goto out;
+	}
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509_REQ(bio, r->csr) != 1) {
+		cr_err_openssl(err, "cannot encode the CSR");
+		goto out;
+	}
+	len = (size_t)BIO_get_mem_data(bio, &csr_pem);
+	if (cr_ca_put_csr(r->http, r->certname, csr_pem, len, &e)) {
+		ok = true;
+		goto out;
+	}
+	status = cr_http_err_status(&e);
+	body = e.details ? json_string_value(json_object_get(e.details, "body"))
+	    : NULL;
+	if (status == 400 && body != NULL && strstr(body, "requested") != NULL) {
+		/* "already has a requested certificate": ours from an earlier
+		 * run, or somebody else's? */
+		if ((theirs = pending_csr_fp(r, err)) == NULL)
+			goto out;
+		if (strcmp(theirs, r->csr_fp) != 0) {
+			cr_err_set(err, CR_KIND_CSR_CONFLICT,
+			    "the CA holds another pending request for %s "
+			    "(fingerprint %s, ours is %s)", r->certname, theirs,
+			    r->csr_fp);
+			regen_next(err, "if that request is not this node's, "
+			    "remove it on the CA (`puppetserver ca clean "
+			    "--certname %s`), then run this task again",
+			    r->certname);
+			goto out;
+		}
+		ok = true;
+	} else if (status == 400) {
+		/* "already has a signed/revoked certificate" */
+		not_cleaned(r, err);
+	} else {
+		cr_err_set(err, e.kind, "%s", e.msg);
+		regen_next(err, "the CSR is staged: run the task again once the "
+		    "CA accepts requests");
+	}
+out:
+	cr_err_clear(&e);
+	BIO_free(bio);
+	free(theirs);
+	free(pem);
+	return ok;
+}
+
+bool
+regen_ca_wait(struct regen *r, bool *signed_, cr_err *err)
+{
+	time_t deadline = time(NULL) + (r->o->wait_for_cert < 0 ?
+	    CR_REGEN_WAIT_DEFAULT : r->o->wait_for_cert);
+	char *pem = NULL;
+	size_t len = 0;
+	bool ok = false;
+	int found, mine;
+
+	*signed_ = false;
+	for (;;) {
+		if ((found = ca_cert(r, &pem, &len, err)) < 0)
+			goto out;
+		if (found == 1) {
+			if ((mine = pem_has_key(pem, len, r->key, err)) < 0)
+				goto out;
+			if (mine == 0) {
+				not_cleaned(r, err);
+				goto out;
+			}
+			r->cert_pem = pem;
+			r->cert_len = len;
+			pem = NULL;
+			*signed_ = true;
+			break;
+		}
+		if (time(NULL) + CR_REGEN_POLL_SECONDS > deadline)
+			break;
+		sleep(CR_REGEN_POLL_SECONDS);
+	}
+	ok = true;
+out:
+	free(pem);
+	return ok;
+}
+
+/* Every requested DNS name is among the certificate's SANs. */
+static bool
+sans_cover(X509 *x, json_t *wanted, json_t *wanted_ip, cr_err *err)
+{
+	json_t *dns = json_array(), *ip = json_array(), *v, *w;
+	size_t i, j;
+	bool ok = false, found;
+
+	if (dns == NULL || ip == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	cr_sans_json(X509_get0_extensions(x), dns, ip);
+	json_array_foreach(wanted, i, w) {
+		found = false;
+		json_array_foreach(dns, j, v)
+			if (strcasecmp(json_string_value(v), json_string_value(w)) == 0)
+				found = true;
+		if (!found) {
+			cr_err_set(err, CR_KIND_VERIFY,
+			    "the signed certificate lacks the alt name %s",
+			    json_string_value(w));
+			goto out;
+		}
+	}
+	json_array_foreach(wanted_ip, i, w) {
+		found = false;
+		json_array_foreach(ip, j, v)
+			if (strcmp(json_string_value(v), json_string_value(w)) == 0)
+				found = true;
+		if (!found) {
+			cr_err_set(err, CR_KIND_VERIFY,
+			    "the signed certificate lacks the IP alt name %s",
+			    json_string_value(w));
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	json_decref(dns);
+	json_decref(ip);
+	return ok;
+}
+
+bool
+regen_ca_fetch_verify(struct regen *r, cr_err *err)
+{
+	STACK_OF(X509) *cert = NULL, *bundle = NULL, *old = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
+	const char *why = NULL;
+	char cn[256];
+	X509 *leaf;
+	enum cr_crl_mode mode;
+	bool ok = false;
+	int rc;
+
+	if ((r->crl_pem = cr_ca_get_crl(r->http, &r->crl_len, err)) == NULL)
+		goto out;
+	if ((cert = cr_certs_parse(r->cert_pem, r->cert_len,
+	    "the signed certificate", err)) == NULL ||
+	    (bundle = cr_certs_parse(r->ca_pem, r->ca_len, "the CA bundle",
+	    err)) == NULL ||
+	    (crls = cr_crls_parse(r->crl_pem, r->crl_len, "the CRL", err))
+	    == NULL)
+		goto out;
+	leaf = sk_X509_value(cert, 0);
+	if (cr_key_matches(leaf, r->key) != 1) {
+		cr_err_set(err, CR_KIND_VERIFY,
+		    "the signed certificate does not carry the staged key");
+		goto out;
+	}
+	mode = cr_crl_mode_parse(cr_settings_get(r->set,
+	    "certificate_revocation"));
+	if ((rc = cr_verify_chain(leaf, bundle, crls, mode, time(NULL), &why,
+	    err)) != 1) {
+		if (rc == 0)
+			cr_err_set(err, CR_KIND_VERIFY,
+			    "the signed certificate does not verify against the "
+			    "CA bundle and CRL: %s", why);
+		goto out;
+	}
+	if (r->o->ca_fingerprint == NULL) {
+		/* without a pin, the cert must chain to the CA we trust now */
+		old = cr_certs_read(cr_settings_get(r->set, "localcacert"), err);
+		if (old == NULL)
+			goto out;
+		if ((rc = cr_verify_chain(leaf, old, NULL, CR_CRL_OFF,
+		    time(NULL), &why, err)) != 1) {
+			if (rc == 0) {
+				cr_err_set(err, CR_KIND_CA_CHANGED,
+				    "the new certificate does not chain to the "
+				    "CA this agent trusts (%s)", why);
+				regen_next(err, "if the CA was rebuilt, run "
+				    "again with ca_fingerprint set to the new "
+				    "CA's SHA-256 fingerprint");
+			}
+			goto out;
+		}
+	}
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(leaf),
+	    NID_commonName, cn, sizeof(cn)) < 0 ||
+	    strcmp(cn, r->certname) != 0) {
+		cr_err_set(err, CR_KIND_VERIFY,
+		    "the signed certificate's CN is not %s", r->certname);
+		goto out;
+	}
+	if (!sans_cover(leaf, json_object_get(r->request, "dns_alt_names"),
+	    json_object_get(r->request, "ip_alt_names"), err))
+		goto out;
+	ok = stage_file(r, "cert.pem", r->cert_pem, r->cert_len, err) &&
+	    stage_file(r, "ca.pem", r->ca_pem, r->ca_len, err) &&
+	    stage_file(r, "crl.pem", r->crl_pem, r->crl_len, err);
+out:
+	ERR_clear_error();
+	sk_X509_pop_free(cert, X509_free);
+	sk_X509_pop_free(bundle, X509_free);
+	sk_X509_pop_free(old, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return ok;
+}

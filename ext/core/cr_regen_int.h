@@ -1,0 +1,62 @@
+/*
+ * cr_regen_int.h - state shared by cr_regen.c (flow, local steps) and
+ * cr_regen_ca.c (talking to the CA).  Not part of the core's API.
+ */
+#ifndef CR_REGEN_INT_H
+#define CR_REGEN_INT_H
+
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "cr_http.h"
+#include "cr_journal.h"
+#include "cr_regen.h"
+#include "cr_settings.h"
+
+struct regen {
+	const struct cr_regen_opts *o;
+	cr_settings *set;
+	char *ssldir;		/* real path of the live ssldir */
+	char *staging;
+	const char *certname;	/* borrowed from set */
+	json_t *result;		/* the answer being built */
+	json_t *steps;		/* borrowed from result */
+	json_t *journal;
+	enum cr_jstate state;
+	json_t *request;	/* {dns_alt_names, ip_alt_names, attributes} */
+	EVP_PKEY *key;		/* staged key */
+	X509_REQ *csr;
+	char *csr_fp;
+	cr_http *http;
+	char *cert_pem, *ca_pem, *crl_pem;
+	size_t cert_len, ca_len, crl_len;
+	const char *step;	/* the step under way, for errors */
+	struct timespec t0;
+};
+
+/* step bookkeeping (cr_regen.c) */
+void regen_step_begin(struct regen *r, const char *name);
+json_t *regen_step_end(struct regen *r);	/* the step's entry (borrowed) */
+/* sets details.next_step on err (does not overwrite) */
+void regen_next(cr_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* shared with cr_restore.c (defined in cr_regen.c) */
+cr_settings *regen_settings(const char *confdir, const char *ssldir,
+    const char *certname, const char *ca_server, cr_err *err);
+char *regen_real_ssldir(const char *ssldir, cr_err *err);
+json_t *regen_service_list(json_t *param);
+json_t *regen_services_stop(json_t *names, bool under_pxp, cr_err *err);
+json_t *regen_services_start(json_t *stopped, json_t *warnings);
+
+/* CA side (cr_regen_ca.c) */
+bool regen_ca_connect(struct regen *r, cr_err *err);
+bool regen_ca_check_clean(struct regen *r, json_t *into, cr_err *err);
+bool regen_ca_submit(struct regen *r, cr_err *err);
+/* true with *signed_ false on time-out (pending) */
+bool regen_ca_wait(struct regen *r, bool *signed_, cr_err *err);
+bool regen_ca_fetch_verify(struct regen *r, cr_err *err);
+
+#endif

@@ -1,0 +1,493 @@
+/*
+ * cr_service.c - system services through systemd or SysV init (see
+ * cr_service.h).  Every command is an argv array run by cr_proc with a
+ * timeout and a fixed environment (PATH, LANG): task parameters arrive as
+ * PT_* variables and must never reach a daemon's environment.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cr_json.h"
+#include "cr_proc.h"
+#include "cr_service.h"
+
+#define SVC_NAME_MAX 255
+#define SVC_OUT_MAX ((size_t)64 << 10)
+#define SVC_DETAIL_MAX 2048
+#define SVC_POLL_MS 250
+#define ANCESTORS_MAX 64
+#define SYSTEMD_TOOL "/bin/systemctl"
+#define SYSV_TOOL "/usr/sbin/service"
+#define INITD_DIR "/etc/init.d"
+#define SVC_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static enum cr_svc_backend forced;
+static const char *forced_tool;
+static const char *forced_initd;
+
+bool
+cr_service_name_valid(const char *name)
+{
+	size_t i;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '-' || name[0] == '.')
+		return false;
+	for (i = 0; name[i] != '\0'; i++) {
+		char c = name[i];
+
+		if (i >= SVC_NAME_MAX)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '@' || c == '.' || c == '_' ||
+		    c == '-'))
+			return false;
+	}
+	return true;
+}
+
+const char *
+cr_service_state_name(enum cr_svc_state s)
+{
+	switch (s) {
+	case CR_SVC_ABSENT:
+		return "absent";
+	case CR_SVC_STOPPED:
+		return "stopped";
+	case CR_SVC_RUNNING:
+		return "running";
+	case CR_SVC_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+enum cr_svc_backend
+cr_service_backend(void)
+{
+	struct stat st;
+
+	if (forced != CR_SVC_AUTO)
+		return forced;
+	return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode) ?
+	    CR_SVC_SYSTEMD : CR_SVC_SYSV;
+}
+
+const char *
+cr_service_backend_name(enum cr_svc_backend b)
+{
+	return b == CR_SVC_SYSTEMD ? "systemd" : b == CR_SVC_SYSV ? "sysv" : "auto";
+}
+
+void
+cr_service_backend_set(enum cr_svc_backend b, const char *tool,
+    const char *initd_dir)
+{
+	forced = b;
+	forced_tool = b == CR_SVC_AUTO ? NULL : tool;
+	forced_initd = b == CR_SVC_AUTO ? NULL : initd_dir;
+}
+
+/* /etc/init.d/NAME into buf; false if it does not fit. */
+static bool
+initd_script(const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s",
+	    forced_initd != NULL ? forced_initd : INITD_DIR, name);
+
+	return n > 0 && (size_t)n < len;
+}
+
+static bool
+initd_exists(const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	return initd_script(name, path, sizeof(path)) && stat(path, &st) == 0 &&
+	    S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Runs the backend's tool for action on name. */
+static bool
+run_tool(enum cr_svc_backend b, const char *name, const char *action,
+    struct cr_proc_result *res, cr_err *err)
+{
+	char script[512], lang[128];
+	const char *argv[5] = { NULL }, *envp[3] = { SVC_PATH, NULL, NULL };
+	const char *tool, *l = getenv("LANG");
+	struct cr_proc_opts o = { 0 };
+
+	if (l != NULL && strlen(l) < sizeof(lang) - 5) {
+		snprintf(lang, sizeof(lang), "LANG=%s", l);
+		envp[1] = lang;
+	}
+	if (b == CR_SVC_SYSTEMD) {
+		tool = forced_tool != NULL ? forced_tool : SYSTEMD_TOOL;
+		if (forced_tool == NULL && access(tool, X_OK) != 0)
+			tool = "/usr/bin/systemctl";
+		argv[0] = tool;
+		if (strcmp(action, "status") == 0) {
+			argv[1] = "show";
+			argv[2] = "--property=LoadState,ActiveState";
+			argv[3] = name;
+		} else {
+			argv[1] = action;
+			argv[2] = name;
+		}
+	} else {
+		tool = forced_tool != NULL ? forced_tool : SYSV_TOOL;
+		if (access(tool, X_OK) == 0) {
+			argv[0] = tool;
+			argv[1] = name;
+			argv[2] = action;
+		} else {
+			if (!initd_script(name, script, sizeof(script))) {
+				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+				    "service name too long: %s", name);
+				return false;
+			}
+			argv[0] = script;
+			argv[1] = action;
+		}
+	}
+	o.argv = argv;
+	o.envp = envp;
+	o.max_out = SVC_OUT_MAX;
+	o.max_err = SVC_OUT_MAX;
+	o.timeout_ms = CR_SVC_TIMEOUT_MS;
+	return cr_proc_run(&o, res, err);
+}
+
+/* details {service, backend, action, exit_code, output} for a failed call. */
+static void
+tool_error(cr_err *err, enum cr_svc_backend b, const char *name,
+    const char *action, const struct cr_proc_result *res, const char *why)
+{
+	char out[SVC_DETAIL_MAX];
+
+	if (err == NULL || err->set)
+		return;
+	snprintf(out, sizeof(out), "%s%s%s", res->out ? res->out : "",
+	    res->out_len && res->err_len ? "\n" : "", res->err ? res->err : "");
+	if (res->timed_out)
+		cr_err_set(err, CR_KIND_SERVICE, "%s %s (%s) did not finish within "
+		    "%d s", action, name, cr_service_backend_name(b),
+		    CR_SVC_TIMEOUT_MS / 1000);
+	else
+		cr_err_set(err, CR_KIND_SERVICE, "%s %s (%s): %s", action, name,
+		    cr_service_backend_name(b), why);
+	cr_err_detail_new(err, "service", cr_json_str(name));
+	cr_err_detail_new(err, "backend", cr_json_str(cr_service_backend_name(b)));
+	cr_err_detail_new(err, "action", cr_json_str(action));
+	cr_err_detail_new(err, "exit_code", res->exited ?
+	    json_integer(res->exit_code) : json_null());
+	cr_err_detail_new(err, "output", cr_json_str(out));
+}
+
+/* The value of "Key=" in systemctl show output, into buf. */
+static void
+show_value(const char *out, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key), n;
+	const char *p = out, *e;
+
+	buf[0] = '\0';
+	while (p != NULL && *p != '\0') {
+		e = strchr(p, '\n');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			n -= klen + 1;
+			if (n >= len)
+				n = len - 1;
+			memcpy(buf, p + klen + 1, n);
+			buf[n] = '\0';
+			return;
+		}
+		p = e != NULL ? e + 1 : NULL;
+	}
+}
+
+static enum cr_svc_state
+state_of(enum cr_svc_backend b, const char *name, cr_err *err)
+{
+	struct cr_proc_result res = { 0 };
+	enum cr_svc_state st = CR_SVC_UNKNOWN;
+	char load[64], active[64];
+
+	if (b == CR_SVC_SYSV && !initd_exists(name)) {
+		st = CR_SVC_ABSENT;
+		goto out;
+	}
+	if (!run_tool(b, name, "status", &res, err))
+		goto out;
+	if (res.timed_out || !res.exited) {
+		tool_error(err, b, name, "status", &res, "killed by a signal");
+		goto out;
+	}
+	if (b == CR_SVC_SYSV) {
+		if (res.exit_code == 0)
+			st = CR_SVC_RUNNING;
+		else if (res.exit_code >= 1 && res.exit_code <= 3)
+			st = CR_SVC_STOPPED;
+		goto out;
+	}
+	if (res.exit_code != 0) {
+		tool_error(err, b, name, "status", &res, "systemctl show failed");
+		goto out;
+	}
+	show_value(res.out, "LoadState", load, sizeof(load));
+	show_value(res.out, "ActiveState", active, sizeof(active));
+	if (strcmp(active, "active") == 0 || strcmp(active, "reloading") == 0 ||
+	    strcmp(active, "activating") == 0)
+		st = CR_SVC_RUNNING;
+	else if (strcmp(load, "not-found") == 0)
+		st = CR_SVC_ABSENT;
+	else if (strcmp(active, "inactive") == 0 || strcmp(active, "failed") == 0 ||
+	    strcmp(active, "deactivating") == 0)
+		st = CR_SVC_STOPPED;
+out:
+	cr_proc_result_free(&res);
+	return st;
+}
+
+enum cr_svc_state
+cr_service_state(const char *name, cr_err *err)
+{
+	if (!cr_service_name_valid(name)) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "invalid service name '%s'", name ? name : "");
+		return CR_SVC_UNKNOWN;
+	}
+	return state_of(cr_service_backend(), name, err);
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs action, then checks the state it should leave behind. */
+static bool
+act(const char *name, const char *action, enum cr_svc_state want, cr_err *err)
+{
+	struct cr_proc_result res = { 0 }, none = { 0 };
+	enum cr_svc_backend b = cr_service_backend();
+	enum cr_svc_state st;
+	long until;
+	bool ok = false;
+
+	if (!cr_service_name_valid(name)) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "invalid service name '%s'", name ? name : "");
+		goto out;
+	}
+	if ((st = state_of(b, name, err)) == CR_SVC_ABSENT) {
+		tool_error(err, b, name, action, &none, "no such service");
+		goto out;
+	}
+	if (err != NULL && err->set)
+		goto out;
+	if (!run_tool(b, name, action, &res, err))
+		goto out;
+	if (!cr_proc_succeeded(&res)) {
+		tool_error(err, b, name, action, &res, "the command failed");
+		goto out;
+	}
+	until = now_ms() + CR_SVC_SETTLE_MS;
+	for (;;) {
+		st = state_of(b, name, err);
+		if (err != NULL && err->set)
+			goto out;
+		if (want == CR_SVC_RUNNING ? st == CR_SVC_RUNNING : st != CR_SVC_RUNNING)
+			break;
+		if (now_ms() >= until) {
+			tool_error(err, b, name, action, &res, want == CR_SVC_RUNNING ?
+			    "the command succeeded but the service is not running" :
+			    "the command succeeded but the service is still running");
+			cr_err_detail_new(err, "state", cr_json_str(cr_service_state_name(st)));
+			goto out;
+		}
+		poll(NULL, 0, SVC_POLL_MS);
+	}
+	ok = true;
+out:
+	cr_proc_result_free(&res);
+	return ok;
+}
+
+bool
+cr_service_stop(const char *name, cr_err *err)
+{
+	return act(name, "stop", CR_SVC_STOPPED, err);
+}
+
+bool
+cr_service_start(const char *name, cr_err *err)
+{
+	return act(name, "start", CR_SVC_RUNNING, err);
+}
+
+bool
+cr_service_restart(const char *name, cr_err *err)
+{
+	return act(name, "restart", CR_SVC_RUNNING, err);
+}
+
+/* comm and ppid from /proc/<pid>/stat: "pid (comm) state ppid ...". */
+static bool
+proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid)
+{
+	char path[64], buf[512], *open_p, *close_p;
+	ssize_t n;
+	size_t clen;
+	int fd, pp;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		goto out;
+	buf[n] = '\0';
+	if ((open_p = strchr(buf, '(')) == NULL ||
+	    (close_p = strrchr(buf, ')')) == NULL || close_p < open_p)
+		goto out;
+	if (sscanf(close_p + 1, " %*c %d", &pp) != 1)
+		goto out;
+	clen = (size_t)(close_p - open_p - 1);
+	if (clen >= len)
+		clen = len - 1;
+	memcpy(comm, open_p + 1, clen);
+	comm[clen] = '\0';
+	*ppid = (pid_t)pp;
+	ok = true;
+out:
+	close(fd);
+	return ok;
+}
+
+bool
+cr_under_pxp_agent(void)
+{
+	char comm[64];
+	pid_t pid = getppid(), ppid;
+	int i;
+
+	for (i = 0; i < ANCESTORS_MAX && pid > 0; i++) {
+		if (!proc_stat(pid, comm, sizeof(comm), &ppid))
+			return false;
+		if (strcmp(comm, "pxp-agent") == 0)
+			return true;
+		if (pid == 1)
+			break;
+		pid = ppid;
+	}
+	return false;
+}
+
+/* The grandchild: no stdio, no inherited descriptors, its own session. */
+static void
+detach_io(void)
+{
+	sigset_t none;
+	int fd;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+	closefrom(3);
+#else
+	for (fd = 3; fd < 65536; fd++)
+		close(fd);
+#endif
+	if (chdir("/") != 0) {
+		/* nothing to do: the restart does not depend on the cwd */
+	}
+}
+
+static void
+detached_restart(const char *name, unsigned delay_s)
+{
+	struct timespec ts = { .tv_sec = (time_t)delay_s, .tv_nsec = 0 };
+	cr_err err;
+	bool ok;
+
+	cr_err_init(&err);
+	detach_io();
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	ok = cr_service_restart(name, &err);
+	openlog("cert_regen", LOG_PID, LOG_DAEMON);
+	if (ok)
+		syslog(LOG_NOTICE, "restarted service %s", name);
+	else
+		syslog(LOG_ERR, "restart of service %s failed: %s", name, err.msg);
+	closelog();
+	cr_err_clear(&err);
+	_exit(ok ? 0 : 1);
+}
+
+bool
+cr_restart_detached(const char *name, unsigned delay_s, cr_err *err)
+{
+	pid_t pid, r, p2;
+	int status = 0;
+	bool ok = false;
+
+	if (!cr_service_name_valid(name)) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "invalid service name '%s'", name ? name : "");
+		goto out;
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot fork to restart %s", name);
+		goto out;
+	}
+	if (pid == 0) {
+		if (setsid() == -1)
+			_exit(1);
+		p2 = fork();
+		if (p2 == 0)
+			detached_restart(name, delay_s);
+		_exit(p2 == -1 ? 1 : 0);
+	}
+	do
+		r = waitpid(pid, &status, 0);
+	while (r == -1 && errno == EINTR);
+	if (r == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		cr_err_set(err, CR_KIND_IO, "cannot start a detached process to "
+		    "restart %s", name);
+		goto out;
+	}
+	ok = true;
+out:
+	return ok;
+}

@@ -1,0 +1,75 @@
+/*
+ * cr_service.h - look at, stop, start and restart system services (puppet,
+ * mcollective, pxp-agent) through systemd or SysV init, every command run
+ * through cr_proc from an argv array with a timeout.
+ *
+ * Backend: systemd when /run/systemd/system exists (what sd_booted() tests):
+ * `systemctl show --property=LoadState,ActiveState NAME`, `systemctl stop|
+ * start|restart NAME`; a unit whose LoadState is not-found (and that is not
+ * active) is ABSENT.  Otherwise SysV: `/usr/sbin/service NAME status|stop|
+ * start|restart` (or /etc/init.d/NAME directly when `service` is missing);
+ * ABSENT when /etc/init.d/NAME is not an executable regular file; status
+ * exit 0 is RUNNING, 1-3 (LSB: dead or not running) STOPPED, else UNKNOWN.
+ *
+ * Service names must be 1..255 bytes of [a-zA-Z0-9@._-], not starting with
+ * '-' or '.' (never an option, never "." or "..").
+ */
+#ifndef CR_SERVICE_H
+#define CR_SERVICE_H
+
+#include <stdbool.h>
+
+#include "cr_err.h"
+
+#define CR_KIND_SERVICE "cert_regen/service-error"
+#define CR_SVC_TIMEOUT_MS 60000		/* per systemctl / service call */
+#define CR_SVC_SETTLE_MS 10000		/* start: wait this long for "running" */
+
+enum cr_svc_state { CR_SVC_ABSENT, CR_SVC_STOPPED, CR_SVC_RUNNING, CR_SVC_UNKNOWN };
+enum cr_svc_backend { CR_SVC_AUTO = 0, CR_SVC_SYSTEMD, CR_SVC_SYSV };
+
+bool cr_service_name_valid(const char *name);
+/* "absent", "stopped", "running", "unknown". */
+const char *cr_service_state_name(enum cr_svc_state s);
+/* The backend in use (detected unless overridden) and its name. */
+enum cr_svc_backend cr_service_backend(void);
+const char *cr_service_backend_name(enum cr_svc_backend b);
+/*
+ * Tests only: force a backend, the program it runs (systemctl, or service;
+ * NULL: the usual one) and the init.d directory (NULL: /etc/init.d).
+ * Pointers are borrowed until the next call; CR_SVC_AUTO restores detection.
+ */
+void cr_service_backend_set(enum cr_svc_backend b, const char *tool,
+    const char *initd_dir);
+
+/* CR_SVC_UNKNOWN with err set when the state cannot be read at all. */
+enum cr_svc_state cr_service_state(const char *name, cr_err *err);
+/* Stop: afterwards the service must not be running.  Start and restart:
+ * afterwards it must be running (polled up to CR_SVC_SETTLE_MS).  An ABSENT
+ * service is an error (CR_KIND_SERVICE, details {service, backend, action,
+ * exit_code, output}). */
+bool cr_service_stop(const char *name, cr_err *err);
+bool cr_service_start(const char *name, cr_err *err);
+bool cr_service_restart(const char *name, cr_err *err);
+
+/*
+ * true when an ancestor of this process (parent, grandparent... at most 64
+ * steps up /proc/<pid>/stat's ppid chain) has comm "pxp-agent": the task was
+ * started by pxp-agent (through its execution_wrapper).  False when pxp-agent
+ * was restarted meanwhile (the task is then re-parented to init), when /proc
+ * is not mounted, or under Bolt over SSH.
+ */
+bool cr_under_pxp_agent(void);
+
+/*
+ * Restarts name in a detached grandchild (double fork, setsid, stdio on
+ * /dev/null, every other descriptor closed) after delay_s seconds, with the
+ * same backend, so the caller can exit and release the stdout pipe the
+ * orchestrator reads first.  Flushes stdio before forking.  Returns once the
+ * grandchild exists; the outcome goes to syslog (LOG_DAEMON, "cert_regen").
+ * Survives the restart of pxp-agent itself (KillMode=process, or a SysV
+ * script that signals the daemon's PID only).
+ */
+bool cr_restart_detached(const char *name, unsigned delay_s, cr_err *err);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * cr_swap.c - building the new ssldir, backing up, exchanging (see
+ * cr_swap.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "cr_fs.h"
+#include "cr_keygen.h"
+#include "cr_swap.h"
+#include "cr_x509.h"
+
+#define MODE_PUBLIC 0644
+#define MODE_KEY 0640
+
+const char *
+cr_swap_relative(const char *ssldir, const char *path, const char *setting,
+    cr_err *err)
+{
+	size_t n = strlen(ssldir);
+
+	while (n > 1 && ssldir[n - 1] == '/')
+		n--;
+	if (path == NULL || strncmp(path, ssldir, n) != 0 || path[n] != '/' ||
+	    path[n + 1] == '\0') {
+		cr_err_set(err, CR_KIND_SETTINGS,
+		    "%s (%s) is not inside the ssldir %s: cert_regen replaces "
+		    "the ssldir as a whole, so keep Puppet's default layout "
+		    "for this setting", setting, path ? path : "unset", ssldir);
+		return NULL;
+	}
+	return path + n + 1;
+}
+
+/* Owner of an existing file in dir/rel, or (uid_t)-1/(gid_t)-1. */
+static void
+owner_of(const char *path, uid_t *uid, gid_t *gid)
+{
+	struct stat st;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (lstat(path, &st) == 0) {
+		*uid = st.st_uid;
+		*gid = st.st_gid;
+	}
+}
+
+/* Writes text to tree/rel atomically, keeping the old file's owner. */
+static bool
+put_public(const char *tree, const char *rel, const char *text, cr_err *err)
+{
+	char *path = cr_path_join(tree, rel), *dir = NULL;
+	uid_t uid;
+	gid_t gid;
+	bool ok = false;
+
+	if (path == NULL || (dir = strdup(path)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!cr_mkdir_p(dirname(dir), 0755, err))
+		goto out;
+	owner_of(path, &uid, &gid);
+	ok = cr_file_write_atomic(path, text, strlen(text), MODE_PUBLIC, uid,
+	    gid, err);
+out:
+	free(dir);
+	free(path);
+	return ok;
+}
+
+bool
+cr_swap_build_tree(const char *live, const char *tree,
+    const struct cr_identity *id, cr_err *err)
+{
+	char *key = NULL, *csr = NULL, *dir = NULL;
+	uid_t uid;
+	gid_t gid;
+	bool ok = false;
+
+	if (!cr_tree_copy(live, tree, err))
+		goto out;
+	if ((key = cr_path_join(tree, id->rel_key)) == NULL ||
+	    (csr = cr_path_join(tree, id->rel_csr)) == NULL ||
+	    (dir = strdup(key)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	/* a new key file: never written over or through the old one */
+	owner_of(key, &uid, &gid);
+	if (unlink(key) == -1 && errno != ENOENT) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot replace %s", key);
+		goto out;
+	}
+	if (!cr_mkdir_p(dirname(dir), 0750, err) ||
+	    !cr_key_write_new_owned(key, id->key, MODE_KEY, uid, gid, err))
+		goto out;
+	if (id->rel_pubkey != NULL) {
+		char *pub = cr_path_join(tree, id->rel_pubkey);
+		uid_t pu;
+		gid_t pg;
+		if (pub == NULL) {
+			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+			goto out;
+		}
+		owner_of(pub, &pu, &pg);
+		ok = cr_pubkey_write(pub, id->key, MODE_PUBLIC, pu, pg, err);
+		free(pub);
+		if (!ok)
+			goto out;
+		ok = false;
+	}
+	if (!put_public(tree, id->rel_cert, id->cert_pem, err) ||
+	    !put_public(tree, id->rel_ca, id->ca_pem, err) ||
+	    !put_public(tree, id->rel_crl, id->crl_pem, err))
+		goto out;
+	/* Puppet deletes the CSR once its certificate is installed */
+	if (unlink(csr) == -1 && errno != ENOENT) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", csr);
+		goto out;
+	}
+	ok = true;
+out:
+	free(dir);
+	free(csr);
+	free(key);
+	return ok;
+}
+
+char *
+cr_backup_path(const char *ssldir, const char *backup_dir, time_t now)
+{
+	char stamp[32], *out = NULL;
+	struct tm tm;
+	size_t n = strlen(ssldir);
+
+	while (n > 1 && ssldir[n - 1] == '/')
+		n--;
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return NULL;
+	if (backup_dir != NULL) {
+		if (asprintf(&out, "%s/%s", backup_dir, stamp) == -1)
+			out = NULL;
+	} else if (asprintf(&out, "%.*s_bak/%s", (int)n, ssldir, stamp) == -1) {
+		out = NULL;
+	}
+	return out;
+}
+
+bool
+cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
+{
+	char *parent = strdup(dest);
+	bool ok = false;
+
+	if (parent == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if (cr_path_exists(dest) != 0) {
+		cr_err_set(err, CR_KIND_IO,
+		    "the backup directory %s exists already: wait a second and "
+		    "run the task again, or give another backup_dir", dest);
+		goto out;
+	}
+	if (!cr_mkdir_p(dirname(parent), 0700, err) ||
+	    !cr_tree_copy(ssldir, dest, err))
+		goto out;
+	if (!cr_tree_compare(ssldir, dest, err)) {
+		cr_err_set_step(err, "backup");
+		goto out;
+	}
+	ok = true;
+out:
+	free(parent);
+	return ok;
+}
+
+char *
+cr_backup_latest(const char *ssldir, const char *backup_dir, cr_err *err)
+{
+	char *base = NULL, *best = NULL, *out = NULL;
+	size_t n = strlen(ssldir);
+	struct dirent *de;
+	DIR *d = NULL;
+
+	while (n > 1 && ssldir[n - 1] == '/')
+		n--;
+	if (backup_dir != NULL)
+		base = strdup(backup_dir);
+	else if (asprintf(&base, "%.*s_bak", (int)n, ssldir) == -1)
+		base = NULL;
+	if (base == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((d = opendir(base)) == NULL) {
+		cr_err_errno(err, CR_KIND_IO, errno,
+		    "no backups found: cannot open %s", base);
+		goto out;
+	}
+	/* names are UTC timestamps: the greatest is the newest */
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 16 || de->d_name[8] != 'T' ||
+		    de->d_name[15] != 'Z')
+			continue;
+		if (best == NULL || strcmp(de->d_name, best) > 0) {
+			free(best);
+			if ((best = strdup(de->d_name)) == NULL) {
+				cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	if (best == NULL) {
+		cr_err_set(err, CR_KIND_IO, "no backups found in %s", base);
+		goto out;
+	}
+	out = cr_path_join(base, best);
+out:
+	if (d != NULL)
+		closedir(d);
+	free(best);
+	free(base);
+	return out;
+}
+
+bool
+cr_swap_exchange(const char *live, const char *tree, bool *exchanged,
+    cr_err *err)
+{
+	char *a = strdup(live), *b = strdup(tree);
+	bool ok = false;
+
+	*exchanged = false;
+	if (a == NULL || b == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if (renameat2(AT_FDCWD, tree, AT_FDCWD, live, RENAME_EXCHANGE) == -1) {
+		if (errno == EINVAL || errno == EXDEV || errno == ENOSYS ||
+		    errno == ENOTSUP)
+			ok = true;	/* not possible here: caller falls back */
+		else
+			cr_err_errno(err, CR_KIND_IO, errno,
+			    "cannot exchange %s and %s", tree, live);
+		goto out;
+	}
+	*exchanged = true;
+	ok = cr_dir_fsync(dirname(a), err) && cr_dir_fsync(dirname(b), err);
+out:
+	free(a);
+	free(b);
+	return ok;
+}
+
+/* Copies src file to dst atomically with src's mode and owner. */
+static bool
+install_one(const char *src, const char *dst, cr_err *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	bool ok = false;
+
+	if (lstat(src, &st) == -1) {
+		if (errno == ENOENT) {	/* absent in the source: absent here */
+			ok = unlink(dst) == 0 || errno == ENOENT;
+			if (!ok)
+				cr_err_errno(err, CR_KIND_IO, errno,
+				    "cannot remove %s", dst);
+		} else {
+			cr_err_errno(err, CR_KIND_IO, errno, "cannot stat %s",
+			    src);
+		}
+		goto out;
+	}
+	if (!cr_file_read(src, CR_MAX_CRL_FILE, &buf, &len, err))
+		goto out;
+	ok = cr_file_write_atomic(dst, buf, len, st.st_mode & 07777,
+	    st.st_uid, st.st_gid, err);
+out:
+	cr_secret_free(buf, len);
+	return ok;
+}
+
+static bool
+install_set(const char *from, const char *to, const struct cr_identity *id,
+    cr_err *err)
+{
+	const char *rels[6];
+	size_t i, n = 0;
+	bool ok = true;
+
+	rels[n++] = id->rel_key;
+	if (id->rel_pubkey != NULL)
+		rels[n++] = id->rel_pubkey;
+	rels[n++] = id->rel_cert;
+	rels[n++] = id->rel_ca;
+	rels[n++] = id->rel_crl;
+	rels[n++] = id->rel_csr;
+	for (i = 0; ok && i < n; i++) {
+		char *src = cr_path_join(from, rels[i]);
+		char *dst = cr_path_join(to, rels[i]);
+		ok = src != NULL && dst != NULL && install_one(src, dst, err);
+		if (src == NULL || dst == NULL)
+			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		free(src);
+		free(dst);
+	}
+	return ok;
+}
+
+bool
+cr_swap_install_files(const char *live, const char *tree, const char *backup,
+    const struct cr_identity *id, cr_err *err)
+{
+	cr_err undo;
+	bool ok;
+
+	if ((ok = install_set(tree, live, id, err)))
+		return true;
+	cr_err_init(&undo);
+	if (backup == NULL || !install_set(backup, live, id, &undo)) {
+		cr_err_detail_new(err, "restored", json_false());
+		cr_err_detail_new(err, "restore_error", json_string(
+		    backup == NULL ? "no backup to restore from" : undo.msg));
+	} else {
+		cr_err_detail_new(err, "restored", json_true());
+	}
+	cr_err_clear(&undo);
+	return false;
+}
