@@ -7,8 +7,8 @@
 # Parameters pass through untouched: stdin is not read here.
 task=$1
 here=$(cd "$(dirname "$0")" 2>/dev/null && pwd)
-os=$(uname -s 2>/dev/null | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_.-')
-arch=$(uname -m 2>/dev/null | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_.-')
+os=$(uname -s 2>/dev/null | tr '[:upper:]' '[:lower:]' | tr -cd 'a-z0-9_.-')
+arch=$(uname -m 2>/dev/null | tr '[:upper:]' '[:lower:]' | tr -cd 'a-z0-9_.-')
 case $arch in
 	amd64) arch=x86_64 ;;
 	arm64) arch=aarch64 ;;

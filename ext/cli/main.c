@@ -53,6 +53,7 @@ usage(FILE *f)
 	fprintf(f, "usage: cert_regen task NAME   (parameters as JSON on stdin or PT_* variables)\n"
 	    "       cert_regen NAME [--param value ...] [--noop]\n"
 	    "       cert_regen settings [--confdir D] [--section S] [NAME ...]\n"
+	    "       cert_regen ca-request METHOD PATH [options]   (CA API call, for debugging)\n"
 	    "       cert_regen --version\n\ntasks:\n");
 	for (i = 0; all_tasks[i] != NULL; i++)
 		fprintf(f, "  %-12s %s\n", all_tasks[i]->name,
@@ -159,6 +160,8 @@ main(int argc, char **argv)
 		rc = 0;
 	} else if (strcmp(argv[1], "settings") == 0) {
 		rc = cr_cmd_settings(argc - 1, argv + 1);
+	} else if (strcmp(argv[1], "ca-request") == 0) {
+		rc = cr_cmd_ca_request(argc - 1, argv + 1);
 	} else if (strcmp(argv[1], "task") == 0) {
 		if (argc != 3 || (t = find_task(argv[2])) == NULL) {
 			cr_err_set(&err, CR_KIND_INVALID_PARAMETER,

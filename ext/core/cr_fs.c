@@ -617,6 +617,13 @@ copy_entry(int sdir, int ddir, const char *name, const char *sp,
 		    sp, type_name(st.st_mode));
 		goto out;
 	}
+	/* checked before creating it, so that the partial copy stays
+	 * within what cr_tree_remove will remove */
+	if (depth + 1 > CR_TREE_MAX_DEPTH) {
+		cr_err_set(err, CR_KIND_IO, "%s is nested more than %d deep",
+		    sp, CR_TREE_MAX_DEPTH);
+		goto out;
+	}
 	if ((sfd = open_dir_at(sdir, name)) == -1 || fstat(sfd, &sst) == -1) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot open %s", sp);
 		goto out;

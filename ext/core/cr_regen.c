@@ -35,6 +35,18 @@ static const char *const default_services[] = {
 
 /* ------------------------------------------------------ bookkeeping -- */
 
+#ifdef CR_TEST_HOOKS
+#include <signal.h>
+void
+regen_test_point(const char *name)
+{
+	const char *at = getenv("CERT_REGEN_TEST_KILL_AT");
+
+	if (at != NULL && strcmp(at, name) == 0)
+		raise(SIGKILL);
+}
+#endif
+
 void
 regen_step_begin(struct regen *r, const char *name)
 {
@@ -272,6 +284,7 @@ stage(struct regen *r, cr_err *err)
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
+	regen_test_point("staging-created");
 	if ((r->key = cr_key_generate(type ? type : "rsa", bits, curve, err))
 	    == NULL || !cr_key_write_new(key_path, r->key, 0600, err) ||
 	    !make_csr(r, err) ||
@@ -404,6 +417,7 @@ prepare(struct regen *r, cr_err *err)
 	if (!cr_tree_remove(tree, err) ||
 	    !cr_swap_build_tree(r->ssldir, tree, &id, err))
 		goto out;
+	regen_test_point("tree-built");
 	if (r->o->backup) {
 		if ((backup = cr_backup_path(r->ssldir, r->o->backup_dir,
 		    time(NULL))) == NULL) {
@@ -544,9 +558,11 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 		goto restart;
 	new_fp = cr_fingerprint_x509(sk_X509_value(newc, 0), EVP_sha256());
 	live_fp = live_fingerprint(r);
+	regen_test_point("services-stopped");
 	if (new_fp == NULL || live_fp == NULL || strcmp(new_fp, live_fp) != 0) {
 		if (!cr_swap_exchange(r->ssldir, tree, &exchanged, err))
 			goto restart;
+		regen_test_point("exchanged");
 		if (!exchanged) {
 			/* filesystem without RENAME_EXCHANGE: file by file */
 			if (!identity_paths(r, cr_settings_get(r->set, "ssldir"),
@@ -833,6 +849,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 			goto fail;
 		r.state = CR_J_STAGED;
 		regen_step_end(&r);
+		regen_test_point("staged");
 	}
 	json_object_set_new(r.result, "csr_fingerprint", json_string(r.csr_fp));
 	if (r.state < CR_J_SUBMITTED) {
@@ -842,6 +859,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 			goto fail;
 		r.state = CR_J_SUBMITTED;
 		regen_step_end(&r);
+		regen_test_point("submitted");
 	}
 	if (r.state < CR_J_SIGNED) {
 		regen_step_begin(&r, "wait");
@@ -862,6 +880,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 			goto fail;
 		r.state = CR_J_SIGNED;
 		regen_step_end(&r);
+		regen_test_point("signed");
 	}
 	if (r.state < CR_J_PREPARED) {
 		regen_step_begin(&r, "prepare");
@@ -869,6 +888,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 			goto fail;
 		r.state = CR_J_PREPARED;
 		regen_step_end(&r);
+		regen_test_point("prepared");
 	}
 	json_object_set(r.result, "backup", json_object_get(r.journal, "backup"));
 	if (r.state < CR_J_SWAPPED) {
@@ -877,6 +897,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 			goto fail;
 		r.state = CR_J_SWAPPED;
 		regen_step_end(&r);
+		regen_test_point("swapped");
 	}
 	regen_step_begin(&r, "restart");
 	finish_swap(&r, under_pxp, warnings);

@@ -36,6 +36,18 @@ struct regen {
 	struct timespec t0;
 };
 
+/*
+ * Fault-injection points for the kill -9 tests: with CR_TEST_HOOKS (the
+ * ASan+UBSan test build only), reaching the point named by the environment
+ * variable CERT_REGEN_TEST_KILL_AT sends SIGKILL to this process.  Release
+ * builds compile it out.
+ */
+#ifdef CR_TEST_HOOKS
+void regen_test_point(const char *name);
+#else
+#define regen_test_point(name) ((void)0)
+#endif
+
 /* step bookkeeping (cr_regen.c) */
 void regen_step_begin(struct regen *r, const char *name);
 json_t *regen_step_end(struct regen *r);	/* the step's entry (borrowed) */

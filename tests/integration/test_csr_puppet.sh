@@ -35,7 +35,7 @@ for t in rsa ec; do
         "$t: pp_role value is DER UTF8String 'webserver'"
     assert_match 'PRINTABLESTRING +:s3cr3t' "$parse" "$t: challengePassword is a PrintableString"
     head1=$(head -n 1 "$EXP/$t.key")
-    want="-----BEGIN $(echo "$t" | tr a-z A-Z) PRIVATE KEY-----"
+    want="-----BEGIN ${t^^} PRIVATE KEY-----"
     assert_eq "$want" "$head1" "$t: key in Puppet's (traditional) PEM format"
 done
 

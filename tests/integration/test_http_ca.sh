@@ -7,10 +7,12 @@
 # puppetserver says about /expirations and /clean.
 #
 # CERT_REGEN_BIN overrides the binary (default files/bin/<platform>/cert_regen).
+# shellcheck source=tests/lib/testlib.sh
 . "$(dirname "$0")/../lib/testlib.sh"
+# shellcheck source=tests/lib/stack.sh
 . "$REPO_ROOT/tests/lib/stack.sh"
 
-plat="$(uname -s | tr 'A-Z' 'a-z')-$(uname -m)"
+plat="$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)"
 X=${CERT_REGEN_BIN:-$REPO_ROOT/files/bin/$plat/cert_regen}
 if ! "$X" ca-request --help >/dev/null 2>&1; then
     skip "cert_regen ca-request" "$X has no ca-request subcommand (dispatch missing in main.c?)"
