@@ -31,6 +31,9 @@ static const struct cr_task_def *const all_tasks[] = {
 	&cr_task_status,
 	&cr_task_regenerate,
 	&cr_task_restore,
+	&cr_task_ca_clean,
+	&cr_task_ca_sign,
+	&cr_task_ca_list,
 	NULL,
 };
 

@@ -22,5 +22,8 @@ struct cr_task_def {
 extern const struct cr_task_def cr_task_status;
 extern const struct cr_task_def cr_task_regenerate;
 extern const struct cr_task_def cr_task_restore;
+extern const struct cr_task_def cr_task_ca_clean;
+extern const struct cr_task_def cr_task_ca_sign;
+extern const struct cr_task_def cr_task_ca_list;
 
 #endif

@@ -239,23 +239,24 @@ out:
 static enum attempt
 inspect(const char *path, struct holder *h, cr_err *err)
 {
+	enum attempt a = A_ERROR;
 	char data[LOCK_DATA_MAX + 1];
 	struct stat st;
 	ssize_t n = 0, r;
-	int fd;
+	int fd, e;
 
 	memset(h, 0, sizeof(*h));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT)
-		return A_GONE;
 	if (fd == -1) {
-		if (err != NULL && !err->set) {
-			cr_err_errno(err, CR_KIND_IO, errno, errno == ELOOP ?
+		if ((e = errno) == ENOENT) {
+			a = A_GONE;
+		} else if (err != NULL && !err->set) {
+			cr_err_errno(err, CR_KIND_IO, e, e == ELOOP ?
 			    "lock %s is a symbolic link; refusing to follow it" :
 			    "cannot read lock %s", path);
 			cr_err_detail_new(err, "path", cr_json_str(path));
 		}
-		return A_ERROR;
+		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (err != NULL && !err->set) {
@@ -263,8 +264,7 @@ inspect(const char *path, struct holder *h, cr_err *err)
 			    path);
 			cr_err_detail_new(err, "path", cr_json_str(path));
 		}
-		close(fd);
-		return A_ERROR;
+		goto out;
 	}
 	while ((size_t)n < LOCK_DATA_MAX) {
 		r = read(fd, data + n, LOCK_DATA_MAX - (size_t)n);
@@ -274,7 +274,6 @@ inspect(const char *path, struct holder *h, cr_err *err)
 			break;
 		n += r;
 	}
-	close(fd);
 	data[n] = '\0';
 	h->dev = st.st_dev;
 	h->ino = st.st_ino;
@@ -282,7 +281,11 @@ inspect(const char *path, struct holder *h, cr_err *err)
 	h->pid_valid = strlen(data) == (size_t)n && parse_pid(data, &h->pid);
 	if (h->pid_valid)
 		holder_identify(h);
-	return A_EXISTS;
+	a = A_EXISTS;
+out:
+	if (fd != -1)
+		close(fd);
+	return a;
 }
 
 /* Unlinks path only if it still is the inode we judged stale. */

@@ -20,7 +20,9 @@
  *   - a symlink at the lock path is never followed: acquire fails;
  *   - a stale lock is removed only if it is still the same inode we judged.
  * Locks are not re-entrant across handles: like Puppet's `mine?`, a lock that
- * holds this process's PID is taken as ours.
+ * holds this process's PID is taken as ours.  Acquire and release from the
+ * main thread (PR_SET_NAME names the calling thread; /proc/PID/comm is the
+ * main thread's).
  */
 #ifndef CR_LOCK_H
 #define CR_LOCK_H

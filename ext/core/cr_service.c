@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -440,6 +441,7 @@ detached_restart(const char *name, unsigned delay_s)
 	bool ok;
 
 	cr_err_init(&err);
+	prctl(PR_SET_NAME, "cert_regen", 0, 0, 0);	/* not CR_LOCK_COMM */
 	detach_io();
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;

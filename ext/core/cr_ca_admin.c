@@ -1,0 +1,334 @@
+/*
+ * cr_ca_admin.c - clean, sign and list on the CA (see cr_ca_admin.h).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cr_ca_admin.h"
+#include "cr_json.h"
+#include "cr_settings.h"
+#include "cr_x509.h"
+
+cr_http *
+cr_ca_admin_connect(const struct cr_ca_conn *c, cr_err *err)
+{
+	struct cr_settings_opts so;
+	struct cr_http_opts ho;
+	cr_settings *set = NULL;
+	cr_http *h = NULL;
+	const char *port;
+
+	memset(&so, 0, sizeof(so));
+	memset(&ho, 0, sizeof(ho));
+	so.confdir = c->confdir;
+	so.section = "server";
+	so.allow_exec = true;
+	if ((set = cr_settings_load(&so, err)) == NULL)
+		goto out;
+	port = cr_settings_get(set, "ca_port");
+	ho.server = c->ca_server ? c->ca_server : cr_settings_get(set, "ca_server");
+	ho.port = c->ca_port > 0 ? c->ca_port : (port ? atoi(port) : 0);
+	ho.client_cert = c->cert ? c->cert : cr_settings_get(set, "hostcert");
+	ho.client_key = c->key ? c->key : cr_settings_get(set, "hostprivkey");
+	ho.cacert = c->cacert ? c->cacert : cr_settings_get(set, "localcacert");
+	h = cr_http_new(&ho, err);
+out:
+	cr_settings_free(set);
+	return h;
+}
+
+/* A failure every further name would hit too. */
+static bool
+global_failure(const cr_err *e)
+{
+	return strcmp(e->kind, CR_KIND_CA_UNREACHABLE) == 0 ||
+	    strcmp(e->kind, CR_KIND_CA_TLS) == 0 ||
+	    strcmp(e->kind, CR_KIND_CA_UNAUTHORIZED) == 0;
+}
+
+static void
+fail_row(json_t *row, const char *kind, const char *msg, const char *next)
+{
+	json_object_set_new(row, "outcome", json_string("failed"));
+	json_object_set_new(row, "error", json_pack("{s:s, s:o, s:o}",
+	    "kind", kind, "msg", cr_json_str(msg), "next_step",
+	    next ? cr_json_str(next) : json_null()));
+}
+
+/* Wraps rows into the answer, or sets err when any row failed. */
+static json_t *
+conclude(json_t *rows, const char *what, cr_err *err)
+{
+	json_t *summary = json_object(), *row, *out = NULL;
+	size_t i, failed = 0;
+	const char *o;
+
+	json_array_foreach(rows, i, row) {
+		o = json_string_value(json_object_get(row, "outcome"));
+		json_object_set_new(summary, o, json_integer(
+		    json_integer_value(json_object_get(summary, o)) + 1));
+		if (strcmp(o, "failed") == 0)
+			failed++;
+	}
+	if (failed > 0) {
+		cr_err_set(err, CR_KIND_CA_PARTIAL, "%s failed for %zu of %zu "
+		    "name(s): see details.results", what, failed,
+		    json_array_size(rows));
+		cr_err_detail_new(err, "results", json_incref(rows));
+		cr_err_detail_new(err, "summary", summary);
+		return NULL;
+	}
+	out = json_pack("{s:O, s:o}", "results", rows, "summary", summary);
+	return out;
+}
+
+static json_t *
+clean_one(cr_http *h, const char *name, cr_err *fatal)
+{
+	json_t *row = json_pack("{s:s}", "certname", name);
+	long st;
+	bool revoked = false, deleted = false;
+	cr_err e;
+
+	cr_err_init(&e);
+	if (cr_ca_status_put(h, name, "revoked", 0, &e))
+		revoked = true;
+	else if ((st = cr_http_err_status(&e)) != 409 && st != 404)
+		goto fail;
+	cr_err_clear(&e);
+	if (cr_ca_status_delete(h, name, &e))
+		deleted = true;
+	else if (cr_http_err_status(&e) != 404)
+		goto fail;
+	json_object_set_new(row, "revoked", json_boolean(revoked));
+	json_object_set_new(row, "deleted", json_boolean(deleted));
+	json_object_set_new(row, "outcome", json_string(revoked || deleted ?
+	    "cleaned" : "nothing_to_clean"));
+	goto out;
+fail:
+	fail_row(row, e.kind, e.msg, NULL);
+	if (global_failure(&e))
+		cr_err_set(fatal, e.kind, "%s", e.msg);
+out:
+	cr_err_clear(&e);
+	return row;
+}
+
+json_t *
+cr_ca_clean_names(cr_http *h, json_t *certnames, cr_err *err)
+{
+	json_t *rows = json_array(), *v, *out = NULL;
+	size_t i;
+
+	json_array_foreach(certnames, i, v) {
+		json_array_append_new(rows, clean_one(h, json_string_value(v), err));
+		if (err->set)
+			goto out;
+	}
+	out = conclude(rows, "clean", err);
+out:
+	json_decref(rows);
+	return out;
+}
+
+/* "AB:CD..." from any case, with or without colons; NULL if not 32 bytes. */
+static char *
+fp_normal(const char *s)
+{
+	char hex[65], *out;
+	size_t n = 0, i;
+
+	if (s == NULL)
+		return NULL;
+	if (strncmp(s, "SHA256:", 7) == 0)
+		s += 7;
+	for (; *s != '\0' && n < 64; s++) {
+		if (*s == ':')
+			continue;
+		if (!isxdigit((unsigned char)*s))
+			return NULL;
+		hex[n++] = (char)toupper((unsigned char)*s);
+	}
+	if (n != 64 || *s != '\0' || (out = malloc(96)) == NULL)
+		return NULL;
+	for (i = 0; i < 32; i++) {
+		out[i * 3] = hex[i * 2];
+		out[i * 3 + 1] = hex[i * 2 + 1];
+		out[i * 3 + 2] = i < 31 ? ':' : '\0';
+	}
+	return out;
+}
+
+static json_t *
+sign_one(cr_http *h, const char *name, json_t *expected, cr_err *fatal)
+{
+	json_t *row = json_pack("{s:s}", "certname", name), *status = NULL;
+	const char *state, *fp, *want = json_string_value(json_object_get(expected,
+	    name));
+	char *a = NULL, *b = NULL, msg[1024];
+	cr_err e;
+
+	cr_err_init(&e);
+	if ((status = cr_ca_status_get(h, name, &e)) == NULL) {
+		if (cr_http_err_status(&e) == 404) {
+			snprintf(msg, sizeof(msg), "the CA has no request and no "
+			    "certificate for %s", name);
+			fail_row(row, CR_KIND_NO_REQUEST, msg, "run "
+			    "cert_regen::regenerate on the agent first (it "
+			    "submits the CSR), then sign");
+		} else {
+			goto fail;
+		}
+		goto out;
+	}
+	state = json_string_value(json_object_get(status, "state"));
+	fp = json_string_value(json_object_get(status, "fingerprint"));
+	json_object_set_new(row, "fingerprint", cr_json_str(fp));
+	if (state != NULL && strcmp(state, "signed") == 0) {
+		json_object_set_new(row, "outcome", json_string("already_signed"));
+		goto out;
+	}
+	if (state == NULL || strcmp(state, "requested") != 0) {
+		snprintf(msg, sizeof(msg), "%s is %s on the CA, not requested",
+		    name, state ? state : "in an unknown state");
+		fail_row(row, CR_KIND_NO_REQUEST, msg, "clean the name on the "
+		    "CA (cert_regen::ca_clean), run cert_regen::regenerate on "
+		    "the agent, then sign");
+		goto out;
+	}
+	if (want != NULL && ((a = fp_normal(want)) == NULL ||
+	    (b = fp_normal(fp)) == NULL || strcmp(a, b) != 0)) {
+		snprintf(msg, sizeof(msg), "the pending CSR for %s has "
+		    "fingerprint %s, not the expected %s: refused", name,
+		    fp ? fp : "?", want);
+		fail_row(row, CR_KIND_FP_MISMATCH, msg, "find out who submitted "
+		    "that CSR; clean it on the CA and regenerate on the agent");
+		goto out;
+	}
+	if (!cr_ca_status_put(h, name, "signed", 0, &e)) {
+		json_t *alts = json_object_get(status, "dns_alt_names");
+		if (cr_http_err_status(&e) == 409 && json_array_size(alts) > 0) {
+			snprintf(msg, sizeof(msg), "the CA refused to sign %s: "
+			    "its CSR asks for subject alt names", name);
+			fail_row(row, CR_KIND_SIGN_REFUSED, msg, "set "
+			    "allow-subject-alt-names: true in the "
+			    "certificate-authority section of puppetserver's "
+			    "ca.conf (conf.d/ca.conf), reload puppetserver, "
+			    "then sign again");
+			goto out;
+		}
+		goto fail;
+	}
+	json_object_set_new(row, "outcome", json_string("signed"));
+	goto out;
+fail:
+	fail_row(row, e.kind, e.msg, NULL);
+	if (global_failure(&e))
+		cr_err_set(fatal, e.kind, "%s", e.msg);
+out:
+	free(a);
+	free(b);
+	json_decref(status);
+	cr_err_clear(&e);
+	return row;
+}
+
+json_t *
+cr_ca_sign_names(cr_http *h, json_t *certnames, json_t *expected, cr_err *err)
+{
+	json_t *rows = json_array(), *v, *out = NULL;
+	size_t i;
+
+	json_array_foreach(certnames, i, v) {
+		json_array_append_new(rows, sign_one(h, json_string_value(v),
+		    expected, err));
+		if (err->set)
+			goto out;
+	}
+	out = conclude(rows, "sign", err);
+out:
+	json_decref(rows);
+	return out;
+}
+
+/* puppetserver's "2031-11-22T21:13:29UTC" -> epoch; false if other. */
+static bool
+ca_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return false;
+	*out = timegm(&tm);
+	return true;
+}
+
+static int
+by_expiry(const void *pa, const void *pb)
+{
+	json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+	json_t *da = json_object_get(a, "expires_in_days");
+	json_t *db = json_object_get(b, "expires_in_days");
+
+	if (json_is_null(da) != json_is_null(db))
+		return json_is_null(da) ? -1 : 1;
+	if (!json_is_null(da) && json_integer_value(da) != json_integer_value(db))
+		return json_integer_value(da) < json_integer_value(db) ? -1 : 1;
+	return strcmp(json_string_value(json_object_get(a, "name")),
+	    json_string_value(json_object_get(b, "name")));
+}
+
+json_t *
+cr_ca_list_certs(cr_http *h, const char *state, long within_days, cr_err *err)
+{
+	json_t *all = NULL, *out = NULL, *list = json_array(), *v, **sorted = NULL;
+	time_t now = time(NULL), when;
+	char iso[21];
+	size_t i, n = 0;
+
+	if ((all = cr_ca_statuses(h, state != NULL && strcmp(state, "all") != 0 ?
+	    state : NULL, err)) == NULL)
+		goto out;
+	if ((sorted = calloc(json_array_size(all) + 1, sizeof(*sorted))) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(all, i, v) {
+		json_t *row = json_object();
+		bool dated = ca_time(json_string_value(json_object_get(v,
+		    "not_after")), &when);
+		long long days = dated ? cr_days_until(when, now) : 0;
+
+		if (within_days >= 0 && (!dated || days > within_days)) {
+			json_decref(row);
+			continue;
+		}
+		json_object_set(row, "name", json_object_get(v, "name"));
+		json_object_set(row, "state", json_object_get(v, "state"));
+		json_object_set(row, "fingerprint", json_object_get(v, "fingerprint"));
+		json_object_set(row, "dns_alt_names", json_object_get(v, "dns_alt_names"));
+		if (dated) {
+			cr_iso8601(when, iso);
+			json_object_set_new(row, "not_after", json_string(iso));
+			json_object_set_new(row, "expires_in_days", json_integer(days));
+		} else {
+			json_object_set_new(row, "not_after", json_null());
+			json_object_set_new(row, "expires_in_days", json_null());
+		}
+		sorted[n++] = row;
+	}
+	qsort(sorted, n, sizeof(*sorted), by_expiry);
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, sorted[i]);
+	out = json_pack("{s:O, s:i}", "certificates", list, "count", (json_int_t)n);
+out:
+	free(sorted);
+	json_decref(list);
+	json_decref(all);
+	return out;
+}
