@@ -57,6 +57,8 @@ usage(FILE *f)
 	    "       cert_regen NAME [--param value ...] [--noop]\n"
 	    "       cert_regen settings [--confdir D] [--section S] [NAME ...]\n"
 	    "       cert_regen ca-request METHOD PATH [options]   (CA API call, for debugging)\n"
+	    "       cert_regen service NAME state|stop|start|restart|restart-detached\n"
+	    "       cert_regen lock PATH SECONDS   (hold a Puppet-style pidlock, for tests)\n"
 	    "       cert_regen --version\n\ntasks:\n");
 	for (i = 0; all_tasks[i] != NULL; i++)
 		fprintf(f, "  %-12s %s\n", all_tasks[i]->name,
@@ -165,6 +167,10 @@ main(int argc, char **argv)
 		rc = cr_cmd_settings(argc - 1, argv + 1);
 	} else if (strcmp(argv[1], "ca-request") == 0) {
 		rc = cr_cmd_ca_request(argc - 1, argv + 1);
+	} else if (strcmp(argv[1], "service") == 0) {
+		rc = cr_cmd_service(argc - 1, argv + 1);
+	} else if (strcmp(argv[1], "lock") == 0) {
+		rc = cr_cmd_lock(argc - 1, argv + 1);
 	} else if (strcmp(argv[1], "task") == 0) {
 		if (argc != 3 || (t = find_task(argv[2])) == NULL) {
 			cr_err_set(&err, CR_KIND_INVALID_PARAMETER,
