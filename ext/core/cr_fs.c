@@ -137,8 +137,8 @@ path_base(const char *path)
 }
 
 /* write(2) until everything is written; false with errno set. */
-static bool
-write_all(int fd, const void *data, size_t len)
+bool
+cr_write_all(int fd, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	ssize_t n;
@@ -221,7 +221,7 @@ cr_file_write_atomic(const char *path, const void *data, size_t len,
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", tmp);
 		goto out;
 	}
-	if (!write_all(fd, data, len)) {
+	if (!cr_write_all(fd, data, len)) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s", tmp);
 		goto out;
 	}
@@ -522,7 +522,7 @@ copy_file(int sdir, int ddir, const char *name, const struct stat *st,
 		}
 		if (n == 0)
 			break;
-		if (!write_all(out, buf, (size_t)n)) {
+		if (!cr_write_all(out, buf, (size_t)n)) {
 			cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s",
 			    dp);
 			goto out;

@@ -22,6 +22,9 @@
  */
 bool cr_file_read(const char *path, size_t max, char **buf, size_t *len,
     cr_err *err);
+/* write(2) until all of data is written (EINTR retried; a 0-byte write is
+ * EIO).  false with errno set. */
+bool cr_write_all(int fd, const void *data, size_t len);
 /* OPENSSL_cleanse, then free.  Accepts NULL. */
 void cr_secret_free(void *buf, size_t len);
 /* 1: exists, 0: does not (ENOENT/ENOTDIR), -1: cannot tell (errno kept). */

@@ -109,26 +109,6 @@ unlink_ours(const char *path, const struct stat *mine)
 		unlink(path);
 }
 
-static bool
-write_all_fd(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return false;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 bool
 cr_key_write_new_owned(const char *path, EVP_PKEY *key, mode_t mode,
     uid_t uid, gid_t gid, cr_err *err)
@@ -178,7 +158,7 @@ cr_key_write_new_owned(const char *path, EVP_PKEY *key, mode_t mode,
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
 		goto out;
 	}
-	if (!write_all_fd(fd, pem, (size_t)len)) {
+	if (!cr_write_all(fd, pem, (size_t)len)) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s", path);
 		goto out;
 	}
