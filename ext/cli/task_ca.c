@@ -11,7 +11,7 @@
 #include "tasks.h"
 
 #define CONN_PARAMS \
-	{ "confdir", CR_P_PATH, 0, 0 }, \
+	{ "confdir", CR_P_DIR, 0, 0 }, \
 	{ "ca_server", CR_P_STRING, 0, 0 }, \
 	{ "ca_port", CR_P_INT, 1, 65535 }, \
 	{ "cert", CR_P_PATH, 0, 0 }, \

@@ -9,7 +9,7 @@
 #include "tasks.h"
 
 static const struct cr_param regenerate_params[] = {
-	{ "confdir", CR_P_PATH, 0, 0 },
+	{ "confdir", CR_P_DIR, 0, 0 },
 	{ "ssldir", CR_P_PATH, 0, 0 },
 	{ "certname", CR_P_CERTNAME, 0, 0 },
 	{ "ca_server", CR_P_STRING, 0, 0 },
@@ -79,7 +79,7 @@ const struct cr_task_def cr_task_regenerate = {
 };
 
 static const struct cr_param restore_params[] = {
-	{ "confdir", CR_P_PATH, 0, 0 },
+	{ "confdir", CR_P_DIR, 0, 0 },
 	{ "ssldir", CR_P_PATH, 0, 0 },
 	{ "backup", CR_P_STRING, 0, 0 },
 	{ "backup_dir", CR_P_PATH, 0, 0 },

@@ -2,6 +2,7 @@
  * cr_task.c - task parameters and results (see cr_task.h).
  */
 #include <ctype.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,7 +143,7 @@ cr_task_params_read(FILE *in, char *const *envp, const struct cr_param *spec,
 		for (p = spec; p != NULL && p->name != NULL; p++)
 			if (!env_param(params, envp, p->name,
 			    p->type == CR_P_STRING || p->type == CR_P_PATH ||
-			    p->type == CR_P_CERTNAME, err))
+			    p->type == CR_P_DIR || p->type == CR_P_CERTNAME, err))
 				goto out;
 		if (!env_param(params, envp, "_noop", false, err) ||
 		    !env_param(params, envp, "_installdir", true, err) ||
@@ -193,6 +194,7 @@ type_name(enum cr_param_type t)
 	switch (t) {
 	case CR_P_STRING: return "a non-empty string";
 	case CR_P_PATH: return "an absolute path without '..'";
+	case CR_P_DIR: return "an existing directory (absolute path without '..')";
 	case CR_P_CERTNAME: return "a certname (lower case a-z 0-9 . _ -, at most 255, no '..')";
 	case CR_P_INT: return "an integer";
 	case CR_P_BOOL: return "a boolean";
@@ -213,6 +215,7 @@ str_ok(json_t *v)
 static bool
 value_ok(const struct cr_param *p, json_t *v)
 {
+	struct stat st;
 	size_t i;
 	const char *k;
 	json_t *e;
@@ -222,6 +225,9 @@ value_ok(const struct cr_param *p, json_t *v)
 		return str_ok(v);
 	case CR_P_PATH:
 		return str_ok(v) && path_valid(json_string_value(v));
+	case CR_P_DIR:
+		return str_ok(v) && path_valid(json_string_value(v)) &&
+		    stat(json_string_value(v), &st) == 0 && S_ISDIR(st.st_mode);
 	case CR_P_CERTNAME:
 		return str_ok(v) && cr_certname_valid(json_string_value(v));
 	case CR_P_INT:

@@ -22,6 +22,7 @@
 enum cr_param_type {
 	CR_P_STRING,		/* any non-empty string (bounded length) */
 	CR_P_PATH,		/* absolute path, no NUL, no ".." component */
+	CR_P_DIR,		/* CR_P_PATH naming an existing directory */
 	CR_P_CERTNAME,		/* Puppet certname rules (cr_certname_valid) */
 	CR_P_INT,		/* integer within [min, max] */
 	CR_P_BOOL,
