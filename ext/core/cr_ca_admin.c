@@ -274,27 +274,28 @@ by_expiry(const void *pa, const void *pb)
 	json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
 	json_t *da = json_object_get(a, "expires_in_days");
 	json_t *db = json_object_get(b, "expires_in_days");
+	const char *na, *nb;
 
 	if (json_is_null(da) != json_is_null(db))
 		return json_is_null(da) ? -1 : 1;
 	if (!json_is_null(da) && json_integer_value(da) != json_integer_value(db))
 		return json_integer_value(da) < json_integer_value(db) ? -1 : 1;
-	return strcmp(json_string_value(json_object_get(a, "name")),
-	    json_string_value(json_object_get(b, "name")));
+	/* the CA's answer may lack a name or hold a non-string one */
+	na = json_string_value(json_object_get(a, "name"));
+	nb = json_string_value(json_object_get(b, "name"));
+	return strcmp(na ? na : "", nb ? nb : "");
 }
 
 json_t *
-cr_ca_list_certs(cr_http *h, const char *state, long within_days, cr_err *err)
+cr_ca_list_rows(json_t *all, long within_days, time_t now, cr_err *err)
 {
-	json_t *all = NULL, *out = NULL, *list = json_array(), *v, **sorted = NULL;
-	time_t now = time(NULL), when;
+	json_t *out = NULL, *list = json_array(), *v, **sorted = NULL;
+	time_t when;
 	char iso[21];
 	size_t i, n = 0;
 
-	if ((all = cr_ca_statuses(h, state != NULL && strcmp(state, "all") != 0 ?
-	    state : NULL, err)) == NULL)
-		goto out;
-	if ((sorted = calloc(json_array_size(all) + 1, sizeof(*sorted))) == NULL) {
+	if (list == NULL || (sorted = calloc(json_array_size(all) + 1,
+	    sizeof(*sorted))) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
@@ -325,10 +326,21 @@ cr_ca_list_certs(cr_http *h, const char *state, long within_days, cr_err *err)
 	qsort(sorted, n, sizeof(*sorted), by_expiry);
 	for (i = 0; i < n; i++)
 		json_array_append_new(list, sorted[i]);
-	out = json_pack("{s:O, s:i}", "certificates", list, "count", (json_int_t)n);
+	out = json_pack("{s:O, s:I}", "certificates", list, "count", (json_int_t)n);
 out:
 	free(sorted);
 	json_decref(list);
+	return out;
+}
+
+json_t *
+cr_ca_list_certs(cr_http *h, const char *state, long within_days, cr_err *err)
+{
+	json_t *all, *out = NULL;
+
+	if ((all = cr_ca_statuses(h, state != NULL && strcmp(state, "all") != 0 ?
+	    state : NULL, err)) != NULL)
+		out = cr_ca_list_rows(all, within_days, time(NULL), err);
 	json_decref(all);
 	return out;
 }

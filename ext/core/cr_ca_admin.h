@@ -8,6 +8,8 @@
 #ifndef CR_CA_ADMIN_H
 #define CR_CA_ADMIN_H
 
+#include <time.h>
+
 #include <jansson.h>
 
 #include "cr_err.h"
@@ -43,6 +45,10 @@ json_t *cr_ca_sign_names(cr_http *h, json_t *certnames, json_t *expected,
  * "revoked"; within_days < 0: no expiry filter.  Sorted: pending requests
  * first, then by expiry, soonest first. */
 json_t *cr_ca_list_certs(cr_http *h, const char *state, long within_days,
+    cr_err *err);
+/* The listing part of cr_ca_list_certs on the CA's certificate_statuses
+ * array (any JSON: it is the CA's answer), at time now. */
+json_t *cr_ca_list_rows(json_t *statuses, long within_days, time_t now,
     cr_err *err);
 
 #endif

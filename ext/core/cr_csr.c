@@ -588,20 +588,29 @@ out:
 }
 
 X509_REQ *
-cr_csr_read(const char *path, cr_err *err)
+cr_csr_parse(const char *pem, size_t len, const char *what, cr_err *err)
 {
 	X509_REQ *req = NULL;
 	BIO *bio = NULL;
+
+	if (len > (size_t)INT32_MAX)
+		cr_err_set(err, CR_KIND_PARSE, "%s is too large", what);
+	else if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL)) == NULL)
+		cr_err_openssl(err, "%s holds no PEM certificate request", what);
+	BIO_free(bio);
+	return req;
+}
+
+X509_REQ *
+cr_csr_read(const char *path, cr_err *err)
+{
+	X509_REQ *req = NULL;
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (!cr_file_read(path, CR_MAX_PEM_FILE, &buf, &len, err))
-		goto out;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL)) == NULL)
-		cr_err_openssl(err, "%s holds no PEM certificate request", path);
-out:
-	BIO_free(bio);
+	if (cr_file_read(path, CR_MAX_PEM_FILE, &buf, &len, err))
+		req = cr_csr_parse(buf, len, path, err);
 	free(buf);
 	return req;
 }

@@ -67,6 +67,9 @@ bool cr_csr_write(const char *path, X509_REQ *req, mode_t mode, uid_t uid,
     gid_t gid, cr_err *err);
 /* The first CSR of a PEM file (bounded by CR_MAX_PEM_FILE). */
 X509_REQ *cr_csr_read(const char *path, cr_err *err);
+/* The first CSR of PEM text (what names it in messages). */
+X509_REQ *cr_csr_parse(const char *pem, size_t len, const char *what,
+    cr_err *err);
 
 /*
  * New {"subject", "certname", "dns_alt_names": [], "ip_alt_names": [],

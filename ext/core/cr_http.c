@@ -8,35 +8,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "cr_fs.h"
 #include "cr_http.h"
+#include "cr_http_parse.h"
 #include "cr_json.h"
 #include "cr_task.h"
 #include "cr_x509.h"
 
 #define CA_PREFIX "/puppet-ca/v1"
 #define CA_BUNDLE_PATH CA_PREFIX "/certificate/ca"
-#define PIN_LEN 32			/* SHA-256 */
 #define MAX_PATH_LEN 4096
 #define MAX_HOST_LEN 253
 #define MAX_CSR_LEN ((size_t)64 << 10)
 #define USER_AGENT "cert_regen"
-
-struct sink {
-	char *buf;
-	size_t len, cap;
-	bool too_large;
-	bool nomem;
-};
 
 struct cr_http {
 	CURL *curl;
@@ -44,12 +35,12 @@ struct cr_http {
 	char *cacert, *client_cert, *client_key, *proxy;	/* owned copies */
 	bool bootstrap;		/* no cacert: only the pinned CA bundle GET */
 	bool pinned;
-	unsigned char pin[PIN_LEN];
+	unsigned char pin[CR_HTTP_PIN_LEN];
 	long timeout_s, connect_timeout_s;
 	size_t max_body;
 	long last_status;
 	/* per request */
-	struct sink sink;
+	struct cr_http_body sink;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -93,33 +84,20 @@ cr_http_err_status(const cr_err *err)
 	return json_is_integer(s) ? (long)json_integer_value(s) : 0;
 }
 
-/* The first `max` bytes of a body with control characters made spaces and
- * trailing blanks dropped; invalid UTF-8 is left to cr_json_str(). */
-static void
-sanitize(const char *body, size_t len, char *out, size_t max)
-{
-	size_t i, n = len < max ? len : max - 1;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)body[i];
-		out[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	while (n > 0 && out[n - 1] == ' ')
-		n--;
-	out[n] = '\0';
-}
-
 /* An HTTP status that is not 2xx. */
 static void
 fail_status(const cr_http *h, cr_err *err, const char *method,
     const char *path, const struct cr_http_response *r)
 {
 	char snippet[CR_HTTP_ERROR_BODY_MAX + 1];
-	bool denied = r->status == 401 || r->status == 403;
+	const char *kind = cr_http_status_kind(r->status);
+	bool denied = kind != NULL &&
+	    strcmp(kind, CR_KIND_CA_UNAUTHORIZED) == 0;
 
-	sanitize(r->body ? r->body : "", r->len, snippet, sizeof(snippet));
-	fail(h, err, denied ? CR_KIND_CA_UNAUTHORIZED : CR_KIND_CA_ERROR,
-	    method, path, r->status, "HTTP %ld%s%.200s%s", r->status,
+	cr_http_body_snippet(r->body ? r->body : "", r->len, snippet,
+	    sizeof(snippet));
+	fail(h, err, kind ? kind : CR_KIND_CA_ERROR, method, path,
+	    r->status, "HTTP %ld%s%.200s%s", r->status,
 	    snippet[0] ? ": " : "", snippet,
 	    denied ? " (the CA's auth.conf refused this client; "
 	    "certificate_status needs a client certificate with pp_cli_auth "
@@ -230,98 +208,6 @@ path_valid(const char *p)
 	return true;
 }
 
-/* "AB:CD:..." (or without colons, any case, optionally "SHA256:" or
- * "(SHA256) " first) -> 32 bytes. */
-static bool
-pin_parse(const char *s, unsigned char out[PIN_LEN])
-{
-	size_t n = 0;
-
-	if (strncasecmp(s, "SHA256:", 7) == 0)
-		s += 7;
-	else if (strncasecmp(s, "(SHA256) ", 9) == 0)
-		s += 9;
-	for (; *s != '\0'; s++) {
-		if (*s == ':')
-			continue;
-		if (!isxdigit((unsigned char)s[0]) ||
-		    !isxdigit((unsigned char)s[1]) || n == PIN_LEN)
-			return false;
-		out[n++] = (unsigned char)strtoul((char[3]){ s[0], s[1], 0 },
-		    NULL, 16);
-		s++;
-	}
-	return n == PIN_LEN;
-}
-
-static bool
-pin_matches_cert(const unsigned char pin[PIN_LEN], X509 *x)
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	return X509_digest(x, EVP_sha256(), d, &n) == 1 && n == PIN_LEN &&
-	    memcmp(d, pin, PIN_LEN) == 0;
-}
-
-/* Every certificate of the bundle is the pinned one or linked to it by a
- * signature, in either direction (so a root or an intermediate can be
- * pinned, and nothing unrelated can ride along). */
-static bool
-bundle_linked_to_pin(const unsigned char pin[PIN_LEN], STACK_OF(X509) *certs)
-{
-	int n = sk_X509_num(certs), i, j, linked = 0, before = -1;
-	char *in = calloc((size_t)n + 1, 1);
-	bool ok = false;
-
-	if (in == NULL)
-		goto out;
-	for (i = 0; i < n; i++)
-		if (pin_matches_cert(pin, sk_X509_value(certs, i)) && !in[i]) {
-			in[i] = 1;
-			linked++;
-		}
-	while (linked > before && linked < n) {
-		before = linked;
-		for (i = 0; i < n; i++)
-			for (j = 0; j < n && !in[i]; j++) {
-				X509 *a = sk_X509_value(certs, i);
-				X509 *b = sk_X509_value(certs, j);
-				if (!in[j] || i == j)
-					continue;
-				if ((X509_check_issued(b, a) == X509_V_OK &&
-				    X509_verify(a, X509_get0_pubkey(b)) == 1) ||
-				    (X509_check_issued(a, b) == X509_V_OK &&
-				    X509_verify(b, X509_get0_pubkey(a)) == 1)) {
-					in[i] = 1;
-					linked++;
-				}
-			}
-	}
-	ok = linked > 0 && linked == n;
-out:
-	ERR_clear_error();
-	free(in);
-	return ok;
-}
-
-/* The pin against a bundle (the cacert file, or the bootstrap download):
- * Puppet's digest of the whole text, or a certificate of it that every
- * other one is linked to. */
-static bool
-bundle_pin_ok(const unsigned char pin[PIN_LEN], const char *pem, size_t len,
-    STACK_OF(X509) *certs)
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (EVP_Digest(pem, len, d, &n, EVP_sha256(), NULL) == 1 &&
-	    n == PIN_LEN && memcmp(d, pin, PIN_LEN) == 0)
-		return true;
-	ERR_clear_error();
-	return bundle_linked_to_pin(pin, certs);
-}
-
 /* Client cert and key: readable, parseable, and one pair. */
 static bool
 client_pair_ok(const char *cert, const char *key, cr_err *err)
@@ -359,7 +245,7 @@ out:
 static bool
 opts_ok(const struct cr_http_opts *o, cr_err *err)
 {
-	unsigned char pin[PIN_LEN];
+	unsigned char pin[CR_HTTP_PIN_LEN];
 	bool ok = false;
 
 	if (!host_valid(o->server))
@@ -372,7 +258,8 @@ opts_ok(const struct cr_http_opts *o, cr_err *err)
 	else if (o->timeout_s < 0 || o->connect_timeout_s < 0)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
 		    "time-outs cannot be negative");
-	else if (o->ca_fingerprint && !pin_parse(o->ca_fingerprint, pin))
+	else if (o->ca_fingerprint &&
+	    !cr_http_pin_parse(o->ca_fingerprint, pin))
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
 		    "ca_fingerprint '%.120s' is not a SHA-256 fingerprint "
 		    "(64 hex digits, colons optional)", o->ca_fingerprint);
@@ -402,7 +289,7 @@ cacert_ok(const cr_http *h, cr_err *err)
 	if (!cr_file_read(h->cacert, CR_MAX_PEM_FILE, &pem, &len, err) ||
 	    (certs = cr_certs_parse(pem, len, h->cacert, err)) == NULL)
 		goto out;
-	if (h->pinned && !bundle_pin_ok(h->pin, pem, len, certs)) {
+	if (h->pinned && !cr_http_bundle_pin_ok(h->pin, pem, len, certs)) {
 		fail(h, err, CR_KIND_CA_TLS, "", "", 0,
 		    "the CA bundle %s does not match the pinned SHA-256 "
 		    "fingerprint", h->cacert);
@@ -472,7 +359,7 @@ cr_http_new(const struct cr_http_opts *o, cr_err *err)
 	    "https://%s:%d", o->server, port);
 	h->bootstrap = o->cacert == NULL;
 	h->pinned = o->ca_fingerprint != NULL &&
-	    pin_parse(o->ca_fingerprint, h->pin);
+	    cr_http_pin_parse(o->ca_fingerprint, h->pin);
 	h->timeout_s = o->timeout_s ? o->timeout_s : CR_HTTP_DEFAULT_TIMEOUT;
 	h->connect_timeout_s = o->connect_timeout_s ? o->connect_timeout_s :
 	    CR_HTTP_DEFAULT_CONNECT_TIMEOUT;
@@ -534,31 +421,13 @@ static size_t
 sink_write(char *p, size_t size, size_t nmemb, void *arg)
 {
 	cr_http *h = arg;
-	struct sink *s = &h->sink;
-	size_t add = size * nmemb, cap;
-	char *nb;
+	size_t add = size * nmemb;
 
-	if (add > h->max_body - s->len) {
-		s->too_large = true;
+	if (nmemb != 0 && add / nmemb != size) {
+		h->sink.too_large = true;
 		return 0;
 	}
-	if (s->len + add + 1 > s->cap) {
-		cap = s->cap ? s->cap : 16384;
-		while (cap < s->len + add + 1)
-			cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-		if (cap > h->max_body + 1)
-			cap = h->max_body + 1;
-		if ((nb = realloc(s->buf, cap)) == NULL) {
-			s->nomem = true;
-			return 0;
-		}
-		s->buf = nb;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, add);
-	s->len += add;
-	s->buf[s->len] = '\0';
-	return add;
+	return cr_http_body_append(&h->sink, p, add, h->max_body) ? add : 0;
 }
 
 /* https only, for the request and any redirect (which is not followed). */
@@ -745,7 +614,7 @@ perform(cr_http *h, const char *method, const char *path,
 	out->body = h->sink.buf;
 	out->len = h->sink.len;
 	memset(&h->sink, 0, sizeof(h->sink));
-	if (out->status < 200 || out->status > 299) {
+	if (cr_http_status_kind(out->status) != NULL) {
 		fail_status(h, err, method, path, out);
 		goto out;
 	}
@@ -816,32 +685,30 @@ get_pem(cr_http *h, const char *path, bool crl, const char *what,
     size_t *len, cr_err *err)
 {
 	struct cr_http_response r = { 0 };
-	STACK_OF(X509) *certs = NULL;
-	STACK_OF(X509_CRL) *crls = NULL;
 	char *out = NULL;
 	cr_err perr;
 
 	cr_err_init(&perr);
 	if (!perform(h, "GET", path, NULL, NULL, 0, &r, err))
 		goto out;
-	if (crl ? (crls = cr_crls_parse(r.body, r.len, what, &perr)) == NULL :
-	    (certs = cr_certs_parse(r.body, r.len, what, &perr)) == NULL) {
-		fail(h, err, CR_KIND_CA_PROTOCOL, "GET", path, r.status,
-		    "%s", perr.msg);
-		goto out;
-	}
-	if (h->bootstrap && !bundle_pin_ok(h->pin, r.body, r.len, certs)) {
+	switch (cr_http_pem_answer(r.body, r.len, crl, what,
+	    h->bootstrap ? h->pin : NULL, &perr)) {
+	case CR_HTTP_ANSWER_OK:
+		break;
+	case CR_HTTP_ANSWER_PIN_MISMATCH:
 		fail(h, err, CR_KIND_CA_TLS, "GET", path, r.status,
 		    "the CA bundle does not match the pinned SHA-256 "
 		    "fingerprint");
+		goto out;
+	default:
+		fail(h, err, CR_KIND_CA_PROTOCOL, "GET", path, r.status,
+		    "%s", perr.msg);
 		goto out;
 	}
 	out = r.body;
 	*len = r.len;
 	r.body = NULL;
 out:
-	sk_X509_pop_free(certs, X509_free);
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	cr_err_clear(&perr);
 	cr_http_response_clear(&r);
 	return out;
@@ -908,22 +775,17 @@ static json_t *
 request_json(cr_http *h, const char *path, bool array, cr_err *err)
 {
 	struct cr_http_response r = { 0 };
-	json_error_t je;
-	json_t *j = NULL, *out = NULL;
+	json_t *out = NULL;
+	cr_err why;
 
+	cr_err_init(&why);
 	if (!cr_http_request(h, "GET", path, NULL, NULL, 0, &r, err))
 		goto out;
-	if ((j = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, &je)) ==
-	    NULL || (array ? !json_is_array(j) : !json_is_object(j))) {
+	if ((out = cr_http_json_answer(r.body, r.len, array, &why)) == NULL)
 		fail(h, err, CR_KIND_CA_PROTOCOL, "GET", path, r.status,
-		    "the body is not a JSON %s%s%s", array ? "array" : "object",
-		    j ? "" : ": ", j ? "" : je.text);
-		goto out;
-	}
-	out = j;
-	j = NULL;
+		    "%s", why.msg);
 out:
-	json_decref(j);
+	cr_err_clear(&why);
 	cr_http_response_clear(&r);
 	return out;
 }

@@ -396,6 +396,36 @@ identity_paths(struct regen *r, const char *ssldir_setting,
 	return !err->set;
 }
 
+/*
+ * A copy of the ssldir made while this process holds Puppet's ssl_lockfile
+ * carries that lock file: drop it from the copy.  A lock is not part of
+ * the identity, and the copy would outlive this process as a lock nobody
+ * holds (in the new live ssldir, or put back from the backup later).
+ */
+static bool
+drop_lock_copy(struct regen *r, const char *copy, cr_err *err)
+{
+	const char *rel;
+	char *path = NULL;
+	bool ok = true;
+	cr_err e;
+
+	cr_err_init(&e);
+	/* a lockfile outside the ssldir is not in the copy */
+	rel = cr_swap_relative(cr_settings_get(r->set, "ssldir"),
+	    cr_settings_get(r->set, "ssl_lockfile"), "ssl_lockfile", &e);
+	if (rel != NULL && (path = cr_path_join(copy, rel)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		ok = false;
+	} else if (path != NULL && unlink(path) == -1 && errno != ENOENT) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", path);
+		ok = false;
+	}
+	cr_err_clear(&e);
+	free(path);
+	return ok;
+}
+
 static bool
 prepare(struct regen *r, cr_err *err)
 {
@@ -415,7 +445,8 @@ prepare(struct regen *r, cr_err *err)
 	}
 	/* a tree left by a killed run is rebuilt from scratch */
 	if (!cr_tree_remove(tree, err) ||
-	    !cr_swap_build_tree(r->ssldir, tree, &id, err))
+	    !cr_swap_build_tree(r->ssldir, tree, &id, err) ||
+	    !drop_lock_copy(r, tree, err))
 		goto out;
 	regen_test_point("tree-built");
 	if (r->o->backup) {
@@ -424,7 +455,8 @@ prepare(struct regen *r, cr_err *err)
 			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 			goto out;
 		}
-		if (!cr_backup_make(r->ssldir, backup, err)) {
+		if (!cr_backup_make(r->ssldir, backup, err) ||
+		    !drop_lock_copy(r, backup, err)) {
 			regen_next(err, "make room for or fix the backup "
 			    "directory (or give backup_dir), then run the task "
 			    "again: it resumes with the certificate already "
@@ -530,6 +562,55 @@ live_fingerprint(struct regen *r)
 	return fp;
 }
 
+/* Whether the live hostcert is the signed one this run holds: a failure
+ * after the exchange must not be reported as "untouched". */
+static bool
+live_is_new(struct regen *r)
+{
+	STACK_OF(X509) *c;
+	char *a = NULL, *b;
+	bool same;
+	cr_err e;
+
+	if (r->cert_pem == NULL || r->set == NULL)
+		return false;
+	cr_err_init(&e);
+	if ((c = cr_certs_parse(r->cert_pem, r->cert_len, "cert.pem", &e))
+	    != NULL)
+		a = cr_fingerprint_x509(sk_X509_value(c, 0), EVP_sha256());
+	sk_X509_pop_free(c, X509_free);
+	cr_err_clear(&e);
+	ERR_clear_error();
+	b = live_fingerprint(r);
+	same = a != NULL && b != NULL && strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+#define NEW_LIVE_NEXT "the new identity is live, but the change could not " \
+	"be recorded or synced to disk: fix the cause and run the task again " \
+	"to finish (services, staging directory)"
+
+/* Adds to stopped the services an earlier, killed run had stopped (its
+ * journal's list): they were running before and are to be started too. */
+static void
+merge_stopped(json_t *stopped, json_t *earlier)
+{
+	json_t *v, *w;
+	size_t i, j;
+	bool seen;
+
+	json_array_foreach(earlier, i, v) {
+		seen = false;
+		json_array_foreach(stopped, j, w)
+			if (json_equal(v, w))
+				seen = true;
+		if (!seen && json_is_string(v))
+			json_array_append(stopped, v);
+	}
+}
+
 static bool
 swap(struct regen *r, bool under_pxp, cr_err *err)
 {
@@ -549,6 +630,7 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 		    "changed");
 		goto out;
 	}
+	merge_stopped(stopped, json_object_get(r->journal, "services_stopped"));
 	json_object_set(r->journal, "services_stopped", stopped);
 	if (!cr_journal_write(r->staging, r->journal, CR_J_PREPARED, err))
 		goto restart;
@@ -560,8 +642,11 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 	live_fp = live_fingerprint(r);
 	regen_test_point("services-stopped");
 	if (new_fp == NULL || live_fp == NULL || strcmp(new_fp, live_fp) != 0) {
-		if (!cr_swap_exchange(r->ssldir, tree, &exchanged, err))
+		if (!cr_swap_exchange(r->ssldir, tree, &exchanged, err)) {
+			if (exchanged)	/* but not synced */
+				regen_next(err, NEW_LIVE_NEXT);
 			goto restart;
+		}
 		regen_test_point("exchanged");
 		if (!exchanged) {
 			/* filesystem without RENAME_EXCHANGE: file by file */
@@ -574,8 +659,12 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 	}
 	json_object_set_new(r->result, "swap", json_string(exchanged ?
 	    "exchange" : "files"));
-	ok = cr_journal_write(r->staging, r->journal, CR_J_SWAPPED, err);
-	goto out;
+	if (cr_journal_write(r->staging, r->journal, CR_J_SWAPPED, err)) {
+		ok = true;
+		goto out;
+	}
+	/* the new identity is live: start the services on it now */
+	regen_next(err, NEW_LIVE_NEXT);
 restart:
 	{
 		json_t *w = json_array(), *s = regen_services_start(stopped, w);
@@ -906,6 +995,11 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 	json_object_set_new(r.result, "after",
 	    summary_of(cr_settings_get(r.set, "hostcert")));
 	if (o->run_puppet) {
+		/* the run takes Puppet's locks itself: holding them, it would
+		 * only say "already in progress" and exit 1 */
+		cr_lock_release(locks[1]);
+		cr_lock_release(locks[0]);
+		locks[0] = locks[1] = NULL;
 		regen_step_begin(&r, "puppet");
 		run_puppet(&r);
 		regen_step_end(&r);
@@ -926,7 +1020,7 @@ fail:
 		cr_err_detail_new(err, "steps", json_incref(r.steps));
 	if (r.state < CR_J_SWAPPED)
 		cr_err_detail_new(err, "live_identity",
-		    json_string("untouched"));
+		    json_string(live_is_new(&r) ? "new" : "untouched"));
 out:
 	cr_lock_release(locks[1]);
 	cr_lock_release(locks[0]);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cr_fs.h"
 #include "cr_json.h"
@@ -30,6 +31,31 @@ looks_like_ssldir(const char *dir, cr_err *err)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
 		    "%s is not an ssldir backup (no certs/ directory)", dir);
 	free(certs);
+	return ok;
+}
+
+/* Drops the copy of our ssl_lockfile from a copy of the ssldir (see
+ * drop_lock_copy in cr_regen.c): a lock is not part of the identity. */
+static bool
+drop_lock_copy(cr_settings *set, const char *copy, cr_err *err)
+{
+	const char *rel;
+	char *path = NULL;
+	bool ok = true;
+	cr_err e;
+
+	cr_err_init(&e);
+	rel = cr_swap_relative(cr_settings_get(set, "ssldir"),
+	    cr_settings_get(set, "ssl_lockfile"), "ssl_lockfile", &e);
+	if (rel != NULL && (path = cr_path_join(copy, rel)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		ok = false;
+	} else if (path != NULL && unlink(path) == -1 && errno != ENOENT) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", path);
+		ok = false;
+	}
+	cr_err_clear(&e);
+	free(path);
 	return ok;
 }
 
@@ -83,11 +109,14 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 		goto out;
 	}
 	/* the identity being replaced is kept too */
-	if (!cr_backup_make(live, safety, err))
+	if (!cr_backup_make(live, safety, err) ||
+	    !drop_lock_copy(set, safety, err))
 		goto out;
 	json_object_set_new(result, "backup", cr_json_str(safety));
 	if (!cr_mkdir_p(staging, 0700, err) || !cr_tree_remove(tree, err) ||
-	    !cr_tree_copy(backup, tree, err) || !cr_tree_compare(backup, tree, err))
+	    !cr_tree_copy(backup, tree, err) ||
+	    !cr_tree_compare(backup, tree, err) ||
+	    !drop_lock_copy(set, tree, err))
 		goto out;
 	names = regen_service_list(o->services);
 	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL)
@@ -99,13 +128,31 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 			    "hand (the current ssldir is saved in %s)", backup,
 			    safety);
 		json_decref(regen_services_start(stopped, warnings));
+		if (exchanged) {	/* exchanged, not made durable */
+			cr_err_detail_new(err, "live_identity",
+			    json_string("restored"));
+			regen_next(err, "the backup %s is live, but the change "
+			    "could not be synced to disk: check the disk, then "
+			    "run the task again", backup);
+		}
 		goto out;
 	}
 	json_object_set(result, "services_stopped", stopped);
 	json_object_set_new(result, "services_restarted",
 	    regen_services_start(stopped, warnings));
-	if (!cr_tree_remove(staging, err))
-		goto out;
+	/* restored: leftovers are warnings; a regeneration's staging
+	 * (journal, staged key) beside ours is not ours to remove */
+	{
+		cr_err e;
+		cr_err_init(&e);
+		if (!cr_tree_remove(tree, &e))
+			json_array_append_new(warnings, cr_json_str(e.msg));
+		else if (rmdir(staging) == -1 && errno != ENOTEMPTY &&
+		    errno != EEXIST && errno != ENOENT)
+			json_array_append_new(warnings, cr_json_str(strerror(
+			    errno)));
+		cr_err_clear(&e);
+	}
 	if (under_pxp) {
 		cr_err e;
 		cr_err_init(&e);

@@ -143,17 +143,28 @@ cr_backup_path(const char *ssldir, const char *backup_dir, time_t now)
 	char stamp[32], *out = NULL;
 	struct tm tm;
 	size_t n = strlen(ssldir);
+	int tries;
 
 	while (n > 1 && ssldir[n - 1] == '/')
 		n--;
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
-		return NULL;
-	if (backup_dir != NULL) {
-		if (asprintf(&out, "%s/%s", backup_dir, stamp) == -1)
-			out = NULL;
-	} else if (asprintf(&out, "%.*s_bak/%s", (int)n, ssldir, stamp) == -1) {
+	/* two backups within one second (a restore right after a
+	 * regeneration): the next free second, so that names stay unique
+	 * and sorted, and "latest" is still the newest */
+	for (tries = 0; tries < 60; tries++, now++) {
+		free(out);
 		out = NULL;
+		if (gmtime_r(&now, &tm) == NULL ||
+		    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+			break;
+		if (backup_dir != NULL) {
+			if (asprintf(&out, "%s/%s", backup_dir, stamp) == -1)
+				out = NULL;
+		} else if (asprintf(&out, "%.*s_bak/%s", (int)n, ssldir,
+		    stamp) == -1) {
+			out = NULL;
+		}
+		if (out == NULL || cr_path_exists(out) != 1)
+			break;
 	}
 	return out;
 }
@@ -179,6 +190,8 @@ cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 		goto out;
 	if (!cr_tree_compare(ssldir, dest, err)) {
 		cr_err_set_step(err, "backup");
+		/* an unverified copy is no backup: not left for "latest" */
+		cr_tree_remove(dest, NULL);
 		goto out;
 	}
 	ok = true;

@@ -230,25 +230,37 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 }
 
 EVP_PKEY *
-cr_key_read(const char *path, cr_err *err)
+cr_key_parse(const char *pem, size_t len, const char *what, cr_err *err)
 {
 	EVP_PKEY *key = NULL;
 	BIO *bio = NULL;
-	char *buf = NULL;
-	size_t len = 0;
 
-	if (!cr_file_read(path, CR_MAX_PEM_FILE, &buf, &len, err))
+	if (len > (size_t)INT32_MAX) {
+		cr_err_set(err, CR_KIND_PARSE, "%s is too large", what);
 		goto out;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		cr_err_openssl(err, "cannot allocate a reader for %s", path);
+	}
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
+		cr_err_openssl(err, "cannot allocate a reader for %s", what);
 		goto out;
 	}
 	if ((key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL))
 	    == NULL)
 		cr_err_openssl(err, "%s is not an unencrypted PEM private key",
-		    path);
+		    what);
 out:
 	BIO_free(bio);
+	return key;
+}
+
+EVP_PKEY *
+cr_key_read(const char *path, cr_err *err)
+{
+	EVP_PKEY *key = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (cr_file_read(path, CR_MAX_PEM_FILE, &buf, &len, err))
+		key = cr_key_parse(buf, len, path, err);
 	cr_secret_free(buf, len);
 	return key;
 }

@@ -28,6 +28,9 @@ STACK_OF(X509) *cr_certs_parse(const char *pem, size_t len, const char *what,
     cr_err *err);
 STACK_OF(X509_CRL) *cr_crls_parse(const char *pem, size_t len,
     const char *what, cr_err *err);
+/* The private key of PEM text (unencrypted; the caller cleanses pem). */
+EVP_PKEY *cr_key_parse(const char *pem, size_t len, const char *what,
+    cr_err *err);
 
 /* "YYYY-MM-DDTHH:MM:SSZ" from an ASN1_TIME; false if unparseable. */
 bool cr_asn1_time_epoch(const ASN1_TIME *t, time_t *out);

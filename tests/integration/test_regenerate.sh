@@ -3,6 +3,8 @@
 # CA and real agents, run the way Bolt runs tasks (tests/lib/task.sh).
 # Every identity is checked with `puppet ssl verify`, a real `puppet agent -t`
 # where it matters, and openssl on the files themselves.
+# ok/not_ok always return 0: `cond && ok || not_ok` is safe here.
+# shellcheck disable=SC2015,SC2030,SC2031
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
@@ -229,9 +231,12 @@ assert_match 'sign' "$(out next_step)" "3: pending result says what to do next"
 snap "$s3" >"$TEST_TMP/mid3"
 same_snap "3: live ssldir untouched while pending" "$TEST_TMP/pre3" "$TEST_TMP/mid3"
 [ -f "$c3/.ssl.cert_regen/key.pem" ] && ok "3: staged key kept" || not_ok "3: staged key kept"
-# a second pending run does not submit a second CSR
-regen "$c3" '"wait_for_cert": 0'
+# a second pending run polls for wait_for_cert seconds, submits no second CSR
+t0=$(date +%s)
+regen "$c3" '"wait_for_cert": 3'
+el=$(( $(date +%s) - t0 ))
 expect_state pending "3: still pending on a second run"
+[ "$el" -ge 2 ] && [ "$el" -le 10 ] && ok "3: waited about wait_for_cert (${el}s)" || not_ok "3: waited about wait_for_cert 3" "${el}s"
 assert_eq "$fp3" "$(out csr_fingerprint)" "3: second run keeps the same CSR"
 assert_eq submitted "$(out steps.0.resumed_from)" "3: second run resumes from submitted"
 assert_eq "$fp3" "$(stack_ca list 2>/dev/null | awk -v n="$n3" '$1 == n { print $3 }')" "3: the CA still lists the same fingerprint"
@@ -244,6 +249,22 @@ new3=$(serial_of "$s3/certs/$n3.pem")
 [ -n "$new3" ] && [ "$new3" != "$old3" ] && ok "3: new serial" || not_ok "3: new serial" "$old3 -> $new3"
 assert_cmd "3: puppet ssl verify passes" -- stack_puppet "$n3" ssl verify
 assert_cmd "3: puppet agent -t passes" -- stack_agent_run "$n3"
+
+# verify: a certificate revoked on the CA by the time it is fetched
+n3r=rev-$$.manual.test
+c3r=$(new_agent "$n3r")
+snap "$c3r/ssl" >"$TEST_TMP/pre3r"
+stack_ca clean --certname "$n3r" >/dev/null 2>&1
+regen "$c3r" '"wait_for_cert": 0'
+expect_state pending "3r: pending"
+stack_ca sign --certname "$n3r" >/dev/null 2>&1
+stack_ca revoke --certname "$n3r" >/dev/null 2>&1
+regen "$c3r" '"wait_for_cert": 0'
+expect_error cert_regen/verify-failed "3r: a revoked new certificate is refused (fresh CRL)"
+assert_eq verify "$(out _error.details.step)" "3r: error names the verify step"
+snap "$c3r/ssl" >"$TEST_TMP/post3r"
+same_snap "3r: live ssldir untouched" "$TEST_TMP/pre3r" "$TEST_TMP/post3r"
+no_key_material 3r
 
 # --- 4. carry-over of extensions and custom attributes -----------------------
 n4=carry-$$.auto.test
@@ -338,8 +359,12 @@ n5=ec-$$.auto.test
 c5=$(new_agent "$n5")
 old5=$(serial_of "$c5/ssl/certs/$n5.pem")
 stack_ca clean --certname "$n5" >/dev/null 2>&1
-task_run regenerate "{\"confdir\": \"$c5\", \"key_type\": \"ec\", \"services\": []}"
-expect_state regenerated "5: key_type ec"
+# parameters through PT_* variables only; run_puppet; backup_dir
+task_run regenerate "{\"confdir\": \"$c5\", \"key_type\": \"ec\", \"services\": [], \"run_puppet\": true, \"backup_dir\": \"$TEST_TMP/bak5\"}" environment
+expect_state regenerated "5: key_type ec (PT_* variables only)"
+assert_eq true "$(out puppet_run.success)" "5: run_puppet: puppet agent -t succeeded (exit $(out puppet_run.exit_code))"
+assert_match "^$TEST_TMP/bak5/[0-9]{8}T[0-9]{6}Z\$" "$(out backup)" "5: backup under backup_dir"
+assert_eq "$old5" "$(serial_of "$(out backup)/certs/$n5.pem")" "5: backup_dir holds the old identity"
 assert_match 'prime256v1' "$(openssl pkey -in "$c5/ssl/private_keys/$n5.pem" -noout -text 2>/dev/null | grep -i 'ASN1 OID')" "5: new key is EC prime256v1"
 assert_eq EC "$(out after.key.type)" "5: result.after.key.type EC"
 [ "$(serial_of "$c5/ssl/certs/$n5.pem")" != "$old5" ] && ok "5: new serial" || not_ok "5: new serial"
@@ -364,7 +389,7 @@ PIDFILE=/run/$1.pid
 DAEMON=$TEST_TMP/$1-daemon
 case "\$1" in
 start)  start-stop-daemon --start --quiet --background --make-pidfile --pidfile \$PIDFILE --exec \$DAEMON -- 100000
-        for i in 1 2 3 4 5 6 7 8 9 10; do [ -s \$PIDFILE ] && exit 0; sleep 0.1; done; exit 1 ;;
+        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "\$0" status && exit 0; sleep 0.1; done; exit 1 ;;
 stop)   start-stop-daemon --stop --quiet --retry 5 --pidfile \$PIDFILE --remove-pidfile --exec \$DAEMON
         rc=\$?; [ \$rc = 1 ] && exit 0; exit \$rc ;;
 status) start-stop-daemon --status --pidfile \$PIDFILE --exec \$DAEMON ;;
