@@ -526,6 +526,35 @@ fail:
 	return NULL;
 }
 
+/* The running ones among names (not pxp-agent under pxp-agent): a new
+ * reference, or NULL with err set when a state cannot be read. */
+static json_t *
+services_running(json_t *names, bool under_pxp, cr_err *err)
+{
+	json_t *running = json_array(), *v;
+	const char *name;
+	enum cr_svc_state st;
+	size_t i;
+	cr_err e;
+
+	cr_err_init(&e);
+	json_array_foreach(names, i, v) {
+		name = json_string_value(v);
+		if (under_pxp && strcmp(name, "pxp-agent") == 0)
+			continue;
+		if ((st = cr_service_state(name, &e)) == CR_SVC_UNKNOWN) {
+			cr_err_set(err, CR_KIND_SERVICE, "%s", e.msg);
+			json_decref(running);
+			running = NULL;
+			break;
+		}
+		if (st == CR_SVC_RUNNING)
+			json_array_append_new(running, json_string(name));
+	}
+	cr_err_clear(&e);
+	return running;
+}
+
 /* Starts what was stopped; failures are reported as warnings. */
 json_t *
 regen_services_start(json_t *stopped, json_t *warnings)
@@ -616,24 +645,31 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 {
 	struct cr_identity id;
 	json_t *names = regen_service_list(r->o->services), *stopped = NULL;
+	json_t *running = NULL;
 	STACK_OF(X509) *newc = NULL;
 	char *tree = NULL, *live_fp = NULL, *new_fp = NULL;
+	const char *how = "exchange (by an earlier, interrupted run)";
 	bool ok = false, exchanged = false;
 
 	if ((tree = cr_staging_file(r->staging, "tree")) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL) {
+	/* the journal names the services BEFORE they are stopped, so a run
+	 * killed in between still starts them again when resumed */
+	if ((running = services_running(names, under_pxp, err)) == NULL)
+		goto out;
+	merge_stopped(running, json_object_get(r->journal, "services_stopped"));
+	json_object_set(r->journal, "services_stopped", running);
+	if (!cr_journal_write(r->staging, r->journal, CR_J_PREPARED, err))
+		goto out;
+	if ((stopped = regen_services_stop(running, false, err)) == NULL) {
 		regen_next(err, "stop the service by hand, or leave it out "
 		    "of `services`, then run the task again; nothing was "
 		    "changed");
 		goto out;
 	}
-	merge_stopped(stopped, json_object_get(r->journal, "services_stopped"));
-	json_object_set(r->journal, "services_stopped", stopped);
-	if (!cr_journal_write(r->staging, r->journal, CR_J_PREPARED, err))
-		goto restart;
+	merge_stopped(stopped, running);
 	/* did a killed run exchange already? */
 	if ((newc = cr_certs_parse(r->cert_pem, r->cert_len, "cert.pem", err))
 	    == NULL)
@@ -648,6 +684,7 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 			goto restart;
 		}
 		regen_test_point("exchanged");
+		how = exchanged ? "exchange" : "files";
 		if (!exchanged) {
 			/* filesystem without RENAME_EXCHANGE: file by file */
 			if (!identity_paths(r, cr_settings_get(r->set, "ssldir"),
@@ -657,8 +694,7 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 				goto restart;
 		}
 	}
-	json_object_set_new(r->result, "swap", json_string(exchanged ?
-	    "exchange" : "files"));
+	json_object_set_new(r->result, "swap", json_string(how));
 	if (cr_journal_write(r->staging, r->journal, CR_J_SWAPPED, err)) {
 		ok = true;
 		goto out;
@@ -678,6 +714,7 @@ out:
 	free(new_fp);
 	free(live_fp);
 	free(tree);
+	json_decref(running);
 	json_decref(stopped);
 	json_decref(names);
 	return ok;
