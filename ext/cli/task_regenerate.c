@@ -60,7 +60,9 @@ regenerate_run(json_t *params, cr_err *err)
 	    true);
 	o.run_puppet = cr_param_bool(params, "run_puppet", false);
 	o.noop = cr_task_noop(params);
-	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", 0) * 1000;
+	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
+	if (o.lock_timeout_ms > 0)
+		o.lock_timeout_ms *= 1000;
 	if (o.key_type != NULL && strcmp(o.key_type, "rsa") != 0 &&
 	    strcmp(o.key_type, "ec") != 0) {
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
@@ -101,7 +103,9 @@ restore_run(json_t *params, cr_err *err)
 	if (json_is_null(o.services))
 		o.services = NULL;
 	o.noop = cr_task_noop(params);
-	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", 0) * 1000;
+	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
+	if (o.lock_timeout_ms > 0)
+		o.lock_timeout_ms *= 1000;
 	return cr_restore_run(&o, err);
 }
 

@@ -863,14 +863,9 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 	}
 	json_object_set_new(r->result, "ssldir", cr_json_str(r->ssldir));
 	json_object_set_new(r->result, "staging", cr_json_str(r->staging));
-	hostcert = cr_settings_get(r->set, "hostcert");
-	json_object_set_new(r->result, "before", summary_of(hostcert));
-	current = cr_certs_read(hostcert, &e);	/* absent: nothing to carry */
-	ERR_clear_error();
-	if (!build_request(r, current ? sk_X509_value(current, 0) : NULL, err))
-		goto out;
+	/* locks first: what is read below must not change under us */
 	if (!r->o->noop) {
-		long t = r->o->lock_timeout_ms > 0 ? r->o->lock_timeout_ms :
+		long t = r->o->lock_timeout_ms >= 0 ? r->o->lock_timeout_ms :
 		    CR_REGEN_LOCK_TIMEOUT_MS;
 		if ((locks[0] = cr_lock_acquire(cr_settings_get(r->set,
 		    "agent_catalog_run_lockfile"), t, err)) == NULL ||
@@ -881,6 +876,12 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 			goto out;
 		}
 	}
+	hostcert = cr_settings_get(r->set, "hostcert");
+	json_object_set_new(r->result, "before", summary_of(hostcert));
+	current = cr_certs_read(hostcert, &e);	/* absent: nothing to carry */
+	ERR_clear_error();
+	if (!build_request(r, current ? sk_X509_value(current, 0) : NULL, err))
+		goto out;
 	ok = true;
 out:
 	sk_X509_pop_free(current, X509_free);

@@ -57,7 +57,7 @@ struct cr_regen_opts {
 	bool remove_cached_catalog;
 	bool run_puppet;
 	bool noop;
-	long lock_timeout_ms;		/* <= 0: CR_REGEN_LOCK_TIMEOUT_MS */
+	long lock_timeout_ms;		/* < 0: CR_REGEN_LOCK_TIMEOUT_MS; 0: do not wait */
 };
 
 /* The result object (state regenerated | pending | unchanged), or NULL with

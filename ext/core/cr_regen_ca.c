@@ -56,6 +56,21 @@ stage_file(struct regen *r, const char *name, const char *text, size_t len,
 	return ok;
 }
 
+/*
+ * With ca_fingerprint, the pinned bundle is the handle's cacert file, kept
+ * in the staging directory: created here if this is a fresh run, and
+ * written again after the stage step (which starts the directory afresh),
+ * before the next request needs it.
+ */
+static bool
+stage_pinned_bundle(struct regen *r, cr_err *err)
+{
+	if (r->o->ca_fingerprint == NULL || r->ca_pem == NULL || r->o->noop)
+		return true;
+	return cr_mkdir_p(r->staging, 0700, err) &&
+	    stage_file(r, "ca.pem", r->ca_pem, r->ca_len, err);
+}
+
 bool
 regen_ca_connect(struct regen *r, cr_err *err)
 {
@@ -79,7 +94,7 @@ regen_ca_connect(struct regen *r, cr_err *err)
 			ok = true;	/* nothing staged to connect through */
 			goto out;
 		}
-		if (!stage_file(r, "ca.pem", r->ca_pem, r->ca_len, err) ||
+		if (!stage_pinned_bundle(r, err) ||
 		    (path = cr_staging_file(r->staging, "ca.pem")) == NULL)
 			goto out;
 		ho.cacert = path;
@@ -202,6 +217,8 @@ regen_ca_submit(struct regen *r, cr_err *err)
 	int found;
 
 	cr_err_init(&e);
+	if (!stage_pinned_bundle(r, err))
+		goto out;
 	/* autosigned in an earlier run, or the CA still has the old cert? */
 	if ((found = ca_cert(r, &pem, &len, err)) < 0)
 		goto out;
@@ -343,6 +360,39 @@ out:
 	return ok;
 }
 
+/* Every CRL is signed by a certificate of the bundle that bears its
+ * issuer's name: no unverified CRL is installed. */
+static bool
+crls_signed_by(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *bundle, cr_err *err)
+{
+	char name[256];
+	X509_CRL *crl;
+	X509 *ca;
+	int i, j;
+	bool found;
+
+	for (i = 0; i < sk_X509_CRL_num(crls); i++) {
+		crl = sk_X509_CRL_value(crls, i);
+		found = false;
+		for (j = 0; !found && j < sk_X509_num(bundle); j++) {
+			ca = sk_X509_value(bundle, j);
+			found = X509_NAME_cmp(X509_CRL_get_issuer(crl),
+			    X509_get_subject_name(ca)) == 0 &&
+			    X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1;
+		}
+		ERR_clear_error();
+		if (!found) {
+			X509_NAME_oneline(X509_CRL_get_issuer(crl), name,
+			    sizeof(name));
+			cr_err_set(err, CR_KIND_VERIFY,
+			    "CRL %d (issuer %s) is not signed by a CA of the "
+			    "bundle", i + 1, name);
+			return false;
+		}
+	}
+	return true;
+}
+
 bool
 regen_ca_fetch_verify(struct regen *r, cr_err *err)
 {
@@ -353,7 +403,7 @@ regen_ca_fetch_verify(struct regen *r, cr_err *err)
 	X509 *leaf;
 	enum cr_crl_mode mode;
 	bool ok = false;
-	int rc;
+	int rc, i;
 
 	if ((r->crl_pem = cr_ca_get_crl(r->http, &r->crl_len, err)) == NULL)
 		goto out;
@@ -365,6 +415,15 @@ regen_ca_fetch_verify(struct regen *r, cr_err *err)
 	    == NULL)
 		goto out;
 	leaf = sk_X509_value(cert, 0);
+	if (sk_X509_num(cert) != 1) {
+		/* only what is verified is installed: nothing rides along */
+		cr_err_set(err, CR_KIND_VERIFY,
+		    "the CA answered %d certificates for %s, not one",
+		    sk_X509_num(cert), r->certname);
+		goto out;
+	}
+	if (!crls_signed_by(crls, bundle, err))
+		goto out;
 	if (cr_key_matches(leaf, r->key) != 1) {
 		cr_err_set(err, CR_KIND_VERIFY,
 		    "the signed certificate does not carry the staged key");
@@ -391,6 +450,23 @@ regen_ca_fetch_verify(struct regen *r, cr_err *err)
 				cr_err_set(err, CR_KIND_CA_CHANGED,
 				    "the new certificate does not chain to the "
 				    "CA this agent trusts (%s)", why);
+				regen_next(err, "if the CA was rebuilt, run "
+				    "again with ca_fingerprint set to the new "
+				    "CA's SHA-256 fingerprint");
+			}
+			goto out;
+		}
+		/* ... and so must every CA certificate that will be
+		 * installed: nothing unrelated rides along in the bundle */
+		for (i = 0; i < sk_X509_num(bundle); i++) {
+			if ((rc = cr_verify_chain(sk_X509_value(bundle, i), old,
+			    NULL, CR_CRL_OFF, time(NULL), &why, err)) == 1)
+				continue;
+			if (rc == 0) {
+				cr_err_set(err, CR_KIND_CA_CHANGED,
+				    "certificate %d of the CA's bundle does not "
+				    "chain to the CA this agent trusts (%s)",
+				    i + 1, why);
 				regen_next(err, "if the CA was rebuilt, run "
 				    "again with ca_fingerprint set to the new "
 				    "CA's SHA-256 fingerprint");

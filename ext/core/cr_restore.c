@@ -69,7 +69,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	char *live = NULL, *staging = NULL, *tree = NULL, *backup = NULL;
 	char *safety = NULL;
 	bool exchanged = false, under_pxp = cr_under_pxp_agent();
-	long t = o->lock_timeout_ms > 0 ? o->lock_timeout_ms :
+	long t = o->lock_timeout_ms >= 0 ? o->lock_timeout_ms :
 	    CR_REGEN_LOCK_TIMEOUT_MS;
 
 	if (result == NULL || warnings == NULL) {
@@ -100,8 +100,10 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	if ((locks[0] = cr_lock_acquire(cr_settings_get(set,
 	    "agent_catalog_run_lockfile"), t, err)) == NULL ||
 	    (locks[1] = cr_lock_acquire(cr_settings_get(set, "ssl_lockfile"), t,
-	    err)) == NULL)
+	    err)) == NULL) {
+		cr_err_set_step(err, "preflight");
 		goto out;
+	}
 	if ((staging = cr_staging_path(live)) == NULL ||
 	    (tree = cr_path_join(staging, "restore")) == NULL ||
 	    (safety = cr_backup_path(live, o->backup_dir, time(NULL))) == NULL) {
@@ -110,18 +112,25 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	}
 	/* the identity being replaced is kept too */
 	if (!cr_backup_make(live, safety, err) ||
-	    !drop_lock_copy(set, safety, err))
+	    !drop_lock_copy(set, safety, err)) {
+		cr_err_set_step(err, "backup");
 		goto out;
+	}
 	json_object_set_new(result, "backup", cr_json_str(safety));
 	if (!cr_mkdir_p(staging, 0700, err) || !cr_tree_remove(tree, err) ||
 	    !cr_tree_copy(backup, tree, err) ||
 	    !cr_tree_compare(backup, tree, err) ||
-	    !drop_lock_copy(set, tree, err))
+	    !drop_lock_copy(set, tree, err)) {
+		cr_err_set_step(err, "prepare");
 		goto out;
+	}
 	names = regen_service_list(o->services);
-	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL)
+	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL) {
+		cr_err_set_step(err, "swap");
 		goto out;
+	}
 	if (!cr_swap_exchange(live, tree, &exchanged, err) || !exchanged) {
+		cr_err_set_step(err, "swap");
 		if (!err->set)
 			cr_err_set(err, CR_KIND_IO, "this filesystem cannot "
 			    "exchange directories atomically; restore %s by "
