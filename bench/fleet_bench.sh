@@ -35,14 +35,21 @@ task() { # name params-json
 }
 json_list() { ruby -rjson -e 'print JSON.generate(ARGV)' "$@"; }
 
-setup_agents() { # prefix n -> agents bootstrapped (autosigned for setup only)
+setup_agents() { # prefix n -> agents with a signed identity (not timed)
+    # First identities come from cert_regen::regenerate under a temporary
+    # autosign glob (0.2 s each instead of 2 s for puppet ssl bootstrap):
+    # an ssldir with just the CA bundle and CRL is enough for it.
     local p=$1 n=$2 i name conf
     printf '*.auto.test\n*.%s.bench.test\n' "$p" >"$STACK_DIR/etc/autosign.conf"
     for i in $(seq 1 "$n"); do
         name="a$i.$p.bench.test"
         conf=$(stack_agent "$name")
         grep -q keylength "$conf/puppet.conf" || printf 'keylength = 2048\n' >>"$conf/puppet.conf"
-        stack_bootstrap "$name" >/dev/null 2>&1 || echo "setup: $name failed"
+        mkdir -p "$conf/ssl/certs"
+        cp "$STACK_CACERT" "$conf/ssl/certs/ca.pem"
+        cp "$STACK_SSLDIR/crl.pem" "$conf/ssl/crl.pem"
+        task regenerate "{\"confdir\":\"$conf\",\"services\":[],\"backup\":false}" |
+            grep -q '"state":"regenerated"' || echo "setup: $name failed"
     done
     printf '*.auto.test\n' >"$STACK_DIR/etc/autosign.conf"
 }

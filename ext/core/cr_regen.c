@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -836,6 +837,42 @@ regen_real_ssldir(const char *ssldir, cr_err *err)
 	return out;
 }
 
+/* Takes Puppet's agent run lock and SSL lock, as a puppet run does
+ * (their directories are created the way Puppet creates them on a first
+ * run). timeout_ms < 0: CR_REGEN_LOCK_TIMEOUT_MS. */
+bool
+regen_lock_both(const cr_settings *set, long timeout_ms, cr_lock **locks,
+    cr_err *err)
+{
+	const char *paths[2];
+	char *dir = NULL;
+	long t = timeout_ms >= 0 ? timeout_ms : CR_REGEN_LOCK_TIMEOUT_MS;
+	bool ok = false;
+	int i;
+
+	paths[0] = cr_settings_get(set, "agent_catalog_run_lockfile");
+	paths[1] = cr_settings_get(set, "ssl_lockfile");
+	for (i = 0; i < 2; i++) {
+		free(dir);
+		if (paths[i] == NULL || (dir = strdup(paths[i])) == NULL) {
+			cr_err_set(err, CR_KIND_SETTINGS, "no lock file setting");
+			goto out;
+		}
+		if (!cr_mkdir_p(dirname(dir), 0755, err) ||
+		    (locks[i] = cr_lock_acquire(paths[i], t, err)) == NULL) {
+			if (strcmp(err->kind, "cert_regen/locked") == 0)
+				regen_next(err, "a puppet run holds the lock: "
+				    "wait for it to finish (or stop it), then "
+				    "run the task again");
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	free(dir);
+	return ok;
+}
+
 static bool
 preflight(struct regen *r, cr_lock **locks, cr_err *err)
 {
@@ -864,18 +901,9 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 	json_object_set_new(r->result, "ssldir", cr_json_str(r->ssldir));
 	json_object_set_new(r->result, "staging", cr_json_str(r->staging));
 	/* locks first: what is read below must not change under us */
-	if (!r->o->noop) {
-		long t = r->o->lock_timeout_ms >= 0 ? r->o->lock_timeout_ms :
-		    CR_REGEN_LOCK_TIMEOUT_MS;
-		if ((locks[0] = cr_lock_acquire(cr_settings_get(r->set,
-		    "agent_catalog_run_lockfile"), t, err)) == NULL ||
-		    (locks[1] = cr_lock_acquire(cr_settings_get(r->set,
-		    "ssl_lockfile"), t, err)) == NULL) {
-			regen_next(err, "a puppet run holds the lock: wait for "
-			    "it to finish (or stop it), then run the task again");
-			goto out;
-		}
-	}
+	if (!r->o->noop && !regen_lock_both(r->set, r->o->lock_timeout_ms,
+	    locks, err))
+		goto out;
 	hostcert = cr_settings_get(r->set, "hostcert");
 	json_object_set_new(r->result, "before", summary_of(hostcert));
 	current = cr_certs_read(hostcert, &e);	/* absent: nothing to carry */
@@ -933,12 +961,48 @@ regen_free(struct regen *r)
 	cr_settings_free(r->set);
 }
 
+/*
+ * A run resumed after its certificate was downloaded re-checks it against
+ * a fresh CRL before installing it: when the name was cleaned on the CA in
+ * between, the staged CSR is submitted again (same key) instead of
+ * installing a revoked certificate.  A CA that cannot be reached does not
+ * stop the resume (the certificate was verified when it was downloaded).
+ */
+static void
+recheck_revocation(struct regen *r, json_t *warnings)
+{
+	char *tree = NULL;
+	cr_err e;
+	int rc = -1;
+
+	cr_err_init(&e);
+	if (regen_ca_connect(r, &e))
+		rc = regen_ca_recheck(r, &e);
+	if (rc < 0) {
+		json_array_append_new(warnings, cr_json_str("could not re-check "
+		    "the staged certificate against the CA's CRL; installing "
+		    "the certificate verified when it was downloaded"));
+	} else if (rc == 1 && (tree = cr_staging_file(r->staging, "tree")) != NULL &&
+	    cr_tree_remove(tree, &e)) {
+		json_array_append_new(warnings, cr_json_str("the staged "
+		    "certificate was revoked on the CA since it was downloaded: "
+		    "the staged CSR is submitted again"));
+		free(r->cert_pem);
+		free(r->crl_pem);
+		r->cert_pem = r->crl_pem = NULL;
+		r->state = CR_J_STAGED;
+	}
+	free(tree);
+	cr_err_clear(&e);
+}
+
 json_t *
 cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 {
 	struct regen r;
 	cr_lock *locks[2] = { NULL, NULL };
 	json_t *out = NULL, *warnings = json_array(), *s;
+	enum cr_jstate resumed = CR_J_NONE;
 	bool found = false, signed_ = false, under_pxp = cr_under_pxp_agent();
 
 	memset(&r, 0, sizeof(r));
@@ -957,13 +1021,16 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 	    err->set)
 		goto fail;
 	r.state = found ? cr_journal_state(r.journal) : CR_J_NONE;
+	resumed = r.state;
 	if (found && !o->noop && !resume(&r, err))
 		goto fail;
 	if ((o->noop || r.state < CR_J_SIGNED) && !regen_ca_connect(&r, err))
 		goto fail;
+	if (!o->noop && r.state >= CR_J_SIGNED && r.state < CR_J_SWAPPED)
+		recheck_revocation(&r, warnings);
 	s = regen_step_end(&r);
 	json_object_set_new(s, "resumed_from", json_string(found ?
-	    cr_jstate_name(r.state) : "none"));
+	    cr_jstate_name(resumed) : "none"));
 	if (o->noop) {
 		if (!describe(&r, found, err))
 			goto fail;

@@ -86,6 +86,8 @@ regen_ca_connect(struct regen *r, cr_err *err)
 		/* a new CA (rebuild): fetch its bundle, accept it only if it
 		 * matches the pin, then talk to the CA through it */
 		ho.ca_fingerprint = r->o->ca_fingerprint;
+		free(r->ca_pem);	/* a resumed run re-fetches it, pinned */
+		r->ca_pem = NULL;
 		if ((boot = cr_http_new(&ho, err)) == NULL ||
 		    (r->ca_pem = cr_ca_get_ca_bundle(boot, &r->ca_len, err))
 		    == NULL)
@@ -494,4 +496,27 @@ out:
 	sk_X509_pop_free(old, X509_free);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	return ok;
+}
+
+int
+regen_ca_recheck(struct regen *r, cr_err *err)
+{
+	STACK_OF(X509) *cert = NULL;
+	STACK_OF(X509_CRL) *crls = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if ((pem = cr_ca_get_crl(r->http, &len, err)) == NULL ||
+	    (crls = cr_crls_parse(pem, len, "the CRL", err)) == NULL ||
+	    (cert = cr_certs_parse(r->cert_pem, r->cert_len, "cert.pem", err))
+	    == NULL)
+		goto out;
+	rc = cr_revoked_by(sk_X509_value(cert, 0), crls) == 1 ? 1 : 0;
+out:
+	ERR_clear_error();
+	sk_X509_pop_free(cert, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	free(pem);
+	return rc;
 }

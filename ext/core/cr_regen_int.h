@@ -12,6 +12,7 @@
 
 #include "cr_http.h"
 #include "cr_journal.h"
+#include "cr_lock.h"
 #include "cr_regen.h"
 #include "cr_settings.h"
 
@@ -62,6 +63,8 @@ char *regen_real_ssldir(const char *ssldir, cr_err *err);
 json_t *regen_service_list(json_t *param);
 json_t *regen_services_stop(json_t *names, bool under_pxp, cr_err *err);
 json_t *regen_services_start(json_t *stopped, json_t *warnings);
+bool regen_lock_both(const cr_settings *set, long timeout_ms, cr_lock **locks,
+    cr_err *err);
 
 /* CA side (cr_regen_ca.c) */
 bool regen_ca_connect(struct regen *r, cr_err *err);
@@ -70,5 +73,8 @@ bool regen_ca_submit(struct regen *r, cr_err *err);
 /* true with *signed_ false on time-out (pending) */
 bool regen_ca_wait(struct regen *r, bool *signed_, cr_err *err);
 bool regen_ca_fetch_verify(struct regen *r, cr_err *err);
+/* On resume with a downloaded certificate: 1 when a fresh CRL revokes it,
+ * 0 when not, -1 when that cannot be checked (err set). */
+int regen_ca_recheck(struct regen *r, cr_err *err);
 
 #endif

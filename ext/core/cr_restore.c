@@ -69,8 +69,6 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	char *live = NULL, *staging = NULL, *tree = NULL, *backup = NULL;
 	char *safety = NULL;
 	bool exchanged = false, under_pxp = cr_under_pxp_agent();
-	long t = o->lock_timeout_ms >= 0 ? o->lock_timeout_ms :
-	    CR_REGEN_LOCK_TIMEOUT_MS;
 
 	if (result == NULL || warnings == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
@@ -97,10 +95,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 		json_object_set_new(result, "noop", json_true());
 		goto done;
 	}
-	if ((locks[0] = cr_lock_acquire(cr_settings_get(set,
-	    "agent_catalog_run_lockfile"), t, err)) == NULL ||
-	    (locks[1] = cr_lock_acquire(cr_settings_get(set, "ssl_lockfile"), t,
-	    err)) == NULL) {
+	if (!regen_lock_both(set, o->lock_timeout_ms, locks, err)) {
 		cr_err_set_step(err, "preflight");
 		goto out;
 	}

@@ -55,26 +55,38 @@ owner_of(const char *path, uid_t *uid, gid_t *gid)
 	}
 }
 
+/* mkdir -p of path's directory. */
+static bool
+parent_dir(const char *path, mode_t mode, cr_err *err)
+{
+	char *dir = strdup(path);
+	bool ok = dir != NULL && cr_mkdir_p(dirname(dir), mode, err);
+
+	if (dir == NULL)
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+	free(dir);
+	return ok;
+}
+
 /* Writes text to tree/rel atomically, keeping the old file's owner. */
 static bool
 put_public(const char *tree, const char *rel, const char *text, cr_err *err)
 {
-	char *path = cr_path_join(tree, rel), *dir = NULL;
+	char *path = cr_path_join(tree, rel);
 	uid_t uid;
 	gid_t gid;
 	bool ok = false;
 
-	if (path == NULL || (dir = strdup(path)) == NULL) {
+	if (path == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!cr_mkdir_p(dirname(dir), 0755, err))
+	if (!parent_dir(path, 0755, err))
 		goto out;
 	owner_of(path, &uid, &gid);
 	ok = cr_file_write_atomic(path, text, strlen(text), MODE_PUBLIC, uid,
 	    gid, err);
 out:
-	free(dir);
 	free(path);
 	return ok;
 }
@@ -114,7 +126,8 @@ cr_swap_build_tree(const char *live, const char *tree,
 			goto out;
 		}
 		owner_of(pub, &pu, &pg);
-		ok = cr_pubkey_write(pub, id->key, MODE_PUBLIC, pu, pg, err);
+		ok = parent_dir(pub, 0755, err) &&
+		    cr_pubkey_write(pub, id->key, MODE_PUBLIC, pu, pg, err);
 		free(pub);
 		if (!ok)
 			goto out;
