@@ -16,7 +16,9 @@
 # (keylength = 2048 in its puppet.conf, key_size 2048 for cert_regen) so
 # key generation does not drown the rest.  Prints agents per minute.
 # A benchmark, not a test: nothing asserts.
+# METHODS="cert_regen floor" limits the run to some methods.
 set -uo pipefail
+methods=" ${METHODS:-cert_regen puppet floor} "
 sizes=("$@")
 [ "${#sizes[@]}" -gt 0 ] || sizes=(10 50 200)
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -57,10 +59,13 @@ setup_agents() { # prefix n -> agents with a signed identity (not timed)
 results="$TEST_TMP/results"
 for n in "${sizes[@]}"; do
     echo "== $n agents: setting up 3 x $n agents (not timed)"
-    for m in cr pp fl; do setup_agents "$m$n-$$" "$n"; done
+    [[ $methods == *" cert_regen "* ]] && setup_agents "cr$n-$$" "$n"
+    [[ $methods == *" puppet "* ]] && setup_agents "pp$n-$$" "$n"
+    [[ $methods == *" floor "* ]] && setup_agents "fl$n-$$" "$n"
     names() { local i; for i in $(seq 1 "$n"); do printf 'a%s.%s.bench.test\n' "$i" "$1"; done; }
 
     # --- cert_regen
+    if [[ $methods == *" cert_regen "* ]]; then
     mapfile -t nm < <(names "cr$n-$$")
     t0=$(now)
     task ca_clean "{\"confdir\":\"$S\",\"certnames\":$(json_list "${nm[@]}")}" >/dev/null
@@ -77,8 +82,10 @@ for n in "${sizes[@]}"; do
         [ "$(json_get "$out" state)" = regenerated ] && ok=$((ok + 1))
     done
     echo "cert_regen $n $ok $(now) $t0" >>"$results"
+    fi
 
     # --- Puppet's own commands
+    if [[ $methods == *" puppet "* ]]; then
     mapfile -t nm < <(names "pp$n-$$")
     t0=$(now)
     stack_ca clean --certname "$(IFS=,; echo "${nm[*]}")" >/dev/null 2>&1
@@ -93,8 +100,10 @@ for n in "${sizes[@]}"; do
         puppet ssl bootstrap --confdir "$(stack_agent_confdir "$x")" --waitforcert 0 >/dev/null 2>&1 && ok=$((ok + 1))
     done
     echo "puppet $n $ok $(now) $t0" >>"$results"
+    fi
 
     # --- the floor: curl round trips only
+    if [[ $methods == *" floor "* ]]; then
     mapfile -t nm < <(names "fl$n-$$")
     for x in "${nm[@]}"; do
         openssl req -new -newkey rsa:2048 -nodes -keyout "$TEST_TMP/$x.key" -subj "/CN=$x" -out "$TEST_TMP/$x.csr" 2>/dev/null
@@ -111,6 +120,8 @@ for n in "${sizes[@]}"; do
         curl -sf --cacert "$STACK_CACERT" "$api/certificate/$x" -o "$TEST_TMP/$x.crt" && ok=$((ok + 1))
     done
     echo "floor $n $ok $(now) $t0" >>"$results"
+    rm -f "$TEST_TMP"/*.key
+    fi
 done
 echo
 ruby -e '

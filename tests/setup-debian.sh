@@ -11,7 +11,7 @@ PACKAGES=(
     rake rake-compiler ruby-rspec ruby-rspec-puppet ruby-puppetlabs-spec-helper
     metadata-json-lint puppet-lint puppet-strings ruby-puppetserver-ca-cli
     build-essential pkg-config curl openssl clang procps util-linux iproute2
-    git ca-certificates time
+    git ca-certificates time libclang-rt-14-dev
 )
 FACTER_CONF=${FACTER_CONF:-/etc/facter/facter.conf}
 

@@ -23,10 +23,12 @@
  * PEM text of a bundle (what Puppet's `ca_fingerprint` setting compares)
  * or the DER of one CA certificate of it (what `openssl x509 -fingerprint
  * -sha256` and cr_ca_json() print), root or intermediate; then every other
- * certificate of the bundle must be linked to that one by a signature, so
- * nothing unrelated rides along.  With opts.cacert the pin is checked
- * against that file in cr_http_new(): every chain verified against it then
- * ends at the pinned CA.  Puppetserver sends only its own certificate in
+ * certificate of the bundle must be linked to that one by a signature
+ * (signed by a linked key, or one step up: carrying the key that signed
+ * the pinned certificate; at most CR_HTTP_PIN_MAX_CERTS, see
+ * cr_http_parse.h), so nothing unrelated rides along.  With opts.cacert
+ * the pin is checked against that file in cr_http_new(): every chain
+ * verified against it then ends at the pinned CA.  Puppetserver sends only its own certificate in
  * the handshake, so the pin cannot be checked on the wire.
  *
  * Bootstrap: with opts.cacert NULL there is nothing to verify the server

@@ -113,22 +113,44 @@ pin_matches_cert(const unsigned char pin[CR_HTTP_PIN_LEN], X509 *x)
 	    n == CR_HTTP_PIN_LEN && memcmp(d, pin, CR_HTTP_PIN_LEN) == 0;
 }
 
-/* Every certificate of the bundle is the pinned one or linked to it by a
- * signature, in either direction (so a root or an intermediate can be
- * pinned, and nothing unrelated can ride along). */
+/* How a certificate of a pinned bundle got linked to the pin. */
+enum { L_NONE = 0, L_PIN, L_DOWN, L_UP };
+
+/* a's signature verifies with b's key and b's name says it issued a. */
+static bool
+issued_by(X509 *a, X509 *b)
+{
+	return X509_check_issued(b, a) == X509_V_OK &&
+	    X509_verify(a, X509_get0_pubkey(b)) == 1;
+}
+
+/*
+ * Every certificate of the bundle is the pinned one or linked to it by a
+ * signature (so a root or an intermediate can be pinned, and nothing
+ * unrelated can ride along):
+ *   down: signed by the key of a linked certificate (the pinned CA's
+ *         descendants, or those of its issuer);
+ *   up:   carries the key that signed the pinned certificate or one linked
+ *         down (the pinned intermediate's issuer).
+ * Never up from a certificate linked up: anyone can make a certificate
+ * that carries the genuine issuer's public key, signed by a key of their
+ * own, and a certificate of that key would then "have issued" it.
+ * Bounded: a bundle of more than CR_HTTP_PIN_MAX_CERTS is refused here.
+ */
 static bool
 bundle_linked_to_pin(const unsigned char pin[CR_HTTP_PIN_LEN],
     STACK_OF(X509) *certs)
 {
 	int n = sk_X509_num(certs), i, j, linked = 0, before = -1;
-	char *in = calloc((size_t)(n < 0 ? 0 : n) + 1, 1);
+	char *in = NULL;
 	bool ok = false;
 
-	if (in == NULL)
+	if (n <= 0 || n > CR_HTTP_PIN_MAX_CERTS ||
+	    (in = calloc((size_t)n, 1)) == NULL)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (pin_matches_cert(pin, sk_X509_value(certs, i)) && !in[i]) {
-			in[i] = 1;
+		if (pin_matches_cert(pin, sk_X509_value(certs, i))) {
+			in[i] = L_PIN;
 			linked++;
 		}
 	while (linked > before && linked < n) {
@@ -139,13 +161,12 @@ bundle_linked_to_pin(const unsigned char pin[CR_HTTP_PIN_LEN],
 				X509 *b = sk_X509_value(certs, j);
 				if (!in[j] || i == j)
 					continue;
-				if ((X509_check_issued(b, a) == X509_V_OK &&
-				    X509_verify(a, X509_get0_pubkey(b)) == 1) ||
-				    (X509_check_issued(a, b) == X509_V_OK &&
-				    X509_verify(b, X509_get0_pubkey(a)) == 1)) {
-					in[i] = 1;
+				if (issued_by(a, b))
+					in[i] = L_DOWN;
+				else if (in[j] != L_UP && issued_by(b, a))
+					in[i] = L_UP;
+				if (in[i])
 					linked++;
-				}
 			}
 	}
 	ok = linked > 0 && linked == n;

@@ -19,6 +19,9 @@
 #include "cr_err.h"
 
 #define CR_HTTP_PIN_LEN 32	/* SHA-256 */
+/* Certificates of a bundle checked against a certificate pin (a Puppet CA
+ * bundle holds a handful; the check is quadratic in signatures). */
+#define CR_HTTP_PIN_MAX_CERTS 32
 
 /* A response body being received: at most max bytes, always
  * NUL-terminated once it holds any. */
@@ -48,7 +51,10 @@ bool cr_http_pin_parse(const char *s, unsigned char out[CR_HTTP_PIN_LEN]);
 
 /* The pin against a bundle: the SHA-256 of the whole text (Puppet's
  * ca_fingerprint), or one certificate of it to which every other one is
- * linked by a signature.  Leaves the OpenSSL error queue empty. */
+ * linked by a signature: signed by a linked key, or (one step up only)
+ * carrying the key that signed the pinned certificate or one it signed.
+ * At most CR_HTTP_PIN_MAX_CERTS for the certificate form.  Leaves the
+ * OpenSSL error queue empty. */
 bool cr_http_bundle_pin_ok(const unsigned char pin[CR_HTTP_PIN_LEN],
     const char *pem, size_t len, STACK_OF(X509) *certs);
 
