@@ -163,20 +163,10 @@ ossl req -in "$d/csr_challenge_password_ec.pem" -outform DER \
 ossl req -new -key testonly_ed25519.key -subj "/CN=plain.example.com" \
     -out "$d/csr_plain_ed25519.pem"
 
-# ---- private keys (TEST DATA) ---------------------------------------------
-d=$out/key
-rm -rf "$d" && mkdir -p "$d"
-cp testonly_leaf_rsa.key "$d/testonly_rsa2048_pkcs8.pem"
-ossl pkey -in testonly_leaf_rsa.key -traditional -out "$d/testonly_rsa2048_pkcs1.pem"
-ossl pkcs8 -topk8 -nocrypt -in testonly_leaf_rsa.key -outform DER \
-    -out "$d/testonly_rsa2048_pkcs8.der"
-ossl rsa -in testonly_leaf_rsa.key -traditional -outform DER \
-    -out "$d/testonly_rsa2048_pkcs1.der"
-ossl ec -in testonly_leaf_ec.key -out "$d/testonly_ec_p256_sec1.pem"
-ossl ec -in testonly_leaf_ec.key -outform DER -out "$d/testonly_ec_p256_sec1.der"
-cp testonly_ed25519.key "$d/testonly_ed25519_pkcs8.pem"
-ossl pkey -in testonly_leaf_ec.key -aes256 -passout pass:testonly \
-    -out "$d/testonly_ec_p256_encrypted.pem"
+# ---- private keys ----------------------------------------------------------
+# Not kept in the repository: tests/fuzz/run.sh makes the key target's seeds
+# (RSA, EC, Ed25519; PEM, DER, PKCS#1, SEC1, encrypted) in its temporary work
+# directory on every run.
 
 # ---- csr_attributes.yaml ----------------------------------------------------
 d=$out/csr_attributes

@@ -41,6 +41,22 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cert_regen_fuzz.XXXXXX")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:quarantine_size_mb=64}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# key_seeds DIR: throwaway RSA/EC/Ed25519 keys, PEM and DER, as seeds.
+key_seeds() {
+	local k=$1
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k/rsa_pkcs8.pem" 2>/dev/null
+	openssl rsa -in "$k/rsa_pkcs8.pem" -traditional -out "$k/rsa_pkcs1.pem" 2>/dev/null
+	openssl pkey -in "$k/rsa_pkcs8.pem" -outform DER -out "$k/rsa_pkcs8.der" 2>/dev/null
+	openssl rsa -in "$k/rsa_pkcs8.pem" -traditional -outform DER -out "$k/rsa_pkcs1.der" 2>/dev/null
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$k/ec_pkcs8.pem" 2>/dev/null
+	openssl ec -in "$k/ec_pkcs8.pem" -out "$k/ec_sec1.pem" 2>/dev/null
+	openssl ec -in "$k/ec_pkcs8.pem" -outform DER -out "$k/ec_sec1.der" 2>/dev/null
+	openssl pkey -in "$k/ec_pkcs8.pem" -outform DER -out "$k/ec_pkcs8.der" 2>/dev/null
+	openssl genpkey -algorithm ED25519 -out "$k/ed25519.pem" 2>/dev/null
+	openssl pkey -in "$k/ec_pkcs8.pem" -aes128 -passout pass:x -out "$k/ec_encrypted.pem" 2>/dev/null
+	return 0
+}
+
 passed=0
 failed=0
 printf '%-16s %10s %8s %8s  %s\n' target executions exec/s crashes result
@@ -49,6 +65,9 @@ for t in "${targets[@]}"; do
 	d=$work/$t
 	mkdir -p "$d/corpus" "$d/artifacts"
 	[ -d "$here/corpus/$t" ] && cp -r "$here/corpus/$t/." "$d/corpus/"
+	# private-key seeds are never kept in the repository: made here, in
+	# the temporary work directory, and removed with it
+	[ "$t" = key ] && key_seeds "$d/corpus"
 	dict=()
 	[ -f "$here/dict/$t.dict" ] && dict=(-dict="$here/dict/$t.dict")
 	if [ ! -x "$exe" ]; then
