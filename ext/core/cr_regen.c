@@ -403,8 +403,8 @@ identity_paths(struct regen *r, const char *ssldir_setting,
  * the identity, and the copy would outlive this process as a lock nobody
  * holds (in the new live ssldir, or put back from the backup later).
  */
-static bool
-drop_lock_copy(struct regen *r, const char *copy, cr_err *err)
+bool
+regen_drop_lock_copy(const cr_settings *set, const char *copy, cr_err *err)
 {
 	const char *rel;
 	char *path = NULL;
@@ -413,8 +413,8 @@ drop_lock_copy(struct regen *r, const char *copy, cr_err *err)
 
 	cr_err_init(&e);
 	/* a lockfile outside the ssldir is not in the copy */
-	rel = cr_swap_relative(cr_settings_get(r->set, "ssldir"),
-	    cr_settings_get(r->set, "ssl_lockfile"), "ssl_lockfile", &e);
+	rel = cr_swap_relative(cr_settings_get(set, "ssldir"),
+	    cr_settings_get(set, "ssl_lockfile"), "ssl_lockfile", &e);
 	if (rel != NULL && (path = cr_path_join(copy, rel)) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		ok = false;
@@ -447,7 +447,7 @@ prepare(struct regen *r, cr_err *err)
 	/* a tree left by a killed run is rebuilt from scratch */
 	if (!cr_tree_remove(tree, err) ||
 	    !cr_swap_build_tree(r->ssldir, tree, &id, err) ||
-	    !drop_lock_copy(r, tree, err))
+	    !regen_drop_lock_copy(r->set, tree, err))
 		goto out;
 	regen_test_point("tree-built");
 	if (r->o->backup) {
@@ -457,7 +457,7 @@ prepare(struct regen *r, cr_err *err)
 			goto out;
 		}
 		if (!cr_backup_make(r->ssldir, backup, err) ||
-		    !drop_lock_copy(r, backup, err)) {
+		    !regen_drop_lock_copy(r->set, backup, err)) {
 			regen_next(err, "make room for or fix the backup "
 			    "directory (or give backup_dir), then run the task "
 			    "again: it resumes with the certificate already "

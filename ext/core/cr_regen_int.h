@@ -63,6 +63,10 @@ char *regen_real_ssldir(const char *ssldir, cr_err *err);
 json_t *regen_service_list(json_t *param);
 json_t *regen_services_stop(json_t *names, bool under_pxp, cr_err *err);
 json_t *regen_services_start(json_t *stopped, json_t *warnings);
+/* Removes the copy of Puppet's ssl_lockfile from a copy of the ssldir
+ * (made while this process holds the lock): not part of the identity. */
+bool regen_drop_lock_copy(const cr_settings *set, const char *copy,
+    cr_err *err);
 bool regen_lock_both(const cr_settings *set, long timeout_ms, cr_lock **locks,
     cr_err *err);
 

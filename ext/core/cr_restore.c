@@ -34,31 +34,6 @@ looks_like_ssldir(const char *dir, cr_err *err)
 	return ok;
 }
 
-/* Drops the copy of our ssl_lockfile from a copy of the ssldir (see
- * drop_lock_copy in cr_regen.c): a lock is not part of the identity. */
-static bool
-drop_lock_copy(cr_settings *set, const char *copy, cr_err *err)
-{
-	const char *rel;
-	char *path = NULL;
-	bool ok = true;
-	cr_err e;
-
-	cr_err_init(&e);
-	rel = cr_swap_relative(cr_settings_get(set, "ssldir"),
-	    cr_settings_get(set, "ssl_lockfile"), "ssl_lockfile", &e);
-	if (rel != NULL && (path = cr_path_join(copy, rel)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		ok = false;
-	} else if (path != NULL && unlink(path) == -1 && errno != ENOENT) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", path);
-		ok = false;
-	}
-	cr_err_clear(&e);
-	free(path);
-	return ok;
-}
-
 json_t *
 cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 {
@@ -107,7 +82,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	}
 	/* the identity being replaced is kept too */
 	if (!cr_backup_make(live, safety, err) ||
-	    !drop_lock_copy(set, safety, err)) {
+	    !regen_drop_lock_copy(set, safety, err)) {
 		cr_err_set_step(err, "backup");
 		goto out;
 	}
@@ -115,7 +90,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	if (!cr_mkdir_p(staging, 0700, err) || !cr_tree_remove(tree, err) ||
 	    !cr_tree_copy(backup, tree, err) ||
 	    !cr_tree_compare(backup, tree, err) ||
-	    !drop_lock_copy(set, tree, err)) {
+	    !regen_drop_lock_copy(set, tree, err)) {
 		cr_err_set_step(err, "prepare");
 		goto out;
 	}

@@ -22,31 +22,13 @@
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
 
 stack_ensure
 S=$STACK_SERVER_CONFDIR
 id=$$
 
 # ------------------------------------------------------------- helpers --
-
-# snap DIR: every entry (type, mode, owner, group, size) and every file's sha256.
-snap() {
-    (cd "$1" && find . -printf '%p %y %m %u %g %s\n' | sort &&
-        find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
-}
-
-# new_agent NAME: confdir with RSA-2048 keys, bootstrapped (signed by hand
-# when the name is not autosigned); prints the confdir.
-new_agent() {
-    local n=$1 c
-    c=$(stack_agent "$n")
-    grep -q '^keylength' "$c/puppet.conf" || echo 'keylength = 2048' >>"$c/puppet.conf"
-    if ! stack_bootstrap "$n" >"$TEST_TMP/boot-$n.log" 2>&1; then
-        stack_ca sign --certname "$n" >>"$TEST_TMP/boot-$n.log" 2>&1 || true
-        stack_bootstrap "$n" >>"$TEST_TMP/boot-$n.log" 2>&1 || true
-    fi
-    printf '%s\n' "$c"
-}
 
 out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
 

@@ -8,29 +8,11 @@
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
 
 stack_ensure
 
 # ------------------------------------------------------------- helpers --
-
-# snap DIR: every entry (type, mode, owner, group) and every file's sha256.
-snap() {
-    (cd "$1" && find . -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
-}
-
-# new_agent NAME: confdir with RSA-2048 keys, bootstrapped (signed by hand
-# when the name is not autosigned); prints the confdir.
-new_agent() {
-    local n=$1 c
-    c=$(stack_agent "$n")
-    grep -q '^keylength' "$c/puppet.conf" || echo 'keylength = 2048' >>"$c/puppet.conf"
-    if ! stack_bootstrap "$n" >"$TEST_TMP/boot-$n.log" 2>&1; then
-        stack_ca sign --certname "$n" >>"$TEST_TMP/boot-$n.log" 2>&1 || true
-        stack_bootstrap "$n" >>"$TEST_TMP/boot-$n.log" 2>&1 || true
-    fi
-    printf '%s\n' "$c"
-}
 
 serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
 
