@@ -65,8 +65,11 @@ module PKI
     @rsa_key ||= OpenSSL::PKey::RSA.new(2048)
   end
 
+  # Half a day in the past: every date below is a whole number of days from
+  # it, so expires_in_days computed at the real time never sits on a day
+  # boundary (two calls a second apart must give the same answer).
   def now
-    @now ||= Time.at(Time.now.to_i).utc
+    @now ||= Time.at(Time.now.to_i - (DAY / 2)).utc
   end
 
   # Signs a certificate for subject/key with issuer (nil: self-signed).
