@@ -37,11 +37,13 @@ show() {
 }
 
 show before
-echo "== regenerating $name's certificate"
-echo "   (with Puppet's own commands: clean on the CA, clean on the agent, bootstrap;"
-echo "    the cert_regen::regenerate task that does this safely is being built)"
-stack_ca clean --certname "$name" >/dev/null
-stack_puppet "$name" ssl clean >/dev/null
-stack_bootstrap "$name" >/dev/null || { echo "re-bootstrap failed"; exit 1; }
+echo "== regenerating $name's certificate with the module's tasks, run as Bolt runs them"
+task_run ca_clean "{\"confdir\": \"$STACK_SERVER_CONFDIR\", \"certnames\": [\"$name\"]}"
+echo "   cert_regen::ca_clean (on the CA): $(printf '%s' "$TASK_OUT" | ruby -rjson -e 'puts JSON.parse(STDIN.read)["results"].map { |r| "#{r["certname"]} #{r["outcome"]}" }.join(", ")')"
+task_run regenerate "{\"confdir\": \"$conf\", \"services\": []}"
+[ "$TASK_RC" = 0 ] || { echo "regenerate failed: $TASK_OUT"; exit 1; }
+printf '%s' "$TASK_OUT" | ruby -rjson -e 'r = JSON.parse(STDIN.read)
+  puts "   cert_regen::regenerate (on the agent): state #{r["state"]}, serial #{r.dig("before", "serial")} -> #{r.dig("after", "serial")}, backup #{r["backup"]}"
+  puts "   steps: " + r["steps"].map { |s| "#{s["name"]} #{s["duration_ms"]} ms" }.join(", ")'
 show after
-echo "== done: the serial and fingerprint above changed; the old certificate is revoked in the CA's CRL"
+echo "== done: the serial and fingerprint above changed; the old certificate is revoked in the CA's CRL and kept in the backup"
