@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "commands.h"
+#include "cr_task.h"
 #include "cr_err.h"
 #include "cr_fs.h"
 #include "cr_http.h"
@@ -47,27 +48,6 @@ usage(FILE *f)
 	    "[--repeat N]\n"
 	    "Server, port and CA bundle default to Puppet's ca_server, ca_port "
 	    "and localcacert\n(agent section of the confdir's puppet.conf).\n");
-}
-
-static int
-print_json(json_t *j)
-{
-	int rc = -1;
-
-	if (j != NULL && json_dumpf(j, stdout, JSON_COMPACT) == 0 &&
-	    fputc('\n', stdout) != EOF && fflush(stdout) == 0)
-		rc = 0;
-	return rc;
-}
-
-static void
-print_error(const cr_err *err)
-{
-	json_t *o = json_object();
-
-	if (o != NULL && json_object_set_new(o, "_error", cr_err_to_json(err)) == 0)
-		print_json(o);
-	json_decref(o);
 }
 
 static bool
@@ -409,14 +389,14 @@ cr_cmd_ca_request(int argc, char **argv)
 		cr_json_set(result, "times_ms", times);
 		times = NULL;
 	}
-	if (print_json(result) != 0) {
+	if (cr_task_print_result(result) != 0) {
 		cr_err_errno(&err, CR_KIND_IO, errno, "cannot write to stdout");
 		goto out;
 	}
 	rc = 0;
 out:
 	if (rc != 0 && err.set)
-		print_error(&err);
+		cr_task_print_error(&err);
 	outcome_clear(&o);
 	json_decref(result);
 	json_decref(times);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "commands.h"
+#include "cr_task.h"
 #include "cr_err.h"
 #include "cr_json.h"
 #include "cr_settings.h"
@@ -45,16 +46,6 @@ print_json(json_t *j)
 	    fputc('\n', stdout) != EOF && fflush(stdout) == 0)
 		rc = 0;
 	return rc;
-}
-
-static void
-print_error(const cr_err *err)
-{
-	json_t *o = json_object();
-
-	if (o != NULL && json_object_set_new(o, "_error", cr_err_to_json(err)) == 0)
-		print_json(o);
-	json_decref(o);
 }
 
 static void
@@ -215,7 +206,7 @@ cr_cmd_settings(int argc, char **argv)
 	rc = 0;
 out:
 	if (rc != 0 && err.set)
-		print_error(&err);
+		cr_task_print_error(&err);
 	json_decref(out);
 	cr_settings_free(s);
 	args_free(&a);

@@ -996,6 +996,16 @@ recheck_revocation(struct regen *r, json_t *warnings)
 	cr_err_clear(&e);
 }
 
+/* A step reached its journal state: record it, time it, and (test build)
+ * offer the kill point named after the state. */
+static void
+advanced(struct regen *r, enum cr_jstate s)
+{
+	r->state = s;
+	regen_step_end(r);
+	regen_test_point(cr_jstate_name(s));
+}
+
 json_t *
 cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 {
@@ -1041,9 +1051,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 		regen_step_begin(&r, "stage");
 		if (!stage(&r, err))
 			goto fail;
-		r.state = CR_J_STAGED;
-		regen_step_end(&r);
-		regen_test_point("staged");
+		advanced(&r, CR_J_STAGED);
 	}
 	json_object_set_new(r.result, "csr_fingerprint", json_string(r.csr_fp));
 	if (r.state < CR_J_SUBMITTED) {
@@ -1051,9 +1059,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 		if (!regen_ca_submit(&r, err) ||
 		    !cr_journal_write(r.staging, r.journal, CR_J_SUBMITTED, err))
 			goto fail;
-		r.state = CR_J_SUBMITTED;
-		regen_step_end(&r);
-		regen_test_point("submitted");
+		advanced(&r, CR_J_SUBMITTED);
 	}
 	if (r.state < CR_J_SIGNED) {
 		regen_step_begin(&r, "wait");
@@ -1072,26 +1078,20 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 		if (!regen_ca_fetch_verify(&r, err) ||
 		    !cr_journal_write(r.staging, r.journal, CR_J_SIGNED, err))
 			goto fail;
-		r.state = CR_J_SIGNED;
-		regen_step_end(&r);
-		regen_test_point("signed");
+		advanced(&r, CR_J_SIGNED);
 	}
 	if (r.state < CR_J_PREPARED) {
 		regen_step_begin(&r, "prepare");
 		if (!prepare(&r, err))
 			goto fail;
-		r.state = CR_J_PREPARED;
-		regen_step_end(&r);
-		regen_test_point("prepared");
+		advanced(&r, CR_J_PREPARED);
 	}
 	json_object_set(r.result, "backup", json_object_get(r.journal, "backup"));
 	if (r.state < CR_J_SWAPPED) {
 		regen_step_begin(&r, "swap");
 		if (!swap(&r, under_pxp, err))
 			goto fail;
-		r.state = CR_J_SWAPPED;
-		regen_step_end(&r);
-		regen_test_point("swapped");
+		advanced(&r, CR_J_SWAPPED);
 	}
 	regen_step_begin(&r, "restart");
 	finish_swap(&r, under_pxp, warnings);
