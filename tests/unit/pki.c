@@ -742,3 +742,23 @@ pki_path(const char *dir, const char *rel)
 		return NULL;
 	return out;
 }
+
+char *pki_dir;
+
+int
+pki_group_setup(void **state)
+{
+	(void)state;
+	return (pki_dir = pki_tmpdir_new()) == NULL ? -1 : 0;
+}
+
+int
+pki_group_teardown(void **state)
+{
+	(void)state;
+	pki_rmtree(pki_dir);
+	free(pki_dir);
+	pki_dir = NULL;
+	pki_cleanup();
+	return 0;
+}

@@ -146,6 +146,11 @@ bool pki_ssldir_write_world(const char *dir, const pki_world *w,
 /* A new temporary directory (a new path string), and its removal. */
 char *pki_tmpdir_new(void);
 void pki_rmtree(const char *dir);
+/* cmocka group setup/teardown: pki_dir is a fresh temp directory for the
+ * group, removed (with pki_cleanup()) at the end. */
+extern char *pki_dir;
+int pki_group_setup(void **state);
+int pki_group_teardown(void **state);
 /* New "dir/rel" path. */
 char *pki_path(const char *dir, const char *rel);
 

@@ -21,25 +21,6 @@
 #include "cr_fs.h"
 #include "pki.h"
 
-static char *dir;
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return (dir = pki_tmpdir_new()) == NULL ? -1 : 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	pki_rmtree(dir);
-	free(dir);
-	pki_cleanup();
-	return 0;
-}
-
 /* New "dir/rel"; rel may use printf formats. */
 static char *
 tp(const char *fmt, ...)
@@ -54,7 +35,7 @@ tp(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
-	assert_non_null(p = pki_path(dir, rel));
+	assert_non_null(p = pki_path(pki_dir, rel));
 	return p;
 }
 
@@ -271,7 +252,7 @@ test_dir_fsync_and_mkdir_p(void **state)
 
 	(void)state;
 	cr_err_init(&e);
-	assert_true(cr_dir_fsync(dir, &e));
+	assert_true(cr_dir_fsync(pki_dir, &e));
 	assert_false(cr_dir_fsync("/nonexistent-cr", &e));
 	assert_string_equal(e.kind, CR_KIND_IO);
 	cr_err_clear(&e);
@@ -680,5 +661,5 @@ main(void)
 		cmocka_unit_test(test_tree_remove),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, pki_group_setup, pki_group_teardown);
 }

@@ -30,30 +30,11 @@
 
 #define QUEUE_EMPTY() assert_int_equal(ERR_peek_error(), 0)
 
-static char *dir;
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return (dir = pki_tmpdir_new()) == NULL ? -1 : 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	pki_rmtree(dir);
-	free(dir);
-	pki_cleanup();
-	return 0;
-}
-
 /* New path in the test directory. */
 static char *
 tpath(const char *name)
 {
-	char *p = pki_path(dir, name);
+	char *p = pki_path(pki_dir, name);
 
 	assert_non_null(p);
 	return p;
@@ -852,5 +833,5 @@ main(void)
 		cmocka_unit_test(test_export),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, pki_group_setup, pki_group_teardown);
 }

@@ -20,25 +20,6 @@
 #include "cr_yaml.h"
 #include "pki.h"
 
-static char *dir;
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return (dir = pki_tmpdir_new()) == NULL ? -1 : 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	pki_rmtree(dir);
-	free(dir);
-	pki_cleanup();
-	return 0;
-}
-
 static json_t *
 parse(const char *text, cr_err *e)
 {
@@ -217,8 +198,8 @@ test_empty_inputs(void **state)
 		"custom_attributes:\n", "extension_requests: ~\n",
 		"custom_attributes: {}\nextension_requests: {}\n",
 	};
-	char *missing = pki_path(dir, "no-such.yaml");
-	char *empty = pki_path(dir, "empty.yaml");
+	char *missing = pki_path(pki_dir, "no-such.yaml");
+	char *empty = pki_path(pki_dir, "empty.yaml");
 	size_t i;
 	json_t *j;
 	cr_err e;
@@ -250,7 +231,7 @@ test_empty_inputs(void **state)
 static void
 test_read_file(void **state)
 {
-	char *path = pki_path(dir, "csr_attributes.yaml");
+	char *path = pki_path(pki_dir, "csr_attributes.yaml");
 	json_t *j;
 	cr_err e;
 
@@ -262,7 +243,7 @@ test_read_file(void **state)
 	assert_string_equal(ext(j, "pp_role"), "webserver");
 	json_decref(j);
 	/* a directory is not a file */
-	assert_null(cr_csr_attributes_read(dir, &e));
+	assert_null(cr_csr_attributes_read(pki_dir, &e));
 	assert_string_equal(e.kind, CR_KIND_IO);
 	cr_err_clear(&e);
 	free(path);
@@ -352,7 +333,7 @@ static void
 test_size_and_nesting_bounds(void **state)
 {
 	size_t big = 100 * 1024, i;
-	char *text = malloc(big + 1), *path = pki_path(dir, "big.yaml");
+	char *text = malloc(big + 1), *path = pki_path(pki_dir, "big.yaml");
 	json_t *j;
 	cr_err e;
 
@@ -403,5 +384,5 @@ main(void)
 		cmocka_unit_test(test_size_and_nesting_bounds),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, pki_group_setup, pki_group_teardown);
 }
