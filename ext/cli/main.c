@@ -34,6 +34,10 @@ static const struct cr_task_def *const all_tasks[] = {
 	&cr_task_ca_clean,
 	&cr_task_ca_sign,
 	&cr_task_ca_list,
+	&cr_task_primary_cert,
+	&cr_task_ca_rebuild,
+	&cr_task_primary_restore,
+	&cr_task_check_server,
 	NULL,
 };
 

@@ -25,5 +25,9 @@ extern const struct cr_task_def cr_task_restore;
 extern const struct cr_task_def cr_task_ca_clean;
 extern const struct cr_task_def cr_task_ca_sign;
 extern const struct cr_task_def cr_task_ca_list;
+extern const struct cr_task_def cr_task_primary_cert;
+extern const struct cr_task_def cr_task_ca_rebuild;
+extern const struct cr_task_def cr_task_primary_restore;
+extern const struct cr_task_def cr_task_check_server;
 
 #endif

@@ -399,6 +399,22 @@ cr_http_url(const cr_http *h, const char *path)
 	return url;
 }
 
+char *
+cr_http_peer_cert(cr_http *h)
+{
+	struct curl_certinfo *ci = NULL;
+	struct curl_slist *l;
+	char *out = NULL;
+
+	if (curl_easy_getinfo(h->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
+	    ci == NULL || ci->num_of_certs < 1)
+		return NULL;
+	for (l = ci->certinfo[0]; l != NULL && out == NULL; l = l->next)
+		if (strncmp(l->data, "Cert:", 5) == 0)
+			out = strdup(l->data + 5);
+	return out;
+}
+
 long
 cr_http_last_status(const cr_http *h)
 {
@@ -479,6 +495,7 @@ setup_common(cr_http *h, const char *url, struct curl_slist *hdrs)
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SET(CURLOPT_SSL_VERIFYPEER, h->bootstrap ? 0L : 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, h->bootstrap ? 0L : 2L);
+	SET(CURLOPT_CERTINFO, 1L);	/* cr_http_peer_cert() */
 	SET(CURLOPT_CAINFO, h->cacert);
 	SET(CURLOPT_CAPATH, (char *)NULL);	/* not /etc/ssl/certs */
 	if (h->client_cert != NULL) {

@@ -122,6 +122,9 @@ void cr_http_response_clear(struct cr_http_response *r);
 
 /* New "https://server:port<path>" (brackets around an IPv6 literal). */
 char *cr_http_url(const cr_http *h, const char *path);
+/* PEM of the certificate the server presented in the handshake of the last
+ * request on a new connection (new string), or NULL. */
+char *cr_http_peer_cert(cr_http *h);
 /* HTTP status of the last request (0: no response status received). */
 long cr_http_last_status(const cr_http *h);
 /* details.status of an error from this module (0 if none). */

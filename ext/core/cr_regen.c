@@ -117,8 +117,8 @@ summary_of(const char *path)
 /* ----------------------------------------------------------- request -- */
 
 /* Splits "IP:x" / "DNS:x" / bare names into the two lists. */
-static void
-add_alt_name(json_t *dns, json_t *ip, const char *s)
+void
+regen_alt_name_add(json_t *dns, json_t *ip, const char *s)
 {
 	unsigned char buf[16];
 
@@ -146,8 +146,8 @@ drop_certname(json_t *dns, const char *certname)
 }
 
 /* pp_* (registered and private arcs) of the current cert, to carry over. */
-static void
-carry_extensions(X509 *current, json_t *ext)
+void
+regen_carry_extensions(X509 *current, json_t *ext)
 {
 	json_t *all = cr_extensions_json(X509_get0_extensions(current)), *v;
 	const char *k;
@@ -179,7 +179,7 @@ build_request(struct regen *r, X509 *current, cr_err *err)
 	}
 	if (r->o->dns_alt_names != NULL) {
 		json_array_foreach(r->o->dns_alt_names, i, v)
-			add_alt_name(dns, ip, json_string_value(v));
+			regen_alt_name_add(dns, ip, json_string_value(v));
 	} else if (current != NULL) {
 		cr_sans_json(X509_get0_extensions(current), dns, ip);
 	} else if ((setting = cr_settings_get(r->set, "dns_alt_names")) != NULL &&
@@ -190,7 +190,7 @@ build_request(struct regen *r, X509 *current, cr_err *err)
 			while (*tok == ' ')
 				tok++;
 			if (*tok != '\0')
-				add_alt_name(dns, ip, tok);
+				regen_alt_name_add(dns, ip, tok);
 		}
 		free(copy);
 	}
@@ -202,7 +202,7 @@ build_request(struct regen *r, X509 *current, cr_err *err)
 		goto out;
 	}
 	if (current != NULL)
-		carry_extensions(current, ext);
+		regen_carry_extensions(current, ext);
 	json_object_foreach(json_object_get(yaml, "extension_requests"), k, v)
 		json_object_set(ext, k, v);
 	json_object_foreach(r->o->extension_requests, k, v)

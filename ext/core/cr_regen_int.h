@@ -70,6 +70,12 @@ bool regen_drop_lock_copy(const cr_settings *set, const char *copy,
 bool regen_lock_both(const cr_settings *set, long timeout_ms, cr_lock **locks,
     cr_err *err);
 
+/* "IP:x" / "DNS:x" / bare name into the ip or dns list. */
+void regen_alt_name_add(json_t *dns, json_t *ip, const char *s);
+/* The pp_* extensions (not the authorization arc) of a certificate into
+ * ext {short name or OID: value}. */
+void regen_carry_extensions(X509 *current, json_t *ext);
+
 /* CA side (cr_regen_ca.c) */
 bool regen_ca_connect(struct regen *r, cr_err *err);
 bool regen_ca_check_clean(struct regen *r, json_t *into, cr_err *err);

@@ -99,6 +99,15 @@ struct def {
 	X("ca_server", T_STRING, D_TEMPLATE, "$server", NULL) \
 	X("ca_port", T_PORT, D_TEMPLATE, "$serverport", NULL) \
 	X("cadir", T_FILE, D_CADIR, NULL, NULL) \
+	X("cacert", T_FILE, D_TEMPLATE, "$cadir/ca_crt.pem", NULL) \
+	X("cakey", T_FILE, D_TEMPLATE, "$cadir/ca_key.pem", NULL) \
+	X("capub", T_FILE, D_TEMPLATE, "$cadir/ca_pub.pem", NULL) \
+	X("cacrl", T_FILE, D_TEMPLATE, "$cadir/ca_crl.pem", NULL) \
+	X("serial", T_FILE, D_TEMPLATE, "$cadir/serial", NULL) \
+	X("signeddir", T_FILE, D_TEMPLATE, "$cadir/signed", NULL) \
+	X("csrdir", T_FILE, D_TEMPLATE, "$cadir/requests", NULL) \
+	X("cert_inventory", T_FILE, D_TEMPLATE, "$cadir/inventory.txt", NULL) \
+	X("ca_name", T_STRING, D_TEMPLATE, "Puppet CA: $certname", NULL) \
 	X("autosign", T_AUTOSIGN, D_TEMPLATE, "$confdir/autosign.conf", NULL) \
 	X("user", T_STRING, D_TEMPLATE, "puppet", NULL) \
 	X("group", T_STRING, D_TEMPLATE, "puppet", NULL) \

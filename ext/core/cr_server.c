@@ -1,0 +1,841 @@
+/*
+ * cr_server.c - the CA host's own certificate, a new CA, and putting a
+ * pair of backups back (see cr_server.h).  The flow is the same for the
+ * three operations; cr_server_build.c makes the new directories.
+ *
+ *   preflight  settings of the [server] section; both directories in
+ *              Puppet's default layout and apart; Puppet's agent locks
+ *   stop       the services that run are stopped and journaled; the
+ *              server must then be silent on its port (a CA still
+ *              issuing certificates while its files are copied would
+ *              hand out a serial twice)
+ *   backup     verified copies of the ssldir and of the cadir
+ *   build      complete new ssldir and cadir beside the live ones, each
+ *              on its own filesystem, verified (cr_server_build.c)
+ *   exchange   cadir, then ssldir (renameat2 RENAME_EXCHANGE each); the
+ *              journal records the inode of each new directory, so a
+ *              rerun knows which exchange happened even when it was
+ *              killed between an exchange and the journal write
+ *   start      the services stopped are started; the server must answer
+ *              on its port with the new certificate
+ *
+ * Journal (<staging>/journal.json, 0600): operation, state (stopped,
+ * built, ca_exchanged, exchanged), services_stopped, backup, new inodes.
+ * A failure before the first exchange starts the services again and drops
+ * the journal: the live directories are as they were.  A failure after it
+ * keeps the journal: running the task again finishes the run.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "cr_fs.h"
+#include "cr_http.h"
+#include "cr_json.h"
+#include "cr_journal.h"
+#include "cr_lock.h"
+#include "cr_regen_int.h"
+#include "cr_server_int.h"
+#include "cr_service.h"
+#include "cr_swap.h"
+#include "cr_x509.h"
+
+#define JOURNAL "journal.json"
+#define CHECK_CONNECT_S 5L
+#define DOWN_CONNECT_S 3L
+
+static const char *const default_services[] = {
+	"puppet", "pxp-agent", "mcollective", "puppetserver", NULL
+};
+
+static const char *const op_names[] = {
+	NULL, "primary_cert", "ca_rebuild", "primary_restore"
+};
+
+/* settings that must stay inside each directory */
+static const char *const ssl_settings[] = {
+	"hostcert", "hostprivkey", "hostpubkey", "localcacert", "hostcrl",
+	"hostcsr", "certdir", "privatekeydir", "publickeydir", NULL
+};
+static const char *const ca_settings[] = {
+	"cacert", "cakey", "capub", "cacrl", "serial", "signeddir", "csrdir",
+	"cert_inventory", NULL
+};
+
+/* ------------------------------------------------------------ helpers -- */
+
+static void __attribute__((format(printf, 3, 4)))
+fail_next(cr_err *err, const char *live, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (err == NULL || !err->set)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (json_object_get(err->details, "next_step") == NULL)
+		cr_err_detail_new(err, "next_step", cr_json_str(buf));
+	if (json_object_get(err->details, "live") == NULL)
+		cr_err_detail_new(err, "live", json_string(live));
+}
+
+const char *
+srv_rel(const char *dir, const char *path, const char *setting, cr_err *err)
+{
+	size_t n = strlen(dir);
+
+	if (path == NULL || strncmp(path, dir, n) != 0 || path[n] != '/' ||
+	    path[n + 1] == '\0') {
+		cr_err_set(err, CR_KIND_SETTINGS, "%s (%s) is not inside %s: "
+		    "cert_regen replaces the directory as a whole, so keep "
+		    "Puppet's default layout for this setting", setting,
+		    path ? path : "unset", dir);
+		return NULL;
+	}
+	return path + n + 1;
+}
+
+json_t *
+srv_cert_summary(X509 *x)
+{
+	json_t *full = cr_cert_json(x, time(NULL)), *out;
+
+	if (full == NULL)
+		return json_null();
+	out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
+	    "subject", json_object_get(full, "subject"),
+	    "issuer", json_object_get(full, "issuer"),
+	    "serial", json_object_get(full, "serial"),
+	    "fingerprint_sha256", json_object_get(full, "fingerprint_sha256"),
+	    "not_after", json_object_get(full, "not_after"),
+	    "dns_alt_names", json_object_get(full, "dns_alt_names"),
+	    "extensions", json_object_get(full, "extensions"));
+	json_decref(full);
+	return out ? out : json_null();
+}
+
+/* New "<staging path of dir>.server". */
+static char *
+server_staging(const char *dir)
+{
+	char *base = cr_staging_path(dir), *out = NULL;
+
+	if (base != NULL && asprintf(&out, "%s.server", base) == -1)
+		out = NULL;
+	free(base);
+	return out;
+}
+
+static bool
+journal_save(struct srv *s, const char *state, cr_err *err)
+{
+	char *path = cr_path_join(s->staging, JOURNAL), *text = NULL;
+	char now[21];
+	bool ok = false;
+
+	cr_iso8601(time(NULL), now);
+	json_object_set_new(s->journal, "state", json_string(state));
+	json_object_set_new(s->journal, "updated_at", json_string(now));
+	if (path == NULL || (text = json_dumps(s->journal, JSON_INDENT(2) |
+	    JSON_SORT_KEYS)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	ok = cr_file_write_atomic(path, text, strlen(text), 0600, (uid_t)-1,
+	    (gid_t)-1, err);
+out:
+	free(path);
+	free(text);
+	return ok;
+}
+
+static const char *
+journal_state(const struct srv *s)
+{
+	const char *st = json_string_value(json_object_get(s->journal, "state"));
+
+	return st ? st : "";
+}
+
+/* Inode of path as "dev:ino", or "" when it cannot be read. */
+static void
+inode_of(const char *path, char buf[64])
+{
+	struct stat st;
+
+	buf[0] = '\0';
+	if (lstat(path, &st) == 0)
+		snprintf(buf, 64, "%llu:%llu", (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino);
+}
+
+/* The live directory is the one built (its inode was journaled). */
+static bool
+live_is_new(const struct srv *s, const char *live, const char *key)
+{
+	const char *want = json_string_value(json_object_get(s->journal, key));
+	char have[64];
+
+	inode_of(live, have);
+	return want != NULL && have[0] != '\0' && strcmp(want, have) == 0;
+}
+
+/* ---------------------------------------------------------- preflight -- */
+
+static bool
+load_settings(struct srv *s, cr_err *err)
+{
+	struct cr_settings_opts so = { 0 };
+	const char *ssl, *ca;
+	size_t i;
+	bool ok = false;
+
+	so.confdir = s->o->confdir;
+	so.section = "server";
+	so.allow_exec = true;
+	if ((s->set = cr_settings_load(&so, err)) == NULL)
+		goto out;
+	s->certname = cr_settings_get(s->set, "certname");
+	ssl = cr_settings_get(s->set, "ssldir");
+	ca = cr_settings_get(s->set, "cadir");
+	if ((s->ssldir = realpath(ssl, NULL)) == NULL) {
+		cr_err_errno(err, CR_KIND_SETTINGS, errno, "the ssldir %s", ssl);
+		goto out;
+	}
+	if ((s->cadir = realpath(ca, NULL)) == NULL) {
+		cr_err_errno(err, CR_KIND_SETTINGS, errno, "the cadir %s (is "
+		    "this the CA host? the tasks for the primary run there)",
+		    ca);
+		goto out;
+	}
+	/* the settings are resolved from the configured paths; compare them
+	 * against those, then work on the real ones */
+	for (i = 0; ssl_settings[i] != NULL; i++)
+		if (srv_rel(ssl, cr_settings_get(s->set, ssl_settings[i]),
+		    ssl_settings[i], err) == NULL)
+			goto out;
+	for (i = 0; ca_settings[i] != NULL; i++)
+		if (srv_rel(ca, cr_settings_get(s->set, ca_settings[i]),
+		    ca_settings[i], err) == NULL)
+			goto out;
+	if (srv_rel(s->ssldir, s->cadir, "cadir", NULL) != NULL ||
+	    srv_rel(s->cadir, s->ssldir, "ssldir", NULL) != NULL ||
+	    strcmp(s->ssldir, s->cadir) == 0) {
+		cr_err_set(err, CR_KIND_SETTINGS, "the cadir %s is inside the "
+		    "ssldir %s (Puppet 5's layout): move it out with "
+		    "`puppetserver ca migrate` first", s->cadir, s->ssldir);
+		goto out;
+	}
+	if ((s->staging = server_staging(s->ssldir)) == NULL ||
+	    (s->ca_staging = server_staging(s->cadir)) == NULL ||
+	    (s->new_ssl = cr_path_join(s->staging, "ssl")) == NULL ||
+	    (s->new_ca = cr_path_join(s->ca_staging, "ca")) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	ok = true;
+out:
+	return ok;
+}
+
+static bool
+read_old_cert(struct srv *s, cr_err *err)
+{
+	STACK_OF(X509) *certs;
+	cr_err e;
+
+	cr_err_init(&e);
+	if ((certs = cr_certs_read(cr_settings_get(s->set, "hostcert"), &e))
+	    != NULL) {
+		s->old_cert = sk_X509_shift(certs);
+		sk_X509_pop_free(certs, X509_free);
+	}
+	if (s->old_cert == NULL && s->o->op == CR_SRV_PRIMARY_CERT) {
+		cr_err_set(err, e.kind[0] ? e.kind : CR_KIND_IO, "the primary's "
+		    "certificate: %s", e.msg);
+		cr_err_clear(&e);
+		return false;
+	}
+	cr_err_clear(&e);
+	ERR_clear_error();
+	json_object_set_new(s->result, "old", s->old_cert ?
+	    srv_cert_summary(s->old_cert) : json_null());
+	return true;
+}
+
+/* Fingerprints of the CA bundle of dir's cacert ({subject, fp}...). */
+static json_t *
+ca_summary(const char *cacert)
+{
+	STACK_OF(X509) *certs;
+	json_t *out = json_array();
+	int i;
+	cr_err e;
+
+	cr_err_init(&e);
+	certs = cr_certs_read(cacert, &e);
+	for (i = 0; certs != NULL && i < sk_X509_num(certs); i++) {
+		X509 *x = sk_X509_value(certs, i);
+		char *fp = cr_fingerprint_x509(x, EVP_sha256());
+		char *subj = cr_name_string(X509_get_subject_name(x));
+
+		json_array_append_new(out, json_pack("{s:s?, s:s?}", "subject",
+		    subj, "fingerprint_sha256", fp));
+		free(fp);
+		free(subj);
+	}
+	sk_X509_pop_free(certs, X509_free);
+	cr_err_clear(&e);
+	ERR_clear_error();
+	return out;
+}
+
+/* ---------------------------------------------------------- the server -- */
+
+static cr_http *
+server_handle(const struct srv *s, long connect_s, bool client, cr_err *err)
+{
+	struct cr_http_opts ho = { 0 };
+	const char *port = cr_settings_get(s->set, "ca_port");
+
+	ho.server = cr_settings_get(s->set, "ca_server");
+	ho.port = port ? atoi(port) : 0;
+	ho.cacert = cr_settings_get(s->set, "localcacert");
+	if (client) {
+		ho.client_cert = cr_settings_get(s->set, "hostcert");
+		ho.client_key = cr_settings_get(s->set, "hostprivkey");
+	}
+	ho.connect_timeout_s = connect_s;
+	ho.timeout_s = connect_s + 10;
+	return cr_http_new(&ho, err);
+}
+
+/* true when nothing answers on the CA port any more. */
+static bool
+server_down(const struct srv *s, cr_err *err)
+{
+	struct cr_http_response r = { 0 };
+	cr_http *h;
+	cr_err e;
+	bool down = false;
+
+	cr_err_init(&e);
+	if ((h = server_handle(s, DOWN_CONNECT_S, false, &e)) == NULL) {
+		/* no usable CA bundle: cannot ask; a TCP answer is all that
+		 * counts here, so treat a broken bundle as "cannot tell" */
+		down = true;
+		goto out;
+	}
+	cr_http_request(h, "GET", "/status/v1/simple", NULL, NULL, 0, &r, &e);
+	down = e.set && strcmp(e.kind, CR_KIND_CA_UNREACHABLE) == 0;
+	if (!down)
+		cr_err_set(err, CR_KIND_SERVER_RUNNING, "something still "
+		    "answers on %s:%s after the services were stopped: add the "
+		    "server's service name to the parameter 'services' (the "
+		    "CA's files must not change while they are copied)",
+		    cr_settings_get(s->set, "ca_server"),
+		    cr_settings_get(s->set, "ca_port"));
+out:
+	cr_http_response_clear(&r);
+	cr_http_free(h);
+	cr_err_clear(&e);
+	return down;
+}
+
+/*
+ * Waits (up to start_timeout) for the server to answer /status/v1/simple
+ * over mutual TLS with the live (new) identity, and checks that the
+ * certificate it presents is the live hostcert.
+ */
+static bool
+server_check(struct srv *s, cr_err *err)
+{
+	long limit = s->o->start_timeout_s > 0 ? s->o->start_timeout_s :
+	    CR_SERVER_START_TIMEOUT_DEFAULT;
+	time_t t0 = time(NULL);
+	char *want = NULL, *peer = NULL, *got = NULL, *url = NULL;
+	STACK_OF(X509) *certs = NULL;
+	struct cr_http_response r = { 0 };
+	cr_http *h = NULL;
+	cr_err e;
+	bool ok = false;
+
+	cr_err_init(&e);
+	if ((certs = cr_certs_read(cr_settings_get(s->set, "hostcert"), err))
+	    == NULL)
+		goto out;
+	want = cr_fingerprint_x509(sk_X509_value(certs, 0), EVP_sha256());
+	sk_X509_pop_free(certs, X509_free);
+	certs = NULL;
+	for (;;) {
+		cr_err_clear(&e);
+		cr_http_response_clear(&r);
+		cr_http_free(h);
+		if ((h = server_handle(s, CHECK_CONNECT_S, true, &e)) != NULL &&
+		    cr_http_request(h, "GET", "/status/v1/simple", NULL, NULL,
+		    0, &r, &e))
+			break;
+		if (time(NULL) - t0 >= limit) {
+			cr_err_set(err, CR_KIND_SERVER_CHECK, "the server did "
+			    "not answer over TLS within %ld s: %s", limit,
+			    e.msg);
+			goto out;
+		}
+		sleep(2);
+	}
+	if ((peer = cr_http_peer_cert(h)) == NULL ||
+	    (certs = cr_certs_parse(peer, strlen(peer), "the server's "
+	    "certificate", &e)) == NULL) {
+		cr_err_set(err, CR_KIND_SERVER_CHECK, "cannot read the "
+		    "certificate the server presented");
+		goto out;
+	}
+	got = cr_fingerprint_x509(sk_X509_value(certs, 0), EVP_sha256());
+	url = cr_http_url(h, "/status/v1/simple");
+	json_object_set_new(s->result, "server_check", json_pack(
+	    "{s:s?, s:s?, s:s?, s:I, s:b}", "url", url,
+	    "presented_fingerprint_sha256", got, "status", r.body,
+	    "seconds", (json_int_t)(time(NULL) - t0),
+	    "matches", want != NULL && got != NULL && strcmp(want, got) == 0));
+	if (want == NULL || got == NULL || strcmp(want, got) != 0) {
+		cr_err_set(err, CR_KIND_SERVER_CHECK, "the server presents %s, "
+		    "not the new certificate %s: is another process serving "
+		    "that port, or does webserver.conf name other ssl-cert "
+		    "files?", got ? got : "?", want ? want : "?");
+		goto out;
+	}
+	ok = true;
+out:
+	sk_X509_pop_free(certs, X509_free);
+	cr_http_response_clear(&r);
+	cr_http_free(h);
+	cr_err_clear(&e);
+	ERR_clear_error();
+	free(want);
+	free(peer);
+	free(got);
+	free(url);
+	return ok;
+}
+
+/* ------------------------------------------------------------- phases -- */
+
+/* <backup_dir>/<sub> or NULL (then cr_backup_path uses <dir>_bak). */
+static char *
+backup_root(const struct srv *s, const char *sub)
+{
+	return s->o->backup_dir ? cr_path_join(s->o->backup_dir, sub) : NULL;
+}
+
+/* Verified copies of both live directories (reused on a rerun when the
+ * journaled ones still equal the live ones). */
+static bool
+backups(struct srv *s, cr_err *err)
+{
+	json_t *b = json_object_get(s->journal, "backup");
+	const char *js = json_string_value(json_object_get(b, "ssldir"));
+	const char *jc = json_string_value(json_object_get(b, "cadir"));
+	char *root_s = backup_root(s, "ssl"), *root_c = backup_root(s, "ca");
+	time_t now = time(NULL);
+	bool ok = false;
+	cr_err e;
+
+	cr_err_init(&e);
+	if (js != NULL && jc != NULL && cr_tree_compare(s->ssldir, js, &e) &&
+	    cr_tree_compare(s->cadir, jc, &e)) {
+		s->backup_ssl = strdup(js);
+		s->backup_ca = strdup(jc);
+		ok = s->backup_ssl != NULL && s->backup_ca != NULL;
+		goto out;
+	}
+	cr_err_clear(&e);
+	if ((s->backup_ssl = cr_backup_path(s->ssldir, root_s, now)) == NULL ||
+	    (s->backup_ca = cr_backup_path(s->cadir, root_c, now)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!cr_backup_make(s->ssldir, s->backup_ssl, err) ||
+	    !regen_drop_lock_copy(s->set, s->backup_ssl, err))
+		goto out;
+	if (!cr_backup_make(s->cadir, s->backup_ca, err))
+		goto out;
+	json_object_set_new(s->journal, "backup", json_pack("{s:s, s:s}",
+	    "ssldir", s->backup_ssl, "cadir", s->backup_ca));
+	ok = journal_save(s, "stopped", err);
+out:
+	if (!ok)
+		cr_err_set_step(err, "backup");
+	json_object_set_new(s->result, "backup", json_pack("{s:s?, s:s?}",
+	    "ssldir", s->backup_ssl, "cadir", s->backup_ca));
+	cr_err_clear(&e);
+	free(root_s);
+	free(root_c);
+	return ok;
+}
+
+static bool
+stop_services(struct srv *s, bool under_pxp, cr_err *err)
+{
+	json_t *names = regen_service_list(s->o->services), *stopped;
+	size_t i;
+	bool ok = false;
+
+	if (s->o->services == NULL) {	/* the server's list, not an agent's */
+		json_decref(names);
+		names = json_array();
+		for (i = 0; default_services[i] != NULL; i++)
+			json_array_append_new(names,
+			    json_string(default_services[i]));
+	}
+	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL)
+		goto out;
+	json_object_set_new(s->journal, "services_stopped", stopped);
+	if (!journal_save(s, "stopped", err)) {
+		json_decref(regen_services_start(stopped, s->warnings));
+		goto out;
+	}
+	ok = true;
+out:
+	json_decref(names);
+	if (!ok)
+		cr_err_set_step(err, "stop");
+	return ok;
+}
+
+/* Removes what a run leaves in the staging dirs (journal included). */
+static void
+drop_staging(struct srv *s, bool keep_journal)
+{
+	char *j = cr_path_join(s->staging, JOURNAL);
+	cr_err e;
+
+	cr_err_init(&e);
+	if (!cr_tree_remove(s->new_ssl, &e) || !cr_tree_remove(s->new_ca, &e))
+		json_array_append_new(s->warnings, cr_json_str(e.msg));
+	cr_err_clear(&e);
+	if (!keep_journal) {
+		if (j != NULL && unlink(j) == -1 && errno != ENOENT)
+			json_array_append_new(s->warnings,
+			    cr_json_str(strerror(errno)));
+		if (!cr_tree_remove(s->staging, &e))
+			json_array_append_new(s->warnings, cr_json_str(e.msg));
+		cr_err_clear(&e);
+	}
+	if (!cr_tree_remove(s->ca_staging, &e))
+		json_array_append_new(s->warnings, cr_json_str(e.msg));
+	cr_err_clear(&e);
+	free(j);
+}
+
+/* Exchanges live and built; the journal then says state. */
+static bool
+exchange_one(struct srv *s, const char *live, const char *built,
+    const char *key, const char *state, bool ca, cr_err *err)
+{
+	bool exchanged = false;
+
+	if (live_is_new(s, live, key))
+		return journal_save(s, state, err);	/* done before a kill */
+	if (!cr_swap_exchange(live, built, &exchanged, err))
+		return false;
+	if (!exchanged) {
+		cr_err_set(err, CR_KIND_IO, "the filesystem of %s cannot "
+		    "exchange directories atomically (renameat2 "
+		    "RENAME_EXCHANGE)", live);
+		return false;
+	}
+	if (ca)
+		regen_test_point("server-ca-exchanged");
+	else
+		regen_test_point("server-ssl-exchanged");
+	return journal_save(s, state, err);
+}
+
+static bool
+exchange(struct srv *s, cr_err *err)
+{
+	bool ok = false;
+	cr_err e;
+
+	cr_err_init(&e);
+	if (strcmp(journal_state(s), "built") == 0 &&
+	    !exchange_one(s, s->cadir, s->new_ca, "new_ca_inode",
+	    "ca_exchanged", true, err))
+		goto out;
+	if (!exchange_one(s, s->ssldir, s->new_ssl, "new_ssl_inode",
+	    "exchanged", false, err)) {
+		/* put the old cadir back: old ssldir + old cadir again */
+		if (live_is_new(s, s->cadir, "new_ca_inode")) {
+			bool back = false;
+
+			if (cr_swap_exchange(s->cadir, s->new_ca, &back, &e) &&
+			    back && journal_save(s, "built", &e))
+				cr_err_detail_new(err, "live", json_string("old"));
+		}
+		goto out;
+	}
+	ok = true;
+out:
+	cr_err_clear(&e);
+	if (!ok)
+		cr_err_set_step(err, "exchange");
+	return ok;
+}
+
+static json_t *
+finish(struct srv *s, bool under_pxp, cr_err *err)
+{
+	json_t *stopped = json_object_get(s->journal, "services_stopped");
+	static const char *const done[] = {
+		NULL, "regenerated", "rebuilt", "restored"
+	};
+	json_t *out = NULL;
+
+	regen_test_point("server-exchanged");
+	json_object_set(s->result, "services_stopped", stopped ? stopped :
+	    json_array());
+	json_object_set_new(s->result, "services_restarted",
+	    regen_services_start(stopped, s->warnings));
+	if (under_pxp) {
+		cr_err e;
+		cr_err_init(&e);
+		if (!cr_restart_detached("pxp-agent", 3, &e))
+			json_array_append_new(s->warnings, cr_json_str(e.msg));
+		cr_err_clear(&e);
+	}
+	drop_staging(s, false);
+	if (!server_check(s, err)) {
+		cr_err_set_step(err, "verify");
+		fail_next(err, "new", "the new identity is live and the old "
+		    "one is kept in %s and %s: look at the server's log; to go "
+		    "back run cert_regen::primary_restore with backup=%s "
+		    "ca_backup=%s", s->backup_ssl, s->backup_ca,
+		    s->backup_ssl, s->backup_ca);
+		goto out;
+	}
+	json_object_set_new(s->result, "state",
+	    json_string(done[s->o->op]));
+	out = json_incref(s->result);
+out:
+	return out;
+}
+
+static void
+srv_free(struct srv *s)
+{
+	cr_settings_free(s->set);
+	free(s->ssldir);
+	free(s->cadir);
+	free(s->staging);
+	free(s->ca_staging);
+	free(s->new_ssl);
+	free(s->new_ca);
+	free(s->backup_ssl);
+	free(s->backup_ca);
+	free(s->src_ssl);
+	free(s->src_ca);
+	json_decref(s->result);
+	json_decref(s->journal);
+	json_decref(s->alt_names);
+	X509_free(s->old_cert);
+}
+
+/* Parameters that only some operations take. */
+static bool
+check_opts(const struct cr_server_opts *o, cr_err *err)
+{
+	if (o->op < CR_SRV_PRIMARY_CERT || o->op > CR_SRV_RESTORE)
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "unknown operation");
+	else if (o->op == CR_SRV_RESTORE && o->dns_alt_names != NULL)
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "a restore takes "
+		    "no dns_alt_names: it puts the backed-up certificate back");
+	return !err->set;
+}
+
+static bool
+describe_noop(struct srv *s, cr_err *err)
+{
+	json_t *names = regen_service_list(s->o->services), *st = json_object();
+	json_t *v;
+	size_t i;
+	cr_err e;
+
+	cr_err_init(&e);
+	if (s->o->services == NULL) {
+		json_decref(names);
+		names = json_array();
+		for (i = 0; default_services[i] != NULL; i++)
+			json_array_append_new(names,
+			    json_string(default_services[i]));
+	}
+	json_array_foreach(names, i, v) {
+		enum cr_svc_state ss = cr_service_state(json_string_value(v), &e);
+		json_object_set_new(st, json_string_value(v),
+		    json_string(cr_service_state_name(ss)));
+		cr_err_clear(&e);
+	}
+	json_object_set_new(s->result, "services", st);
+	json_object_set_new(s->result, "state", json_string("unchanged"));
+	json_object_set_new(s->result, "noop", json_true());
+	json_decref(names);
+	return s->o->op == CR_SRV_RESTORE || srv_alt_names(s, err);
+}
+
+json_t *
+cr_server_run(const struct cr_server_opts *o, cr_err *err)
+{
+	struct srv s = { 0 };
+	cr_lock *locks[2] = { NULL, NULL };
+	json_t *out = NULL;
+	bool found = false, under_pxp = cr_under_pxp_agent();
+	const char *st;
+
+	s.o = o;
+	if (!check_opts(o, err))
+		goto out;
+	if ((s.result = json_object()) == NULL ||
+	    json_object_set_new(s.result, "warnings", json_array()) != 0) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	s.warnings = json_object_get(s.result, "warnings");
+	json_object_set_new(s.result, "operation", json_string(op_names[o->op]));
+	if (!load_settings(&s, err) || !read_old_cert(&s, err)) {
+		cr_err_set_step(err, "preflight");
+		fail_next(err, "old", "nothing was changed: fix the settings "
+		    "named above and run the task again");
+		goto out;
+	}
+	json_object_set_new(s.result, "certname", json_string(s.certname));
+	json_object_set_new(s.result, "ssldir", json_string(s.ssldir));
+	json_object_set_new(s.result, "cadir", json_string(s.cadir));
+	json_object_set_new(s.result, "old_ca", ca_summary(
+	    cr_settings_get(s.set, "cacert")));
+	if ((s.journal = cr_journal_read(s.staging, &found, err)) == NULL &&
+	    err->set) {
+		fail_next(err, "unknown", "look at %s", s.staging);
+		goto out;
+	}
+	if (found && (json_string_value(json_object_get(s.journal,
+	    "operation")) == NULL || strcmp(json_string_value(
+	    json_object_get(s.journal, "operation")), op_names[o->op]) != 0)) {
+		cr_err_set(err, CR_KIND_BUSY, "a %s run did not finish (%s): "
+		    "run cert_regen::%s again to finish it first",
+		    json_string_value(json_object_get(s.journal, "operation")),
+		    journal_state(&s), json_string_value(json_object_get(
+		    s.journal, "operation")));
+		fail_next(err, "unknown", "run cert_regen::%s again",
+		    json_string_value(json_object_get(s.journal, "operation")));
+		goto out;
+	}
+	if (o->noop) {
+		if (found)
+			json_object_set(s.result, "journal", s.journal);
+		if (!describe_noop(&s, err))
+			goto out;
+		out = json_incref(s.result);
+		goto out;
+	}
+	if (!regen_lock_both(s.set, o->lock_timeout_ms, locks, err)) {
+		cr_err_set_step(err, "preflight");
+		fail_next(err, "old", "nothing was changed: wait for the puppet "
+		    "run to end and run the task again");
+		goto out;
+	}
+	if (!found) {
+		s.journal = json_pack("{s:s, s:s}", "operation",
+		    op_names[o->op], "state", "new");
+		if (s.journal == NULL) {
+			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+			goto out;
+		}
+		if (!srv_alt_names(&s, err) ||
+		    !cr_mkdir_p(s.staging, 0700, err) ||
+		    !stop_services(&s, under_pxp, err)) {
+			cr_err_set_step(err, "stop");
+			fail_next(err, "old", "nothing was changed: fix the "
+			    "cause and run the task again");
+			drop_staging(&s, false);
+			goto out;
+		}
+		regen_test_point("server-stopped");
+	} else {
+		json_object_set(s.result, "resumed_from", json_object_get(
+		    s.journal, "state"));
+		if (!srv_alt_names(&s, err))
+			goto out;
+	}
+	st = journal_state(&s);
+	if (strcmp(st, "stopped") == 0 || strcmp(st, "new") == 0) {
+		if (!server_down(&s, err) || !backups(&s, err) ||
+		    !srv_build(&s, err)) {
+			json_t *stopped = json_object_get(s.journal,
+			    "services_stopped");
+			fail_next(err, "old", "the live ssldir and cadir are "
+			    "unchanged and the services were started again: "
+			    "fix the cause and run the task again");
+			json_decref(regen_services_start(stopped, s.warnings));
+			drop_staging(&s, false);
+			goto out;
+		}
+		{
+			char a[64], b[64];
+			inode_of(s.new_ca, a);
+			inode_of(s.new_ssl, b);
+			json_object_set_new(s.journal, "new_ca_inode",
+			    json_string(a));
+			json_object_set_new(s.journal, "new_ssl_inode",
+			    json_string(b));
+		}
+		json_object_set(s.journal, "new", json_object_get(s.result,
+		    "new"));
+		json_object_set(s.journal, "new_ca", json_object_get(s.result,
+		    "new_ca"));
+		if (!journal_save(&s, "built", err))
+			goto fail_after_stop;
+		regen_test_point("server-built");
+	} else {
+		json_object_set(s.result, "new", json_object_get(s.journal,
+		    "new"));
+		json_object_set(s.result, "new_ca", json_object_get(s.journal,
+		    "new_ca"));
+	}
+	json_object_set_new(s.result, "backup", json_pack("{s:O?, s:O?}",
+	    "ssldir", json_object_get(json_object_get(s.journal, "backup"),
+	    "ssldir"), "cadir", json_object_get(json_object_get(s.journal,
+	    "backup"), "cadir")));
+	if (s.backup_ssl == NULL) {
+		json_t *b = json_object_get(s.journal, "backup");
+		const char *bs = json_string_value(json_object_get(b, "ssldir"));
+		const char *bc = json_string_value(json_object_get(b, "cadir"));
+		s.backup_ssl = bs ? strdup(bs) : NULL;
+		s.backup_ca = bc ? strdup(bc) : NULL;
+	}
+	st = journal_state(&s);
+	if ((strcmp(st, "built") == 0 || strcmp(st, "ca_exchanged") == 0) &&
+	    !exchange(&s, err))
+		goto fail_after_stop;
+	out = finish(&s, under_pxp, err);
+	goto out;
+fail_after_stop:
+	fail_next(err, "unknown", "the services stay stopped and the journal "
+	    "in %s knows where the run is: fix the cause and run the task "
+	    "again (backups: %s, %s)", s.staging, s.backup_ssl ?
+	    s.backup_ssl : "-", s.backup_ca ? s.backup_ca : "-");
+out:
+	if (out == NULL)
+		cr_err_set_step(err, "server");
+	cr_lock_release(locks[1]);
+	cr_lock_release(locks[0]);
+	srv_free(&s);
+	return out;
+}

@@ -1,0 +1,59 @@
+/*
+ * cr_server.h - the CA host's side: its own certificate, a whole new CA,
+ * and putting a pair of backups back (cert_regen::primary_cert,
+ * cert_regen::ca_rebuild, cert_regen::primary_restore).
+ *
+ * The three change two directories together, the primary's ssldir and the
+ * CA directory, always the same way (see cr_server.c and README "The
+ * primary and the CA"): services stopped, verified backups of both
+ * directories, complete new directories built and verified beside the live
+ * ones, exchanged one after the other (journaled, so a rerun finishes a
+ * run that was killed), services started, and the server must then answer
+ * over TLS with the new certificate.
+ */
+#ifndef CR_SERVER_H
+#define CR_SERVER_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "cr_err.h"
+
+/* `puppetserver ca generate|setup` failed or wrote something unexpected */
+#define CR_KIND_CA_TOOL "cert_regen/ca-tool-failed"
+/* after the start, the server did not answer with the new certificate */
+#define CR_KIND_SERVER_CHECK "cert_regen/server-check-failed"
+/* another server operation's journal is there: finish or undo it first */
+#define CR_KIND_BUSY "cert_regen/operation-in-progress"
+/* the server still answers after its services were stopped */
+#define CR_KIND_SERVER_RUNNING "cert_regen/server-still-running"
+
+#define CR_SERVER_START_TIMEOUT_DEFAULT 300	/* seconds */
+
+enum cr_server_op {
+	CR_SRV_PRIMARY_CERT = 1,	/* new cert for the CA host, same CA */
+	CR_SRV_CA_REBUILD,		/* new CA, new cert for the CA host */
+	CR_SRV_RESTORE,			/* put a backup pair back */
+};
+
+struct cr_server_opts {
+	enum cr_server_op op;
+	const char *confdir;	/* NULL: packaging default */
+	json_t *dns_alt_names;	/* array or NULL: carried over */
+	json_t *services;	/* array or NULL: default server list */
+	const char *backup_dir;	/* NULL: <ssldir>_bak and <cadir>_bak */
+	bool revoke_old;	/* primary cert: revoke the old one (default) */
+	const char *ca_name;	/* rebuild: NULL -> the ca_name setting */
+	const char *backup;	/* restore: ssldir backup, path or "latest" */
+	const char *ca_backup;	/* restore: cadir backup, path or "latest" */
+	const char *puppetserver;	/* NULL: the packaging's puppetserver */
+	long start_timeout_s;	/* 0: CR_SERVER_START_TIMEOUT_DEFAULT */
+	long lock_timeout_ms;	/* < 0: default */
+	bool noop;
+};
+
+/* The result object (new reference), or NULL with err set; every error
+ * carries details.next_step and details.live ("old", "new" or "unknown"). */
+json_t *cr_server_run(const struct cr_server_opts *o, cr_err *err);
+
+#endif
