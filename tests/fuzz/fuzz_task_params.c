@@ -16,6 +16,8 @@
 static const struct cr_task_def *const tasks[] = {
 	&cr_task_status, &cr_task_regenerate, &cr_task_restore,
 	&cr_task_ca_clean, &cr_task_ca_sign, &cr_task_ca_list,
+	&cr_task_primary_cert, &cr_task_ca_rebuild, &cr_task_primary_restore,
+	&cr_task_check_server,
 };
 #define NTASKS (sizeof(tasks) / sizeof(tasks[0]))
 #define MAX_ENV 64

@@ -44,6 +44,24 @@ if ! stack_start "$TEST_TMP/p"; then
     not_ok "own puppetserver starts" "see $TEST_TMP/p/log"
     finish
 fi
+if ! declare -F stack_service_install >/dev/null; then # TEMP until stack.sh has it
+stack_service_install() {
+    cat >"/etc/init.d/$1" <<EOS
+#!/bin/bash
+. "$REPO_ROOT/tests/lib/stack.sh"
+_stack_export "$2"
+case "\$1" in
+start) _stack_launch >/dev/null 2>&1 || exit 1 ;;
+stop) stack_stop -f ;;
+status) stack_running "$2" && exit 0 || exit 3 ;;
+restart) stack_stop -f; _stack_launch >/dev/null 2>&1 || exit 1 ;;
+esac
+exit 0
+EOS
+    chmod 0755 "/etc/init.d/$1"
+}
+stack_service_remove() { rm -f "/etc/init.d/$1"; }
+fi
 SVC="cr-ps-primary-$$"
 at_exit stack_service_remove "$SVC"
 stack_service_install "$SVC" "$STACK_DIR"
@@ -58,7 +76,7 @@ snap() {
 }
 cert_fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
 cert_serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-cert_sans() { openssl x509 -in "$1" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' | sort | tr '\n' ' '; }
+cert_sans() { openssl x509 -in "$1" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' | sort -u | tr '\n' ' '; }
 presented_fp() {
     openssl s_client -connect "127.0.0.1:$STACK_PORT" -servername localhost </dev/null 2>/dev/null |
         openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2
@@ -126,7 +144,7 @@ NEW_FP=$(cert_fp "$HOSTCERT")
     ok "new fingerprint and serial" || not_ok "new fingerprint and serial"
 [ "$(json_get "$TASK_OUT" new.fingerprint_sha256)" = "$NEW_FP" ] &&
     ok "result names the installed cert" || not_ok "result names the installed cert"
-assert_eq "same subject alt names" "$OLD_SANS" "$(cert_sans "$HOSTCERT")"
+assert_eq "$OLD_SANS" "$(cert_sans "$HOSTCERT")" "same subject alt names"
 openssl x509 -in "$HOSTCERT" -noout -text | grep -q '1.3.6.1.4.1.34380.1.3.39' &&
     ok "new cert carries pp_cli_auth" || not_ok "new cert carries pp_cli_auth"
 openssl crl -in "$PCA/ca_crl.pem" -noout -text | grep -q "Serial Number: $OLD_SERIAL" &&
@@ -136,7 +154,7 @@ cmp -s "$HOSTCERT" "$PCA/signed/primary.test.pem" && ok "CA's signed/ copy is th
     not_ok "CA's signed/ copy is the new cert"
 grep -q "^0x$(cert_serial "$HOSTCERT" | tr 'A-F' 'a-f' | sed 's/^0*//' | awk '{printf "%04s", $0}' | tr ' ' 0) .* /CN=primary.test$" "$PCA/inventory.txt" &&
     ok "inventory line for the new cert" || not_ok "inventory line for the new cert" "$(tail -2 "$PCA/inventory.txt")"
-assert_eq "server presents the new cert" "$NEW_FP" "$(presented_fp)"
+assert_eq "$NEW_FP" "$(presented_fp)" "server presents the new cert"
 [ "$(json_get "$TASK_OUT" server_check.matches)" = true ] && ok "task's own server check" || not_ok "task's own server check"
 [ -n "$PID0" ] && [ "$(server_pid)" != "$PID0" ] && stack_running &&
     ok "puppetserver was restarted by the task" || not_ok "puppetserver was restarted by the task"
@@ -205,8 +223,8 @@ RB_CA=$(json_get "$TASK_OUT" backup.cadir)
     ok "a new root CA, reported by fingerprint" || not_ok "a new root CA, reported by fingerprint" "$NEW_ROOT_FP vs $OLD_ROOT_FP"
 snap "$RB_CA" | cmp -s - "$TEST_TMP/ca.1" && snap "$RB_SSL" | cmp -s - "$TEST_TMP/ssl.1" &&
     ok "rebuild backups equal the old CA and ssldir" || not_ok "rebuild backups equal the old CA and ssldir"
-assert_eq "server presents the new CA's primary cert" "$(cert_fp "$HOSTCERT")" "$(presented_fp)"
-assert_eq "primary keeps its names" "$OLD_SANS" "$(cert_sans "$HOSTCERT")"
+assert_eq "$(cert_fp "$HOSTCERT")" "$(presented_fp)" "server presents the new CA's primary cert"
+assert_eq "$OLD_SANS" "$(cert_sans "$HOSTCERT")" "primary keeps its names"
 agent_run $A1 && not_ok "old agent fails against the new CA" || ok "old agent fails against the new CA"
 
 A1C=$(stack_agent_confdir $A1)
@@ -241,7 +259,7 @@ task_run primary_restore "$(params "backup=\"$RB_SSL\"" "ca_backup=\"$RB_CA\"")"
     ok "primary_restore of the rebuild's backups" || not_ok "primary_restore of the rebuild's backups" "$TASK_OUT $(tail -5 "$TEST_TMP/task.err")"
 snap "$PCA" | cmp -s - "$TEST_TMP/ca.1" && ok "cadir is the old CA again, byte for byte" ||
     not_ok "cadir is the old CA again, byte for byte" "$(diff <(snap "$PCA") "$TEST_TMP/ca.1" | head -5)"
-assert_eq "server presents the old primary cert again" "$PRIMARY_FP" "$(presented_fp)"
+assert_eq "$PRIMARY_FP" "$(presented_fp)" "server presents the old primary cert again"
 agent_run $A2 && ok "an agent of the old CA runs again" || not_ok "an agent of the old CA runs again" "$(tail -5 "$TEST_TMP/run-$A2.log")"
 agent_run $A1 && not_ok "an agent moved to the new CA fails on the old one" || ok "an agent moved to the new CA fails on the old one"
 [ -d "$(json_get "$TASK_OUT" backup.cadir)" ] && ok "restore kept the replaced CA too" || not_ok "restore kept the replaced CA too"
