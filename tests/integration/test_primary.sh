@@ -44,24 +44,6 @@ if ! stack_start "$TEST_TMP/p"; then
     not_ok "own puppetserver starts" "see $TEST_TMP/p/log"
     finish
 fi
-if ! declare -F stack_service_install >/dev/null; then # TEMP until stack.sh has it
-stack_service_install() {
-    cat >"/etc/init.d/$1" <<EOS
-#!/bin/bash
-. "$REPO_ROOT/tests/lib/stack.sh"
-_stack_export "$2"
-case "\$1" in
-start) _stack_launch >/dev/null 2>&1 || exit 1 ;;
-stop) stack_stop -f ;;
-status) stack_running "$2" && exit 0 || exit 3 ;;
-restart) stack_stop -f; _stack_launch >/dev/null 2>&1 || exit 1 ;;
-esac
-exit 0
-EOS
-    chmod 0755 "/etc/init.d/$1"
-}
-stack_service_remove() { rm -f "/etc/init.d/$1"; }
-fi
 SVC="cr-ps-primary-$$"
 at_exit stack_service_remove "$SVC"
 stack_service_install "$SVC" "$STACK_DIR"

@@ -4,6 +4,7 @@
 #
 # Server:  stack_ensure | stack_start DIR [PORT] | stack_stop [-f] | stack_hup
 #          stack_restart | stack_site_pp CODE | stack_ca ARGS... | stack_status_ok
+# Service: stack_service_install NAME DIR | stack_service_remove NAME  (/etc/init.d script)
 # Agents:  stack_agent NAME (prints confdir) | stack_agent_confdir NAME
 #          stack_bootstrap NAME [args] | stack_agent_run NAME [args]
 #          stack_puppet NAME SUBCOMMAND [args]  (any `puppet` command for that agent)
@@ -472,4 +473,36 @@ stack_facter_root() {
     [ -f "$confdir/puppet.conf" ] || { _stack_log "no puppet.conf in $confdir"; return 1; }
     confdir=$(cd "$confdir" && pwd)
     _stack_ns_run "$confdir" "$@"
+}
+
+# stack_service_install NAME DIR: a real SysV init script /etc/init.d/NAME
+# (root) for the puppetserver living in stack dir DIR: start (waits until
+# it is up; exit 1 if it does not come up), stop (SIGTERM, KILL after 10 s),
+# status (LSB: 0 running, 3 stopped), restart.  cert_regen's service code
+# runs it with only PATH and LANG set, so every path is absolute.
+stack_service_install() {
+    local name=${1:?stack_service_install NAME DIR} dir=${2:?stack_service_install NAME DIR}
+    dir=$(cd "$dir" && pwd)
+    cat >"/etc/init.d/$name" <<EOF2
+#!/bin/bash
+### BEGIN INIT INFO
+# Provides:          $name
+# Short-Description: puppetserver of the cert_regen test stack in $dir
+### END INIT INFO
+. "$STACK_LIB_DIR/stack.sh"
+_stack_export "$dir"
+case "\$1" in
+start) _stack_launch >>"$dir/log/init.log" 2>&1 || { echo "$name did not start (see $dir/log)"; exit 1; } ;;
+stop) stack_stop -f ;;
+status) if stack_running "$dir"; then echo "$name is running"; exit 0; fi; echo "$name is stopped"; exit 3 ;;
+restart) stack_stop -f; _stack_launch >>"$dir/log/init.log" 2>&1 || exit 1 ;;
+*) echo "usage: \$0 start|stop|status|restart"; exit 2 ;;
+esac
+exit 0
+EOF2
+    chmod 0755 "/etc/init.d/$name"
+}
+
+stack_service_remove() {
+    rm -f "/etc/init.d/${1:?stack_service_remove NAME}"
 }
