@@ -36,6 +36,8 @@
 /* Error kinds of the regenerate and restore tasks. */
 #define CR_KIND_CA_NOT_CLEANED "cert_regen/ca-not-cleaned"
 #define CR_KIND_CSR_CONFLICT "cert_regen/csr-conflict"
+/* the CA refused the CSR for its content (alt names, extensions) */
+#define CR_KIND_CSR_REFUSED "cert_regen/csr-refused"
 #define CR_KIND_VERIFY "cert_regen/verify-failed"
 #define CR_KIND_CA_CHANGED "cert_regen/ca-changed"
 #define CR_KIND_SERVICE "cert_regen/service-error"

@@ -265,9 +265,25 @@ regen_ca_submit(struct regen *r, cr_err *err)
 			goto out;
 		}
 		ok = true;
-	} else if (status == 400) {
-		/* "already has a signed/revoked certificate" */
+	} else if (status == 400 && body != NULL &&
+	    (strstr(body, "already has a signed") != NULL ||
+	    strstr(body, "already has a revoked") != NULL)) {
 		not_cleaned(r, err);
+	} else if (status == 400) {
+		/* refused for its content: alt names or authorization
+		 * extensions the CA does not allow, a bad name...
+		 * puppetserver may keep such a CSR as pending anyway */
+		cr_err_set(err, CR_KIND_CSR_REFUSED, "the CA refused the CSR "
+		    "for %s: %.400s", r->certname, body ? body : e.msg);
+		cr_err_detail_new(err, "ca_message", cr_json_str(body));
+		regen_next(err, "%s; the key and CSR stay staged: run the task "
+		    "again, and if the CA kept the request pending, sign it "
+		    "(csr_fingerprint %s) with cert_regen::ca_sign",
+		    body != NULL && strstr(body, "subject alternative names") ?
+		    "allow alt names on the CA (allow-subject-alt-names: true "
+		    "in puppetserver's ca.conf, then reload it), or give "
+		    "dns_alt_names the CA accepts" : "fix what the CA names",
+		    r->csr_fp);
 	} else {
 		cr_err_set(err, e.kind, "%s", e.msg);
 		regen_next(err, "the CSR is staged: run the task again once the "

@@ -5,6 +5,8 @@
 # Server:  stack_ensure | stack_start DIR [PORT] | stack_stop [-f] | stack_hup
 #          stack_restart | stack_site_pp CODE | stack_ca ARGS... | stack_status_ok
 # Service: stack_service_install NAME DIR | stack_service_remove NAME  (/etc/init.d script)
+# Compile server: stack_compiler_start NAME DIR [PORT] | stack_compiler_stop DIR
+#          stack_allow_sans true|false|restore  (the CA's allow-subject-alt-names)
 # Agents:  stack_agent NAME (prints confdir) | stack_agent_confdir NAME
 #          stack_bootstrap NAME [args] | stack_agent_run NAME [args]
 #          stack_puppet NAME SUBCOMMAND [args]  (any `puppet` command for that agent)
@@ -505,4 +507,84 @@ EOF2
 
 stack_service_remove() {
     rm -f "/etc/init.d/${1:?stack_service_remove NAME}"
+}
+
+# stack_compiler_start NAME DIR [PORT]: a second puppetserver, a compile
+# server, in DIR: the CA service disabled, its own confdir/ssldir/vardir,
+# certname NAME with dns_alt_names localhost,NAME,IP:127.0.0.1, the
+# primary's code (same modules and site.pp) and the primary as ca_server.
+# Its identity comes from the primary's CA (`puppet ssl bootstrap`; the CA
+# must sign alt names: stack_allow_sans).  Sets COMPILER_DIR, COMPILER_PORT
+# and COMPILER_CONFDIR; the STACK_* variables still name the primary.
+stack_compiler_start() {
+    local name=${1:?stack_compiler_start NAME DIR [PORT]} dir=${2:?stack_compiler_start NAME DIR [PORT]}
+    local port=${3:-} f
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    [ -n "$port" ] || port=$(_stack_pick_port) || return 1
+    mkdir -p "$dir"/{etc,conf.d,services.d,run,log,var,ssl,public,tmp}
+    chmod 0750 "$dir/ssl"
+    echo "$port" >"$dir/port"
+    cat >"$dir/etc/puppet.conf" <<EOF2
+[main]
+confdir = $dir/etc
+codedir = $STACK_CODEDIR
+vardir = $dir/var
+ssldir = $dir/ssl
+rundir = $dir/run
+logdir = $dir/log
+publicdir = $dir/public
+certname = $name
+dns_alt_names = localhost,$name,IP:127.0.0.1
+keylength = 2048
+server = localhost
+serverport = $STACK_PORT
+ca_server = localhost
+ca_port = $STACK_PORT
+EOF2
+    for f in auth.conf metrics.conf web-routes.conf global.conf; do
+        cp "$STACK_DIR/conf.d/$f" "$dir/conf.d/$f"
+    done
+    sed -i "s|$STACK_DIR/etc/logback.xml|$dir/etc/logback.xml|" "$dir/conf.d/global.conf"
+    sed "s|$STACK_DIR/log/|$dir/log/|" "$STACK_DIR/etc/logback.xml" >"$dir/etc/logback.xml"
+    cp "$STACK_DIR/services.d/bootstrap.cfg" "$dir/services.d/bootstrap.cfg"
+    printf '%s\n' 'puppetlabs.services.ca.certificate-authority-disabled-service/certificate-authority-disabled-service' \
+        'puppetlabs.trapperkeeper.services.watcher.filesystem-watch-service/filesystem-watch-service' \
+        >"$dir/services.d/ca.cfg"
+    sed "s|ssl-port: .*|ssl-port: $port|" "$STACK_DIR/conf.d/webserver.conf" >"$dir/conf.d/webserver.conf"
+    sed -e "s|$STACK_DIR/var|$dir/var|g" -e "s|$STACK_DIR/run|$dir/run|g" \
+        -e "s|$STACK_DIR/log|$dir/log|g" -e "s|server-conf-dir: \"$STACK_DIR/etc\"|server-conf-dir: \"$dir/etc\"|" \
+        "$STACK_DIR/conf.d/puppetserver.conf" >"$dir/conf.d/puppetserver.conf"
+    if [ ! -s "$dir/ssl/certs/$name.pem" ] &&
+        ! stack_facter_ns puppet ssl bootstrap --confdir "$dir/etc" --waitforcert 0 >"$dir/log/bootstrap.log" 2>&1; then
+        _stack_log "compiler $name: puppet ssl bootstrap failed:"
+        tail -n 5 "$dir/log/bootstrap.log" >&2
+        return 1
+    fi
+    COMPILER_DIR=$dir
+    COMPILER_PORT=$port
+    COMPILER_CONFDIR=$dir/etc
+    export COMPILER_DIR COMPILER_PORT COMPILER_CONFDIR
+    ( _stack_export "$dir"; STACK_OWNED=1; _stack_launch )
+}
+
+# stack_compiler_stop DIR: stop the compile server of DIR.
+stack_compiler_stop() {
+    ( _stack_export "${1:?stack_compiler_stop DIR}"; stack_stop -f )
+}
+
+# stack_allow_sans true|false: the primary CA's allow-subject-alt-names,
+# then a reload.  The old ca.conf is kept in $STACK_DIR/conf.d/ca.conf.orig
+# the first time; stack_allow_sans restore puts it back.
+stack_allow_sans() {
+    local want=${1:?stack_allow_sans true|false|restore}
+    [ -e "$STACK_CA_CONF.orig" ] || cp "$STACK_CA_CONF" "$STACK_CA_CONF.orig"
+    if [ "$want" = restore ]; then
+        cmp -s "$STACK_CA_CONF.orig" "$STACK_CA_CONF" && return 0
+        cp "$STACK_CA_CONF.orig" "$STACK_CA_CONF"
+    else
+        sed -i '/allow-subject-alt-names/d' "$STACK_CA_CONF"
+        sed -i "s/^certificate-authority: {/&\n    allow-subject-alt-names: $want/" "$STACK_CA_CONF"
+    fi
+    stack_hup
 }
