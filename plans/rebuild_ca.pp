@@ -20,8 +20,10 @@
 #    when it matches), `force=true`, CSRs signed by autosign or by
 #    `cert_regen::ca_sign` on the primary with the fingerprints the agents
 #    staged.
-# 4. `cert_regen::check_server` on every regenerated agent: the primary
-#    presents its new certificate, and the agent gets a catalog.
+# 4. `cert_regen::check_server` on every regenerated agent against the
+#    primary (target var `cert_regen_server`, default its certname; port
+#    `cert_regen_port`, default 8140): the primary presents its new
+#    certificate, and the agent gets a catalog.
 #
 # Extensions. PuppetDB uses the certificate of the host it runs on: put
 # that host in `agents`, then on it run `puppetdb ssl-setup -f` and restart
@@ -132,6 +134,8 @@ plan cert_regen::rebuild_ca(
   }.map |$cd, $group| {
     $conf = $cd ? { '' => {}, default => { 'confdir' => $cd } }
     run_task('cert_regen::check_server', $group, $conf + {
+        'server'             => $p.vars['cert_regen_server'] ? { String[1] => $p.vars['cert_regen_server'], default => $rb['certname'] },
+        'port'               => $p.vars['cert_regen_port'] ? { Integer => $p.vars['cert_regen_port'], default => 8140 },
         'expect_fingerprint' => $rb['new']['fingerprint_sha256'],
         '_catch_errors'      => true,
     }).results

@@ -19,7 +19,9 @@
 #    started, and the server must answer over TLS with the new certificate.
 #
 # Then, when `agents` is given, `cert_regen::check_server` runs on them: each
-# agent connects with its own certificate, checks that the primary presents
+# agent connects with its own certificate to the primary (its target var
+# `cert_regen_server`, default its certname; port `cert_regen_port`,
+# default 8140), checks that the primary presents
 # the new certificate (fingerprint) and that it chains to the agent's CA
 # bundle and CRLs, and asks for its catalog. That is the proof the procedure
 # asks for: existing agents still run.
@@ -92,6 +94,8 @@ plan cert_regen::regenerate_primary(
   }.map |$cd, $group| {
     $conf = $cd ? { '' => {}, default => { 'confdir' => $cd } }
     run_task('cert_regen::check_server', $group, $conf + {
+        'server'             => $p.vars['cert_regen_server'] ? { String[1] => $p.vars['cert_regen_server'], default => $r['certname'] },
+        'port'               => $p.vars['cert_regen_port'] ? { Integer => $p.vars['cert_regen_port'], default => 8140 },
         'expect_fingerprint' => $r['new']['fingerprint_sha256'],
         '_catch_errors'      => true,
     }).results
