@@ -452,6 +452,14 @@ attr_object(const char *key, cr_err *err)
 		    "not a dotted OID or a known attribute name", key);
 		return NULL;
 	}
+	if (OBJ_length(obj) == 0) {
+		/* a name OpenSSL knows without an OID ("chacha20-poly1305"):
+		 * nothing that can go into a CSR */
+		bad_param(err, "custom_attributes", "custom attribute '%s' has "
+		    "no OID", key);
+		ASN1_OBJECT_free(obj);
+		return NULL;
+	}
 	nid = OBJ_obj2nid(obj);
 	if (nid == NID_ext_req || nid == NID_ms_ext_req) {
 		/* Puppet: "conflicts with internally used CSR attribute" */
