@@ -10,10 +10,12 @@
 #   <ssldir or a copy of one>/private_keys/*.pem   (agents, server, backups,
 #                                                   staging tree/restore)
 #   <parent>/.<ssldir>.cert_regen/key.pem          (the staged key)
-#   <stack>/ca/ca_key.pem, <stack>/ca/root_key.pem (the CA)
+#   <cadir>/ca_key.pem, <cadir>/root_key.pem       (a CA directory: the live
+#                                                   one, <cadir>_bak/<UTC>,
+#                                                   the staged new CA)
 # Key material anywhere else fails.  Modes: every private key file is a
 # regular 0600 or 0640 file owned like its directory, never world-readable;
-# staging directories are 0700; <ssldir>_bak directories 0700 and the
+# staging directories are 0700; <ssldir>_bak and <cadir>_bak directories 0700 and the
 # private_keys directories in them not world-readable; no temporary file
 # (.NAME.XXXXXX) is left in an agent's confdir.  Only paths are printed.
 #
@@ -41,9 +43,11 @@ allowed_key() {
     if [ "$b" = private_keys ] && [[ $p == *.pem ]] && [ -d "$(dirname "$d")/certs" ]; then
         return 0
     fi
+    # a CA's keys in a CA directory: the live one, a verified copy in
+    # <cadir>_bak/<UTC>/, or the staged new one (.<cadir>.cert_regen.server/ca)
     case $(basename "$p") in
         ca_key.pem | root_key.pem)
-            [ "$b" = ca ] && [ -d "$(dirname "$d")/agents" ] && [ -d "$(dirname "$d")/conf.d" ] && return 0 ;;
+            [ -f "$d/ca_crt.pem" ] && [ -d "$d/signed" ] && return 0 ;;
     esac
     return 1
 }
@@ -107,7 +111,7 @@ scan() {
           } }' "$W/stat" | sort -u
     # 4. staging 0700, <ssldir>_bak 0700, no temporary files in confdirs
     find "$@" -type d -name '.*.cert_regen' ! -perm 0700 -printf 'staging directory mode %m (not 0700): %p\n' 2>/dev/null || true
-    find "$@" -type d -name '*_bak' -path '*/agents/*' ! -perm 0700 -printf 'backup directory mode %m (not 0700): %p\n' 2>/dev/null || true
+    find "$@" -type d -name '*_bak' ! -perm 0700 -printf 'backup directory mode %m (not 0700): %p\n' 2>/dev/null || true
     find "$@" -path '*/agents/*' -regextype posix-extended -regex '.*/\.[^/]+\.[A-Za-z0-9]{6}' \
         -printf 'temporary file left in an agent confdir: %p\n' 2>/dev/null || true
     return 0
@@ -138,6 +142,24 @@ assert_match "temporary file left in an agent confdir: $P/agents/a/.journal.json
     "scanner: finds a leftover temporary file"
 [[ $(cat "$W/planted.out") == *pub.pem* ]] && not_ok "scanner: a public key is not key material" "$(cat "$W/planted.out")" ||
     ok "scanner: a public key is not key material"
+# a CA key: allowed in a CA directory (a cadir backup), not in a loose copy
+mkdir -p "$P/ca_bak/20260101T000000Z/signed" "$P/loose"
+chmod 0700 "$P/ca_bak"
+cp "$P/agents/a/ssl/private_keys/a.pem" "$P/ca_bak/20260101T000000Z/ca_key.pem"
+cp "$P/agents/a/ssl/certs/a.pem" "$P/ca_bak/20260101T000000Z/ca_crt.pem"
+cp "$P/agents/a/ssl/private_keys/a.pem" "$P/loose/ca_key.pem"
+chmod 0600 "$P/ca_bak/20260101T000000Z/ca_key.pem" "$P/loose/ca_key.pem"
+scan "$P" >"$W/ca.out"
+[[ $(cat "$W/ca.out") == *ca_bak/20260101T000000Z/ca_key.pem* ]] &&
+    not_ok "scanner: a CA key in a cadir backup is allowed" "$(cat "$W/ca.out")" ||
+    ok "scanner: a CA key in a cadir backup is allowed"
+assert_match "private key block outside the allowed places: $P/loose/ca_key.pem" "$(cat "$W/ca.out")" \
+    "scanner: finds a CA key outside a CA directory"
+chmod 0755 "$P/ca_bak"
+scan "$P" >"$W/ca.out"
+assert_match "backup directory mode 755 \\(not 0700\\): $P/ca_bak" "$(cat "$W/ca.out")" \
+    "scanner: finds a backup directory others can enter"
+rm -rf "$P/ca_bak" "$P/loose"
 chmod 0644 "$P/agents/a/ssl/private_keys/a.pem"
 scan "$P" >"$W/mode.out"
 assert_match "private key mode 644 \\(not 0600/0640\\): $P/agents/a/ssl/private_keys/a.pem" "$(cat "$W/mode.out")" \
@@ -172,7 +194,7 @@ private key accessible to others|no private key file is accessible to others
 private key owned by|every private key is owned like its directory
 directory of a private key readable by others|no private_keys or staging directory is readable by others
 staging directory mode|every staging directory is 0700
-backup directory mode|every <ssldir>_bak directory is 0700
+backup directory mode|every <ssldir>_bak and <cadir>_bak directory is 0700
 temporary file left in an agent confdir|no temporary file (.NAME.XXXXXX) is left in an agent confdir
 EOF
 finish
