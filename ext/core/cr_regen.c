@@ -721,25 +721,36 @@ out:
 	return ok;
 }
 
+void
+regen_catalog_remove(const cr_settings *set, const char *certname,
+    json_t *result, json_t *warnings)
+{
+	const char *dd = cr_settings_get(set, "client_datadir");
+	char *catalog = NULL;
+
+	if (dd == NULL || certname == NULL ||
+	    asprintf(&catalog, "%s/catalog/%s.json", dd, certname) == -1)
+		return;
+	if (unlink(catalog) == 0)
+		json_object_set_new(result, "cached_catalog_removed",
+		    cr_json_str(catalog));
+	else if (errno != ENOENT)
+		json_array_append_new(warnings, json_sprintf("the cached "
+		    "catalog %s was not removed: %s (remove it by hand)",
+		    catalog, strerror(errno)));
+	free(catalog);
+}
+
 /* After the swap: cached catalog, services, staging. */
 static void
 finish_swap(struct regen *r, bool under_pxp, json_t *warnings)
 {
-	const char *dd = cr_settings_get(r->set, "client_datadir");
-	char *catalog = NULL;
 	json_t *started;
 	cr_err e;
 
 	cr_err_init(&e);
-	if (r->o->remove_cached_catalog && dd != NULL &&
-	    asprintf(&catalog, "%s/catalog/%s.json", dd, r->certname) != -1) {
-		if (unlink(catalog) == 0)
-			json_object_set_new(r->result, "cached_catalog_removed",
-			    cr_json_str(catalog));
-		else if (errno != ENOENT)
-			json_array_append_new(warnings, cr_json_str(strerror(errno)));
-		free(catalog);
-	}
+	if (r->o->remove_cached_catalog)
+		regen_catalog_remove(r->set, r->certname, r->result, warnings);
 	started = regen_services_start(json_object_get(r->journal,
 	    "services_stopped"), warnings);
 	json_object_set(r->result, "services_stopped",

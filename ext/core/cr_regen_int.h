@@ -70,6 +70,11 @@ bool regen_drop_lock_copy(const cr_settings *set, const char *copy,
 bool regen_lock_both(const cr_settings *set, long timeout_ms, cr_lock **locks,
     cr_err *err);
 
+/* Removes $client_datadir/catalog/<certname>.json (settings of the
+ * agent section); result.cached_catalog_removed names it, a failure other
+ * than "not there" is a warning. */
+void regen_catalog_remove(const cr_settings *set, const char *certname,
+    json_t *result, json_t *warnings);
 /* "IP:x" / "DNS:x" / bare name into the ip or dns list. */
 void regen_alt_name_add(json_t *dns, json_t *ip, const char *s);
 /* The pp_* extensions (not the authorization arc) of a certificate into

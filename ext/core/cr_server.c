@@ -591,6 +591,30 @@ out:
 	return ok;
 }
 
+/* The agent on this host cached a catalog compiled for the identity that
+ * was just replaced (Puppet's procedure removes it).  Agent-section
+ * settings: the [server] section may have a vardir of its own. */
+static void
+remove_cached_catalog(struct srv *s)
+{
+	cr_settings *agent;
+	cr_err e;
+
+	cr_err_init(&e);
+	if ((agent = regen_settings(s->o->confdir, NULL, NULL, NULL, &e)) ==
+	    NULL)
+		json_array_append_new(s->warnings, json_sprintf("the cached "
+		    "catalog was not removed (%s): remove "
+		    "$client_datadir/catalog/%s.json by hand", e.msg,
+		    s->certname));
+	else
+		regen_catalog_remove(agent,
+		    cr_settings_get(agent, "certname"), s->result,
+		    s->warnings);
+	cr_settings_free(agent);
+	cr_err_clear(&e);
+}
+
 static json_t *
 finish(struct srv *s, bool under_pxp, cr_err *err)
 {
@@ -601,6 +625,7 @@ finish(struct srv *s, bool under_pxp, cr_err *err)
 	json_t *out = NULL;
 
 	regen_test_point("server-exchanged");
+	remove_cached_catalog(s);
 	json_object_set(s->result, "services_stopped", stopped ? stopped :
 	    json_array());
 	json_object_set_new(s->result, "services_restarted",

@@ -6,8 +6,9 @@
 #   1. cert_regen::primary_cert: noop, bad parameters, a service list that
 #      leaves the server running (refused, nothing changed), the real run
 #      (new serial, same names, pp_cli_auth, old serial in the CRL, the
-#      server presents the new cert, backups equal the pre-run dirs,
-#      inventory line, agents still run, check_server, CA API still works
+#      server presents the new cert, the cached catalog removed, backups
+#      equal the pre-run dirs, inventory line, agents still run,
+#      check_server, CA API still works
 #      with the new cert), and SIGKILL at each server-* test point followed
 #      by a rerun that finishes;
 #   2. cert_regen::ca_rebuild: refused without confirm, noop, the run; an
@@ -117,10 +118,17 @@ snap "$PSSL" | cmp -s - "$TEST_TMP/ssl.0" && snap "$PCA" | cmp -s - "$TEST_TMP/c
     ok "refused run left ssldir, cadir and no journal" || not_ok "refused run left ssldir, cadir and no journal"
 stack_status_ok && ok "server still up after the refused run" || not_ok "server still up after the refused run"
 
+# the primary's own agent cached a catalog under the old identity
+CATALOG="$(puppet config print client_datadir --section agent --confdir "$PCONF")/catalog/primary.test.json"
+plant_catalog() { mkdir -p "$(dirname "$CATALOG")" && echo '{}' >"$CATALOG"; }
+plant_catalog
 PID0=$(server_pid)
 task_run primary_cert "$(params)"
 [ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = regenerated ] &&
     ok "primary_cert regenerates" || not_ok "primary_cert regenerates" "$TASK_RC $TASK_OUT $(tail -5 "$TEST_TMP/task.err")"
+[ ! -e "$CATALOG" ] && [ "$(json_get "$TASK_OUT" cached_catalog_removed)" = "$CATALOG" ] &&
+    ok "the primary's cached catalog removed and reported" ||
+    not_ok "the primary's cached catalog removed and reported" "$CATALOG: $(json_get "$TASK_OUT" cached_catalog_removed)"
 NEW_FP=$(cert_fp "$HOSTCERT")
 [ "$NEW_FP" != "$OLD_FP" ] && [ "$(cert_serial "$HOSTCERT")" != "$OLD_SERIAL" ] &&
     ok "new fingerprint and serial" || not_ok "new fingerprint and serial"
@@ -194,9 +202,11 @@ task_run ca_rebuild "$(params _noop=true)"
 [ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = unchanged ] &&
     snap "$PCA" | cmp -s - "$TEST_TMP/ca.1" &&
     ok "ca_rebuild noop changes nothing" || not_ok "ca_rebuild noop changes nothing" "$TASK_OUT"
+plant_catalog
 task_run ca_rebuild "$(params confirm=true)"
 [ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = rebuilt ] &&
     ok "ca_rebuild rebuilds" || not_ok "ca_rebuild rebuilds" "$TASK_RC $TASK_OUT $(tail -5 "$TEST_TMP/task.err")"
+[ ! -e "$CATALOG" ] && ok "ca_rebuild removed the cached catalog" || not_ok "ca_rebuild removed the cached catalog"
 NEW_ROOT_FP=$(json_get "$TASK_OUT" new_ca.root_fingerprint_sha256)
 RB_SSL=$(json_get "$TASK_OUT" backup.ssldir)
 RB_CA=$(json_get "$TASK_OUT" backup.cadir)
