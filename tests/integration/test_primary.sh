@@ -8,9 +8,8 @@
 #      (new serial, same names, pp_cli_auth, old serial in the CRL, the
 #      server presents the new cert, the cached catalog removed, backups
 #      equal the pre-run dirs, inventory line, agents still run,
-#      check_server, CA API still works
-#      with the new cert), and SIGKILL at each server-* test point followed
-#      by a rerun that finishes;
+#      check_server, CA API still works with the new cert), and SIGKILL at
+#      each server-* test point followed by a rerun that finishes;
 #   2. cert_regen::ca_rebuild: refused without confirm, noop, the run; an
 #      old agent fails against the new CA; regenerate with a wrong
 #      ca_fingerprint is refused and leaves the agent byte-identical; with

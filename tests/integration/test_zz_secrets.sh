@@ -15,9 +15,10 @@
 #                                                   the staged new CA)
 # Key material anywhere else fails.  Modes: every private key file is a
 # regular 0600 or 0640 file owned like its directory, never world-readable;
-# staging directories are 0700; <ssldir>_bak and <cadir>_bak directories 0700 and the
-# private_keys directories in them not world-readable; no temporary file
-# (.NAME.XXXXXX) is left in an agent's confdir.  Only paths are printed.
+# staging directories are 0700; <ssldir>_bak and <cadir>_bak directories
+# 0700 and the private_keys directories in them not world-readable; no
+# temporary file (.NAME.XXXXXX) is left in an agent's confdir.  Only paths
+# are printed.
 #
 # The scanner first proves on planted files that it finds a PEM block, a
 # bare base64 body and a loose mode.
@@ -109,7 +110,7 @@ scan() {
               o = substr(dm[d], length(dm[d]), 1)
               if (o == "4" || o == "5" || o == "6" || o == "7") print "directory of a private key readable by others (" dm[d] "): " d
           } }' "$W/stat" | sort -u
-    # 4. staging 0700, <ssldir>_bak 0700, no temporary files in confdirs
+    # 4. staging 0700, every *_bak 0700, no temporary files in confdirs
     find "$@" -type d -name '.*.cert_regen' ! -perm 0700 -printf 'staging directory mode %m (not 0700): %p\n' 2>/dev/null || true
     find "$@" -type d -name '*_bak' ! -perm 0700 -printf 'backup directory mode %m (not 0700): %p\n' 2>/dev/null || true
     find "$@" -path '*/agents/*' -regextype posix-extended -regex '.*/\.[^/]+\.[A-Za-z0-9]{6}' \
