@@ -530,7 +530,8 @@ test_print_error(void **state)
 	assert_true(json_is_object(err));
 	assert_int_equal(json_object_size(err), 3);
 	assert_string_equal(json_string_value(json_object_get(err, "msg")),
-	    "parameter 'certname' is bad: caf\xC3\xA9 \"quoted\"\n");
+	    "parameter 'certname' is bad: caf\xC3\xA9 \"quoted\"\n. Next step: "
+	    "correct the parameter named above and run the task again.");
 	assert_string_equal(json_string_value(json_object_get(err, "kind")),
 	    CR_KIND_INVALID_PARAMETER);
 	details = json_object_get(err, "details");
@@ -550,10 +551,12 @@ test_print_error(void **state)
 	j = one_line_object(out);
 	err = json_object_get(j, "_error");
 	assert_string_equal(json_string_value(json_object_get(err, "msg")),
-	    "unknown error");
+	    "unknown error. Next step: run the task again; if it fails the "
+	    "same way, report it with the task's JSON output (--format json).");
 	assert_string_equal(json_string_value(json_object_get(err, "kind")),
 	    CR_KIND_INTERNAL);
-	assert_int_equal(json_object_size(json_object_get(err, "details")), 0);
+	/* details: the default next step only */
+	assert_int_equal(json_object_size(json_object_get(err, "details")), 1);
 	json_decref(j);
 	free(out);
 }
@@ -730,6 +733,109 @@ test_err_record(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* Every registered kind has a next step in words; lookups find it; an
+ * unknown kind still gets one. */
+static void
+test_err_kind_registry(void **state)
+{
+	const struct cr_err_kind_info *k;
+	size_t n = 0;
+
+	(void)state;
+	for (k = cr_err_kinds(); k->kind != NULL; k++, n++) {
+		const struct cr_err_kind_info *o;
+		size_t len;
+
+		if (strncmp(k->kind, "cert_regen/", 11) != 0)
+			fail_msg("kind %s lacks the cert_regen/ prefix", k->kind);
+		if (strlen(k->kind) >= CR_ERR_KIND_MAX)
+			fail_msg("kind %s does not fit cr_err.kind", k->kind);
+		assert_non_null(k->next_step);
+		len = strlen(k->next_step);
+		if (len < 20 || k->next_step[len - 1] != '.')
+			fail_msg("next step of %s is not a sentence: '%s'",
+			    k->kind, k->next_step);
+		assert_ptr_equal(cr_err_kind_next_step(k->kind), k->next_step);
+		for (o = k + 1; o->kind != NULL; o++)
+			if (strcmp(o->kind, k->kind) == 0)
+				fail_msg("kind %s registered twice", k->kind);
+	}
+	assert_true(n >= 35);
+	/* the kinds of ext/core's headers (the lint checks the rest) */
+	assert_string_not_equal(cr_err_kind_next_step(CR_KIND_IO),
+	    cr_err_kind_next_step("cert_regen/no-such-kind"));
+	assert_non_null(strstr(cr_err_kind_next_step("cert_regen/no-such-kind"),
+	    "run the task again"));
+	assert_non_null(cr_err_kind_next_step(NULL));
+}
+
+/* The printed message ends with the flow's next step, or the kind's
+ * default; never twice; a message at the record's size limit keeps its
+ * whole next step. */
+static void
+test_err_message_next_step(void **state)
+{
+	cr_err e;
+	char *m, big[CR_ERR_MSG_MAX + 100];
+	json_t *j;
+	const char *jm, *ns;
+
+	(void)state;
+	cr_err_init(&e);
+	cr_err_set(&e, CR_KIND_IO, "cannot open /x");
+	m = cr_err_message_new(&e);
+	assert_string_equal(m, "cannot open /x. Next step: check the path "
+	    "named above (it must exist, be a regular file or directory with "
+	    "the expected owner and mode, on a file system with free space), "
+	    "then run the task again.");
+	free(m);
+	/* a flow's own next step wins, and details.next_step is kept */
+	cr_err_detail_new(&e, "next_step", json_string("clean it on the CA "
+	    "first: cert_regen::ca_clean"));
+	j = cr_err_to_json(&e);
+	jm = json_string_value(json_object_get(j, "msg"));
+	ns = json_string_value(json_object_get(json_object_get(j, "details"),
+	    "next_step"));
+	assert_string_equal(jm, "cannot open /x. Next step: clean it on the CA "
+	    "first: cert_regen::ca_clean");
+	assert_string_equal(ns, "clean it on the CA first: cert_regen::ca_clean");
+	json_decref(j);
+	cr_err_clear(&e);
+
+	/* no duplicate when the message already ends with it */
+	cr_err_set(&e, CR_KIND_SETTINGS, "held. Next step: %s",
+	    cr_err_kind_next_step(CR_KIND_SETTINGS));
+	m = cr_err_message_new(&e);
+	assert_string_equal(m, e.msg);
+	free(m);
+	/* the default lands in details.next_step too */
+	j = cr_err_to_json(&e);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j,
+	    "details"), "next_step")), cr_err_kind_next_step(CR_KIND_SETTINGS));
+	json_decref(j);
+	cr_err_clear(&e);
+
+	/* a message truncated at CR_ERR_MSG_MAX keeps the whole next step */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_err_set(&e, CR_KIND_PARSE, "%s", big);
+	assert_int_equal(strlen(e.msg), CR_ERR_MSG_MAX - 1);
+	m = cr_err_message_new(&e);
+	ns = cr_err_kind_next_step(CR_KIND_PARSE);
+	assert_true(strlen(m) > strlen(ns));
+	assert_string_equal(m + strlen(m) - strlen(ns), ns);
+	assert_non_null(strstr(m, "x. Next step: "));
+	free(m);
+	cr_err_clear(&e);
+
+	/* an empty record (kind internal) */
+	m = cr_err_message_new(&e);
+	assert_string_equal(m, "unknown error. Next step: run the task again; "
+	    "if it fails the same way, report it with the task's JSON output "
+	    "(--format json).");
+	free(m);
+}
+
 int
 main(void)
 {
@@ -753,6 +859,8 @@ main(void)
 		cmocka_unit_test(test_json_set),
 		cmocka_unit_test(test_err_openssl_drains),
 		cmocka_unit_test(test_err_record),
+		cmocka_unit_test(test_err_kind_registry),
+		cmocka_unit_test(test_err_message_next_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
