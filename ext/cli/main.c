@@ -127,8 +127,7 @@ params_from_argv(const struct cr_task_def *t, int argc, char **argv,
 			goto out;
 		}
 		i++;
-		if (p->type == CR_P_STRING || p->type == CR_P_PATH ||
-		    p->type == CR_P_DIR || p->type == CR_P_CERTNAME)
+		if (cr_param_type_is_string(p->type))
 			v = cr_json_str(argv[i]);
 		else
 			v = json_loads(argv[i], JSON_DECODE_ANY, NULL);

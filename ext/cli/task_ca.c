@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cr_ca_admin.h"
+#include "cr_json.h"
 #include "cr_task.h"
 #include "tasks.h"
 
@@ -37,28 +38,90 @@ connect_from(json_t *params, cr_err *err)
 	return cr_ca_admin_connect(&c, err);
 }
 
-/* certnames: a non-empty array of valid certnames. */
+/*
+ * certnames: a non-empty array of at most CR_CA_MAX_NAMES valid certnames
+ * (tasks/ca_clean.json, ca_sign.json say the same).  New reference to the
+ * list without duplicates, first occurrence first.
+ */
 static json_t *
 names_param(json_t *params, cr_err *err)
 {
 	json_t *names = json_object_get(params, "certnames"), *v;
+	json_t *seen = json_object(), *uniq = json_array(), *out = NULL;
+	const char *name;
 	size_t i;
 
-	if (json_array_size(names) == 0) {
+	if (seen == NULL || uniq == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if (json_array_size(names) == 0 ||
+	    json_array_size(names) > CR_CA_MAX_NAMES) {
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-		    "parameter 'certnames' must list at least one certname");
+		    "parameter 'certnames' must list 1 to %d certnames, not %zu",
+		    CR_CA_MAX_NAMES, json_array_size(names));
 		cr_err_detail_new(err, "parameter", json_string("certnames"));
-		return NULL;
+		goto out;
 	}
 	json_array_foreach(names, i, v) {
-		if (!cr_certname_valid(json_string_value(v))) {
+		name = json_string_value(v);
+		if (!cr_certname_valid(name)) {
 			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-			    "'%s' is not a valid certname", json_string_value(v));
+			    "'%s' is not a valid certname", name ? name : "?");
 			cr_err_detail_new(err, "parameter", json_string("certnames"));
-			return NULL;
+			goto out;
+		}
+		if (json_object_get(seen, name) != NULL)
+			continue;
+		json_object_set_new(seen, name, json_true());
+		json_array_append(uniq, v);
+	}
+	out = json_incref(uniq);
+out:
+	json_decref(seen);
+	json_decref(uniq);
+	return out;
+}
+
+/*
+ * expected_fingerprints: every key is one of certnames and every value a
+ * SHA-256 fingerprint (cr_fingerprint_valid): a typo would otherwise sign
+ * that name without the check.
+ */
+static bool
+fingerprints_param(json_t *params, json_t *names, cr_err *err)
+{
+	json_t *fps = json_object_get(params, "expected_fingerprints"), *v, *n;
+	const char *key;
+	size_t i;
+	bool found;
+
+	json_object_foreach(fps, key, v) {
+		found = false;
+		json_array_foreach(names, i, n)
+			if (strcmp(json_string_value(n), key) == 0)
+				found = true;
+		if (!found) {
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "expected_fingerprints names '%.255s', which is not "
+			    "in certnames: refused, so that a misspelt name is "
+			    "never signed without its check", key);
+			cr_err_detail_new(err, "parameter",
+			    json_string("expected_fingerprints"));
+			cr_err_detail_new(err, "entry", cr_json_str(key));
+			return false;
+		}
+		if (!cr_fingerprint_valid(json_string_value(v))) {
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "expected_fingerprints['%s'] is not a SHA-256 "
+			    "fingerprint (" CR_FINGERPRINT_FORM ")", key);
+			cr_err_detail_new(err, "parameter",
+			    json_string("expected_fingerprints"));
+			cr_err_detail_new(err, "entry", cr_json_str(key));
+			return false;
 		}
 	}
-	return names;
+	return true;
 }
 
 static const struct cr_param clean_params[] = {
@@ -76,6 +139,7 @@ ca_clean_run(json_t *params, cr_err *err)
 	if (names != NULL && (h = connect_from(params, err)) != NULL)
 		out = cr_ca_clean_names(h, names, err);
 	cr_http_free(h);
+	json_decref(names);
 	return out;
 }
 
@@ -97,10 +161,12 @@ ca_sign_run(json_t *params, cr_err *err)
 	json_t *names = names_param(params, err), *out = NULL;
 	cr_http *h = NULL;
 
-	if (names != NULL && (h = connect_from(params, err)) != NULL)
+	if (names != NULL && fingerprints_param(params, names, err) &&
+	    (h = connect_from(params, err)) != NULL)
 		out = cr_ca_sign_names(h, names, json_object_get(params,
 		    "expected_fingerprints"), err);
 	cr_http_free(h);
+	json_decref(names);
 	return out;
 }
 

@@ -19,7 +19,7 @@ static const struct cr_param regenerate_params[] = {
 	{ "key_type", CR_P_STRING, 0, 0 },
 	{ "key_size", CR_P_INT, 2048, 16384 },
 	{ "curve", CR_P_STRING, 0, 0 },
-	{ "ca_fingerprint", CR_P_STRING, 0, 0 },
+	{ "ca_fingerprint", CR_P_FINGERPRINT, 0, 0 },
 	{ "wait_for_cert", CR_P_INT, 0, CR_REGEN_WAIT_MAX },
 	{ "backup", CR_P_BOOL, 0, 0 },
 	{ "backup_dir", CR_P_PATH, 0, 0 },

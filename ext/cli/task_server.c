@@ -128,7 +128,7 @@ static const struct cr_param check_server_params[] = {
 	{ "confdir", CR_P_DIR, 0, 0 },
 	{ "server", CR_P_STRING, 0, 0 },
 	{ "port", CR_P_INT, 1, 65535 },
-	{ "expect_fingerprint", CR_P_STRING, 0, 0 },
+	{ "expect_fingerprint", CR_P_FINGERPRINT, 0, 0 },
 	{ "expect_names", CR_P_STRINGS, 0, 0 },
 	{ "catalog", CR_P_BOOL, 0, 0 },
 	{ "environment", CR_P_STRING, 0, 0 },

@@ -2,6 +2,8 @@
  * cr_ca_admin.c - clean, sign and list on the CA (see cr_ca_admin.h).
  */
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,42 @@
 #include "cr_json.h"
 #include "cr_settings.h"
 #include "cr_x509.h"
+
+/*
+ * The CA tasks authenticate with this host's own certificate unless cert
+ * and key are given: when one of the defaulted files does not exist, this
+ * host has no CA identity under the resolved confdir (an agent, or a wrong
+ * confdir).  false with CR_KIND_NOT_CA_HOST.
+ */
+static bool
+ca_identity_present(const struct cr_ca_conn *c, cr_settings *set,
+    const struct cr_http_opts *ho, cr_err *err)
+{
+	const char *files[3], *what[3] = { "hostcert", "hostprivkey",
+	    "localcacert" };
+	const char *confdir = cr_settings_get(set, "confdir");
+	struct stat st;
+	size_t i;
+
+	files[0] = c->cert ? NULL : ho->client_cert;
+	files[1] = c->key ? NULL : ho->client_key;
+	files[2] = c->cacert ? NULL : ho->cacert;
+	for (i = 0; i < 3; i++) {
+		if (files[i] == NULL || stat(files[i], &st) == 0 ||
+		    errno != ENOENT)
+			continue;
+		cr_err_set(err, CR_KIND_NOT_CA_HOST, "this host has no CA "
+		    "identity under confdir %s: its %s %s does not exist; the "
+		    "CA tasks authenticate with the CA host's own certificate, "
+		    "so confdir must name the CA's confdir",
+		    confdir ? confdir : "(default)", what[i], files[i]);
+		cr_err_detail_new(err, "confdir", cr_json_str(confdir));
+		cr_err_detail_new(err, "missing", cr_json_str(files[i]));
+		cr_err_detail_new(err, "setting", json_string(what[i]));
+		return false;
+	}
+	return true;
+}
 
 cr_http *
 cr_ca_admin_connect(const struct cr_ca_conn *c, cr_err *err)
@@ -34,7 +72,8 @@ cr_ca_admin_connect(const struct cr_ca_conn *c, cr_err *err)
 	ho.client_cert = c->cert ? c->cert : cr_settings_get(set, "hostcert");
 	ho.client_key = c->key ? c->key : cr_settings_get(set, "hostprivkey");
 	ho.cacert = c->cacert ? c->cacert : cr_settings_get(set, "localcacert");
-	h = cr_http_new(&ho, err);
+	if (ca_identity_present(c, set, &ho, err))
+		h = cr_http_new(&ho, err);
 out:
 	cr_settings_free(set);
 	return h;
@@ -254,7 +293,8 @@ out:
 	return out;
 }
 
-/* puppetserver's "2031-11-22T21:13:29UTC" -> epoch; false if other. */
+/* puppetserver's "2031-11-22T21:13:29UTC" (or ISO 8601's "...Z") ->
+ * epoch; false for anything else, trailing text included. */
 static bool
 ca_time(const char *s, time_t *out)
 {
@@ -262,7 +302,8 @@ ca_time(const char *s, time_t *out)
 	const char *end;
 
 	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
+	    (strcmp(end, "UTC") != 0 && strcmp(end, "Z") != 0))
 		return false;
 	*out = timegm(&tm);
 	return true;

@@ -9,8 +9,6 @@
 #include "cr_json.h"
 #include "cr_task.h"
 
-#define CR_MAX_STRING_PARAM 4096
-
 /* Reads all of `in` up to max bytes; NULL on error or overflow. */
 static char *
 read_all(FILE *in, size_t max, size_t *len, cr_err *err)
@@ -188,6 +186,33 @@ path_valid(const char *s)
 	return true;
 }
 
+bool
+cr_param_type_is_string(enum cr_param_type t)
+{
+	return t == CR_P_STRING || t == CR_P_PATH || t == CR_P_DIR ||
+	    t == CR_P_CERTNAME || t == CR_P_FINGERPRINT;
+}
+
+bool
+cr_fingerprint_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	if (strncmp(s, "SHA256:", 7) == 0)
+		s += 7;
+	else if (strncmp(s, "(SHA256) ", 9) == 0)
+		s += 9;
+	for (i = 0; i < 32; i++, s += 3) {
+		if (!isxdigit((unsigned char)s[0]) ||
+		    !isxdigit((unsigned char)s[1]) ||
+		    s[2] != (i < 31 ? ':' : '\0'))
+			return false;
+	}
+	return true;
+}
+
 static const char *
 type_name(enum cr_param_type t)
 {
@@ -199,7 +224,8 @@ type_name(enum cr_param_type t)
 	case CR_P_INT: return "an integer";
 	case CR_P_BOOL: return "a boolean";
 	case CR_P_STRINGS: return "an array of non-empty strings";
-	case CR_P_HASH: return "an object of strings";
+	case CR_P_HASH: return "an object of non-empty names to non-empty strings";
+	case CR_P_FINGERPRINT: return "a SHA-256 fingerprint (" CR_FINGERPRINT_FORM ")";
 	}
 	return "?";
 }
@@ -246,9 +272,34 @@ value_ok(const struct cr_param *p, json_t *v)
 		if (!json_is_object(v))
 			return false;
 		json_object_foreach(v, k, e)
-			if (!str_ok(e))
+			if (k[0] == '\0' || strlen(k) > CR_MAX_STRING_PARAM ||
+			    !str_ok(e))
 				return false;
 		return true;
+	case CR_P_FINGERPRINT:
+		return str_ok(v) && cr_fingerprint_valid(json_string_value(v));
+	}
+	return false;
+}
+
+/* A string, array element, hash key or hash value over the length limit. */
+static bool
+too_long(json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *e;
+
+	if (json_is_string(v))
+		return json_string_length(v) > CR_MAX_STRING_PARAM;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (too_long(e))
+				return true;
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+			if (strlen(k) > CR_MAX_STRING_PARAM || too_long(e))
+				return true;
 	}
 	return false;
 }
@@ -282,7 +333,12 @@ cr_task_params_check(json_t *params, const struct cr_param *spec, cr_err *err)
 		if (json_is_null(v))
 			continue;	/* null means "use the default" */
 		if (!value_ok(p, v)) {
-			if (p->type == CR_P_INT && json_is_integer(v))
+			if (p->type != CR_P_INT && too_long(v))
+				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+				    "parameter '%s' holds a value that is too long "
+				    "(at most %d characters)", key,
+				    CR_MAX_STRING_PARAM);
+			else if (p->type == CR_P_INT && json_is_integer(v))
 				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
 				    "parameter '%s' must be between %lld and %lld",
 				    key, p->min, p->max);

@@ -27,8 +27,25 @@ enum cr_param_type {
 	CR_P_INT,		/* integer within [min, max] */
 	CR_P_BOOL,
 	CR_P_STRINGS,		/* array of non-empty strings */
-	CR_P_HASH,		/* object of string -> string */
+	CR_P_HASH,		/* object of non-empty string -> string */
+	CR_P_FINGERPRINT,	/* SHA-256 fingerprint (cr_fingerprint_valid) */
 };
+
+/* The longest string value (and hash key) a parameter may hold. */
+#define CR_MAX_STRING_PARAM 4096
+
+/*
+ * A SHA-256 fingerprint as the operator pastes it: 32 colon-separated hex
+ * pairs, optionally after "SHA256:" or "(SHA256) " (Puppet's form).  The
+ * same regexp is the type of every fingerprint parameter in the tasks' JSON metadata.
+ */
+#define CR_FINGERPRINT_REGEXP \
+	"\\A(SHA256:|\\(SHA256\\) )?([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}\\z"
+#define CR_FINGERPRINT_FORM "32 colon-separated hex pairs such as " \
+	"AB:CD:...:EF, with or without a SHA256: prefix"
+bool cr_fingerprint_valid(const char *s);
+/* Types whose PT_* variable / command-line value is a raw string. */
+bool cr_param_type_is_string(enum cr_param_type t);
 
 struct cr_param {
 	const char *name;

@@ -28,6 +28,7 @@ static const struct cr_param spec[] = {
 	{ .name = "force", .type = CR_P_BOOL },
 	{ .name = "dns_alt_names", .type = CR_P_STRINGS },
 	{ .name = "extensions", .type = CR_P_HASH },
+	{ .name = "ca_fingerprint", .type = CR_P_FINGERPRINT },
 	{ .name = NULL },
 };
 
@@ -354,8 +355,70 @@ test_check_types(void **state)
 	check("{\"dns_alt_names\": \"a\"}", "dns_alt_names", NULL);
 	check("{\"extensions\": {\"pp_role\": \"web\"}}", NULL, NULL);
 	check("{\"extensions\": {\"pp_role\": 1}}", "extensions",
-	    "object of strings");
+	    "to non-empty strings");
 	check("{\"extensions\": [\"pp_role\"]}", "extensions", NULL);
+}
+
+/* New "<head><n times x><tail>". */
+static char *
+long_value(const char *head, size_t n, const char *tail)
+{
+	size_t h = strlen(head), t = strlen(tail);
+	char *out = malloc(h + n + t + 1);
+
+	assert_non_null(out);
+	memcpy(out, head, h);
+	memset(out + h, 'x', n);
+	memcpy(out + h + n, tail, t + 1);
+	return out;
+}
+
+/* issue 10: the C checks said what the tasks' JSON metadata says (same fingerprint
+ * regexp, empty names refused, a value too long says so). */
+static void
+test_check_matches_metadata(void **state)
+{
+	static const char fp[] = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:"
+	    "89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+	char buf[512], *big;
+	size_t n = 70000;
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%s\"}", fp);
+	check(buf, NULL, NULL);
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"SHA256:%s\"}", fp);
+	check(buf, NULL, NULL);
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"(SHA256) %s\"}", fp);
+	check(buf, NULL, NULL);
+	/* a trailing colon, a missing pair, no colons, a stray character */
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%s:\"}", fp);
+	check(buf, "ca_fingerprint", "32 colon-separated hex pairs");
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%.92s\"}", fp);
+	check(buf, "ca_fingerprint", "SHA-256 fingerprint");
+	check("{\"ca_fingerprint\": \"ABCDEF0123456789ABCDEF0123456789ABCDEF"
+	    "0123456789ABCDEF0123456789\"}", "ca_fingerprint", "fingerprint");
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%.94sG\"}", fp);
+	check(buf, "ca_fingerprint", "fingerprint");
+	assert_true(cr_fingerprint_valid(fp));
+	assert_false(cr_fingerprint_valid(NULL));
+	assert_false(cr_fingerprint_valid(""));
+	/* an empty extension name is refused at the parameter check */
+	check("{\"extensions\": {\"\": \"web\"}}", "extensions",
+	    "non-empty names");
+	check("{\"extensions\": {\"pp_role\": \"web\"}}", NULL, NULL);
+	/* a 70k-character value: "too long", not "must be an object" */
+	big = long_value("{\"extensions\": {\"pp_role\": \"", n, "\"}}");
+	check(big, "extensions", "too long (at most 4096 characters)");
+	free(big);
+	big = long_value("{\"label\": \"", n, "\"}");
+	check(big, "label", "too long");
+	free(big);
+	big = long_value("{\"dns_alt_names\": [\"", n, "\"]}");
+	check(big, "dns_alt_names", "too long");
+	free(big);
+	big = long_value("{\"extensions\": {\"", n, "\": \"web\"}}");
+	check(big, "extensions", "too long");
+	free(big);
 }
 
 static void
@@ -849,6 +912,7 @@ main(void)
 		cmocka_unit_test(test_check_unknown),
 		cmocka_unit_test(test_check_types),
 		cmocka_unit_test(test_check_int_range),
+		cmocka_unit_test(test_check_matches_metadata),
 		cmocka_unit_test(test_check_null_default),
 		cmocka_unit_test(test_check_metaparameters),
 		cmocka_unit_test(test_certname_valid),
