@@ -87,6 +87,7 @@ static const struct cr_param restore_params[] = {
 	{ "backup_dir", CR_P_PATH, 0, 0 },
 	{ "services", CR_P_STRINGS, 0, 0 },
 	{ "lock_timeout", CR_P_INT, 0, 86400 },
+	{ "allow_revoked", CR_P_BOOL, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -103,6 +104,7 @@ restore_run(json_t *params, cr_err *err)
 	if (json_is_null(o.services))
 		o.services = NULL;
 	o.noop = cr_task_noop(params);
+	o.allow_revoked = cr_param_bool(params, "allow_revoked", false);
 	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
 	if (o.lock_timeout_ms > 0)
 		o.lock_timeout_ms *= 1000;
