@@ -104,6 +104,41 @@ srv_rel(const char *dir, const char *path, const char *setting, cr_err *err)
 	return path + n + 1;
 }
 
+static void
+prefixed_add(json_t *list, const char *prefix, const char *name)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s%s", prefix, name) != -1)
+		json_array_append_new(list, cr_json_str(s));
+	free(s);
+}
+
+/* The certificate's SANs as the results' top-level dns_alt_names lists
+ * them: "DNS:<name>"..., then "IP:<address>"... */
+static json_t *
+alt_names_of(X509 *x)
+{
+	json_t *dns = json_array(), *ip = json_array(), *out = json_array();
+	json_t *v;
+	size_t i;
+
+	if (dns == NULL || ip == NULL || out == NULL) {
+		json_decref(out);
+		out = NULL;
+		goto out;
+	}
+	cr_sans_json(X509_get0_extensions(x), dns, ip);
+	json_array_foreach(dns, i, v)
+		prefixed_add(out, "DNS:", json_string_value(v));
+	json_array_foreach(ip, i, v)
+		prefixed_add(out, "IP:", json_string_value(v));
+out:
+	json_decref(dns);
+	json_decref(ip);
+	return out;
+}
+
 json_t *
 srv_cert_summary(X509 *x)
 {
@@ -111,13 +146,13 @@ srv_cert_summary(X509 *x)
 
 	if (full == NULL)
 		return json_null();
-	out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
+	out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:o?, s:O}",
 	    "subject", json_object_get(full, "subject"),
 	    "issuer", json_object_get(full, "issuer"),
 	    "serial", json_object_get(full, "serial"),
 	    "fingerprint_sha256", json_object_get(full, "fingerprint_sha256"),
 	    "not_after", json_object_get(full, "not_after"),
-	    "dns_alt_names", json_object_get(full, "dns_alt_names"),
+	    "dns_alt_names", alt_names_of(x),
 	    "extensions", json_object_get(full, "extensions"));
 	json_decref(full);
 	return out ? out : json_null();
