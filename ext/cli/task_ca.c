@@ -12,12 +12,12 @@
 #include "tasks.h"
 
 #define CONN_PARAMS \
-	{ "confdir", CR_P_DIR, 0, 0 }, \
-	{ "ca_server", CR_P_STRING, 0, 0 }, \
-	{ "ca_port", CR_P_INT, 1, 65535 }, \
-	{ "cert", CR_P_PATH, 0, 0 }, \
-	{ "key", CR_P_PATH, 0, 0 }, \
-	{ "cacert", CR_P_PATH, 0, 0 }
+	{ "confdir", CR_P_DIR, 0, 0, NULL }, \
+	{ "ca_server", CR_P_STRING, 0, 0, NULL }, \
+	{ "ca_port", CR_P_INT, 1, 65535, NULL }, \
+	{ "cert", CR_P_PATH, 0, 0, NULL }, \
+	{ "key", CR_P_PATH, 0, 0, NULL }, \
+	{ "cacert", CR_P_PATH, 0, 0, NULL }
 
 static cr_http *
 connect_from(json_t *params, cr_err *err)
@@ -39,9 +39,8 @@ connect_from(json_t *params, cr_err *err)
 }
 
 /*
- * certnames: a non-empty array of at most CR_CA_MAX_NAMES valid certnames
- * (tasks/ca_clean.json, ca_sign.json say the same).  New reference to the
- * list without duplicates, first occurrence first.
+ * certnames (checked by its type: 1 to CR_CA_MAX_NAMES certnames): a new
+ * reference to the list without duplicates, first occurrence first.
  */
 static json_t *
 names_param(json_t *params, cr_err *err)
@@ -55,22 +54,14 @@ names_param(json_t *params, cr_err *err)
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
-	if (json_array_size(names) == 0 ||
-	    json_array_size(names) > CR_CA_MAX_NAMES) {
+	if (json_array_size(names) == 0) {	/* absent or null */
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-		    "parameter 'certnames' must list 1 to %d certnames, not %zu",
-		    CR_CA_MAX_NAMES, json_array_size(names));
+		    "parameter 'certnames' must list at least one certname");
 		cr_err_detail_new(err, "parameter", json_string("certnames"));
 		goto out;
 	}
 	json_array_foreach(names, i, v) {
 		name = json_string_value(v);
-		if (!cr_certname_valid(name)) {
-			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-			    "'%s' is not a valid certname", name ? name : "?");
-			cr_err_detail_new(err, "parameter", json_string("certnames"));
-			goto out;
-		}
 		if (json_object_get(seen, name) != NULL)
 			continue;
 		json_object_set_new(seen, name, json_true());
@@ -84,9 +75,8 @@ out:
 }
 
 /*
- * expected_fingerprints: every key is one of certnames and every value a
- * SHA-256 fingerprint (cr_fingerprint_valid): a typo would otherwise sign
- * that name without the check.
+ * expected_fingerprints (its type checks the form): every name must be one
+ * of certnames, or a misspelt name would be signed without its check.
  */
 static bool
 fingerprints_param(json_t *params, json_t *names, cr_err *err)
@@ -111,23 +101,14 @@ fingerprints_param(json_t *params, json_t *names, cr_err *err)
 			cr_err_detail_new(err, "entry", cr_json_str(key));
 			return false;
 		}
-		if (!cr_fingerprint_valid(json_string_value(v))) {
-			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-			    "expected_fingerprints['%s'] is not a SHA-256 "
-			    "fingerprint (" CR_FINGERPRINT_FORM ")", key);
-			cr_err_detail_new(err, "parameter",
-			    json_string("expected_fingerprints"));
-			cr_err_detail_new(err, "entry", cr_json_str(key));
-			return false;
-		}
 	}
 	return true;
 }
 
 static const struct cr_param clean_params[] = {
-	{ "certnames", CR_P_STRINGS, 0, 0 },
+	{ "certnames", CR_P_CERTNAMES, 1, CR_CA_MAX_NAMES, NULL },
 	CONN_PARAMS,
-	{ NULL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *
@@ -149,10 +130,10 @@ const struct cr_task_def cr_task_ca_clean = {
 };
 
 static const struct cr_param sign_params[] = {
-	{ "certnames", CR_P_STRINGS, 0, 0 },
-	{ "expected_fingerprints", CR_P_HASH, 0, 0 },
+	{ "certnames", CR_P_CERTNAMES, 1, CR_CA_MAX_NAMES, NULL },
+	{ "expected_fingerprints", CR_P_FINGERPRINTS, 0, 0, NULL },
 	CONN_PARAMS,
-	{ NULL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *
@@ -176,10 +157,10 @@ const struct cr_task_def cr_task_ca_sign = {
 };
 
 static const struct cr_param list_params[] = {
-	{ "state", CR_P_STRING, 0, 0 },
-	{ "expiring_within_days", CR_P_INT, 0, 36500 },
+	{ "state", CR_P_STRING, 0, 0, "^(all|requested|signed|revoked)$" },
+	{ "expiring_within_days", CR_P_INT, 0, 36500, NULL },
 	CONN_PARAMS,
-	{ NULL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *

@@ -29,6 +29,11 @@ static const struct cr_param spec[] = {
 	{ .name = "dns_alt_names", .type = CR_P_STRINGS },
 	{ .name = "extensions", .type = CR_P_HASH },
 	{ .name = "ca_fingerprint", .type = CR_P_FINGERPRINT },
+	{ .name = "names", .type = CR_P_CERTNAMES, .min = 1, .max = 3 },
+	{ .name = "fps", .type = CR_P_FINGERPRINTS },
+	{ .name = "key_type", .type = CR_P_STRING, .pattern = "^(rsa|ec)$" },
+	{ .name = "services", .type = CR_P_STRINGS,
+	    .pattern = "^[a-zA-Z0-9@_][a-zA-Z0-9@._-]{0,254}$" },
 	{ .name = NULL },
 };
 
@@ -355,7 +360,7 @@ test_check_types(void **state)
 	check("{\"dns_alt_names\": \"a\"}", "dns_alt_names", NULL);
 	check("{\"extensions\": {\"pp_role\": \"web\"}}", NULL, NULL);
 	check("{\"extensions\": {\"pp_role\": 1}}", "extensions",
-	    "to non-empty strings");
+	    "to a non-empty string");
 	check("{\"extensions\": [\"pp_role\"]}", "extensions", NULL);
 }
 
@@ -402,9 +407,34 @@ test_check_matches_metadata(void **state)
 	assert_true(cr_fingerprint_valid(fp));
 	assert_false(cr_fingerprint_valid(NULL));
 	assert_false(cr_fingerprint_valid(""));
+	/* certnames: count within [min, max], each a certname */
+	check("{\"names\": [\"a.test\"]}", NULL, NULL);
+	check("{\"names\": [\"a\", \"b\", \"c\"]}", NULL, NULL);
+	check("{\"names\": []}", "names", "must list 1 to 3 certnames");
+	check("{\"names\": [\"a\", \"b\", \"c\", \"d\"]}", "names",
+	    "not 4 value(s)");
+	check("{\"names\": [\"a..b\"]}", "names", "certnames");
+	check("{\"names\": [\"Bad/Name\"]}", "names", "certnames");
+	/* certname -> fingerprint, the bad entry named */
+	snprintf(buf, sizeof(buf), "{\"fps\": {\"a.test\": \"%s\"}}", fp);
+	check(buf, NULL, NULL);
+	snprintf(buf, sizeof(buf), "{\"fps\": {\"a.test\": \"%s:\"}}", fp);
+	check(buf, "fps", "entry 'a.test' must map a certname to a SHA-256");
+	snprintf(buf, sizeof(buf), "{\"fps\": {\"A/b\": \"%s\"}}", fp);
+	check(buf, "fps", "entry 'A/b'");
+	/* enumerations and name patterns: the whole value must match */
+	check("{\"key_type\": \"ec\"}", NULL, NULL);
+	check("{\"key_type\": \"dsa\"}", "key_type", "matching ^(rsa|ec)$");
+	check("{\"key_type\": \"rsaX\"}", "key_type", "matching");
+	check("{\"key_type\": \"xec\"}", "key_type", "matching");
+	check("{\"services\": [\"puppet\", \"pxp-agent\", \"a@b.service\"]}",
+	    NULL, NULL);
+	check("{\"services\": [\"-x\"]}", "services", "matching");
+	check("{\"services\": [\"a b\"]}", "services", "matching");
+	check("{\"services\": [\"a\\nb\"]}", "services", "matching");
 	/* an empty extension name is refused at the parameter check */
 	check("{\"extensions\": {\"\": \"web\"}}", "extensions",
-	    "non-empty names");
+	    "map a non-empty name");
 	check("{\"extensions\": {\"pp_role\": \"web\"}}", NULL, NULL);
 	/* a 70k-character value: "too long", not "must be an object" */
 	big = long_value("{\"extensions\": {\"pp_role\": \"", n, "\"}}");
