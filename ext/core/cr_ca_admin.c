@@ -94,7 +94,47 @@ fail_row(json_t *row, const char *kind, const char *msg, const char *next)
 	json_object_set_new(row, "outcome", json_string("failed"));
 	json_object_set_new(row, "error", json_pack("{s:s, s:o, s:o}",
 	    "kind", kind, "msg", cr_json_str(msg), "next_step",
-	    next ? cr_json_str(next) : json_null()));
+	    cr_json_str(next ? next : cr_err_kind_next_step(kind))));
+}
+
+/*
+ * Bolt's human output prints the error's msg only: name the failed rows
+ * there ("<certname>: <msg>", bounded), and when they all share one next
+ * step, make it the error's.
+ */
+static void
+partial_failure(json_t *rows, const char *what, size_t failed, cr_err *err)
+{
+	char text[1536];
+	const char *next = NULL, *ns;
+	size_t i, used, listed = 0;
+	json_t *row, *e;
+	bool same = true;
+	int n;
+
+	used = (size_t)snprintf(text, sizeof(text), "%s failed for %zu of %zu "
+	    "name(s)", what, failed, json_array_size(rows));
+	json_array_foreach(rows, i, row) {
+		if ((e = json_object_get(row, "error")) == NULL)
+			continue;
+		ns = json_string_value(json_object_get(e, "next_step"));
+		if (next == NULL)
+			next = ns;
+		else if (ns == NULL || strcmp(ns, next) != 0)
+			same = false;
+		if (used >= sizeof(text) - 1)
+			continue;
+		n = snprintf(text + used, sizeof(text) - used, "%s %s: %s",
+		    listed++ > 0 ? ";" : ":",
+		    json_string_value(json_object_get(row, "certname")),
+		    json_string_value(json_object_get(e, "msg")));
+		used = n > 0 ? used + (size_t)n : used;
+	}
+	if (used >= sizeof(text) - 1)
+		memcpy(text + sizeof(text) - 5, "...", 4);
+	cr_err_set(err, CR_KIND_CA_PARTIAL, "%s", text);
+	if (same && next != NULL)
+		cr_err_detail_new(err, "next_step", cr_json_str(next));
 }
 
 /* Wraps rows into the answer, or sets err when any row failed. */
@@ -113,9 +153,7 @@ conclude(json_t *rows, const char *what, cr_err *err)
 			failed++;
 	}
 	if (failed > 0) {
-		cr_err_set(err, CR_KIND_CA_PARTIAL, "%s failed for %zu of %zu "
-		    "name(s): see details.results", what, failed,
-		    json_array_size(rows));
+		partial_failure(rows, what, failed, err);
 		cr_err_detail_new(err, "results", json_incref(rows));
 		cr_err_detail_new(err, "summary", summary);
 		return NULL;

@@ -94,6 +94,10 @@ task_run ca_list "{\"confdir\":\"$S\",\"ca_port\":1}"
 assert_next_step "ca-unreachable"
 task_run ca_sign "{\"confdir\":\"$S\",\"certnames\":[\"nobody-$$.test\"]}"
 assert_next_step "ca-partial-failure"
+# Bolt prints msg only: the failed names, their reasons and their shared
+# next step must be in it, not only in details.results
+assert_match "sign failed for 1 of 1 name\\(s\\): nobody-$$.test: the CA has no request" "$(json_get "$TASK_OUT" _error.msg)" "partial failure: msg names the failed name and why"
+assert_match "Next step: run cert_regen::regenerate on the agent first" "$(json_get "$TASK_OUT" _error.msg)" "partial failure: msg ends with the rows' next step"
 task_run status "{\"confdir\":\"$S\",\"bogus\":1}"
 assert_next_step "status: unknown parameter"
 task_run regenerate "{\"confdir\":\"$S\",\"ca_fingerprint\":7}"
