@@ -16,11 +16,14 @@ esac
 platform="$os-$arch"
 bin="$here/bin/$platform/cert_regen"
 
+# The default next step of the kind (ext/core/cr_err.c, kind_registry).
+next='run the task on a platform cert_regen has a build for, or build one (README: Building for other agent Rubies and platforms).'
 fail() {
 	# $1: why (a fixed text or a sanitised one); no input is echoed raw
 	why=$(printf '%s' "$1" | tr -cd 'A-Za-z0-9 ._:/()=+-' | cut -c1-300)
-	printf '{"_error":{"kind":"cert_regen/unsupported-platform","msg":"no cert_regen build runs on %s: %s","details":{"platform":"%s","expected":"cert_regen/files/bin/%s/cert_regen","task":"%s"}}}\n' \
-		"$platform" "$why" "$platform" "$platform" "$(printf '%s' "$task" | tr -cd 'a-z0-9_')"
+	printf '{"_error":{"kind":"cert_regen/unsupported-platform","msg":"no cert_regen build runs on %s: %s. Next step: %s","details":{"platform":"%s","expected":"cert_regen/files/bin/%s/cert_regen","task":"%s","next_step":"%s"}}}\n' \
+		"$platform" "$why" "$next" "$platform" "$platform" \
+		"$(printf '%s' "$task" | tr -cd 'a-z0-9_')" "$next"
 	exit 1
 }
 

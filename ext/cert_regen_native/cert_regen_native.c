@@ -181,10 +181,12 @@ parse_opts(int argc, VALUE *argv, struct native_opts *o)
 static void
 raise_err(cr_err *err)
 {
-	VALUE msg = rb_utf8_str_new_cstr(err->msg[0] ? err->msg : "unknown error");
+	char *text = cr_err_message_new(err);	/* msg + " Next step: ..." */
+	VALUE msg = rb_utf8_str_new_cstr(text ? text : err->msg);
 	VALUE kind = rb_utf8_str_new_cstr(err->kind[0] ? err->kind : CR_KIND_INTERNAL);
 	VALUE exc;
 
+	free(text);
 	cr_err_clear(err);
 	exc = rb_exc_new_str(eError, msg);
 	rb_iv_set(exc, "@kind", kind);

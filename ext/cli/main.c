@@ -88,6 +88,55 @@ out:
 	return rc;
 }
 
+/*
+ * For the metadata lint (tests/lint/check_task_params.rb), not for users:
+ *   cert_regen params               every task's parameter table as JSON
+ *   cert_regen check-params TASK    stdin: a JSON array of parameter
+ *                                   objects; stdout: an array, true or the
+ *                                   message, one per object (the task's
+ *                                   parameter check only; nothing runs)
+ */
+static int
+cmd_params(int argc, char **argv)
+{
+	json_t *out = json_object(), *cases = NULL, *v;
+	const struct cr_task_def *t;
+	json_error_t jerr;
+	size_t i;
+	int rc = 2;
+
+	if (out == NULL)
+		goto done;
+	if (argc == 1) {
+		for (i = 0; all_tasks[i] != NULL; i++)
+			json_object_set_new(out, all_tasks[i]->name,
+			    cr_task_params_json(all_tasks[i]->params));
+		rc = cr_task_print_result(out) == 0 ? 0 : 1;
+		goto done;
+	}
+	if (argc != 2 || (t = find_task(argv[1])) == NULL ||
+	    (cases = json_loadf(stdin, 0, &jerr)) == NULL ||
+	    !json_is_array(cases)) {
+		fprintf(stderr, "usage: cert_regen check-params TASK < [{...}, ...]\n");
+		goto done;
+	}
+	json_decref(out);
+	out = json_array();
+	json_array_foreach(cases, i, v) {
+		cr_err e;
+
+		cr_err_init(&e);
+		json_array_append_new(out, cr_task_params_check(v, t->params,
+		    &e) ? json_true() : cr_json_str(e.msg));
+		cr_err_clear(&e);
+	}
+	rc = cr_task_print_result(out) == 0 ? 0 : 1;
+done:
+	json_decref(cases);
+	json_decref(out);
+	return rc;
+}
+
 /* --some-name VALUE -> params["some_name"], typed by the task's spec. */
 static json_t *
 params_from_argv(const struct cr_task_def *t, int argc, char **argv,
@@ -127,8 +176,7 @@ params_from_argv(const struct cr_task_def *t, int argc, char **argv,
 			goto out;
 		}
 		i++;
-		if (p->type == CR_P_STRING || p->type == CR_P_PATH ||
-		    p->type == CR_P_DIR || p->type == CR_P_CERTNAME)
+		if (cr_param_type_is_string(p->type))
 			v = cr_json_str(argv[i]);
 		else
 			v = json_loads(argv[i], JSON_DECODE_ANY, NULL);
@@ -173,6 +221,11 @@ main(int argc, char **argv)
 		rc = cr_cmd_ca_request(argc - 1, argv + 1);
 	} else if (strcmp(argv[1], "service") == 0) {
 		rc = cr_cmd_service(argc - 1, argv + 1);
+	} else if (strcmp(argv[1], "params") == 0 ||
+	    strcmp(argv[1], "check-params") == 0) {
+		rc = cmd_params(argc - 1, argv + 1);
+		if (strcmp(argv[1], "params") == 0 && argc != 2)
+			rc = 2;
 	} else if (strcmp(argv[1], "lock") == 0) {
 		rc = cr_cmd_lock(argc - 1, argv + 1);
 	} else if (strcmp(argv[1], "task") == 0) {

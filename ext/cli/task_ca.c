@@ -7,16 +7,17 @@
 #include <string.h>
 
 #include "cr_ca_admin.h"
+#include "cr_json.h"
 #include "cr_task.h"
 #include "tasks.h"
 
 #define CONN_PARAMS \
-	{ "confdir", CR_P_DIR, 0, 0 }, \
-	{ "ca_server", CR_P_STRING, 0, 0 }, \
-	{ "ca_port", CR_P_INT, 1, 65535 }, \
-	{ "cert", CR_P_PATH, 0, 0 }, \
-	{ "key", CR_P_PATH, 0, 0 }, \
-	{ "cacert", CR_P_PATH, 0, 0 }
+	{ "confdir", CR_P_DIR, 0, 0, NULL }, \
+	{ "ca_server", CR_P_STRING, 0, 0, NULL }, \
+	{ "ca_port", CR_P_INT, 1, 65535, NULL }, \
+	{ "cert", CR_P_PATH, 0, 0, NULL }, \
+	{ "key", CR_P_PATH, 0, 0, NULL }, \
+	{ "cacert", CR_P_PATH, 0, 0, NULL }
 
 static cr_http *
 connect_from(json_t *params, cr_err *err)
@@ -37,34 +38,77 @@ connect_from(json_t *params, cr_err *err)
 	return cr_ca_admin_connect(&c, err);
 }
 
-/* certnames: a non-empty array of valid certnames. */
+/*
+ * certnames (checked by its type: 1 to CR_CA_MAX_NAMES certnames): a new
+ * reference to the list without duplicates, first occurrence first.
+ */
 static json_t *
 names_param(json_t *params, cr_err *err)
 {
 	json_t *names = json_object_get(params, "certnames"), *v;
+	json_t *seen = json_object(), *uniq = json_array(), *out = NULL;
+	const char *name;
 	size_t i;
 
-	if (json_array_size(names) == 0) {
+	if (seen == NULL || uniq == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if (json_array_size(names) == 0) {	/* absent or null */
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
 		    "parameter 'certnames' must list at least one certname");
 		cr_err_detail_new(err, "parameter", json_string("certnames"));
-		return NULL;
+		goto out;
 	}
 	json_array_foreach(names, i, v) {
-		if (!cr_certname_valid(json_string_value(v))) {
+		name = json_string_value(v);
+		if (json_object_get(seen, name) != NULL)
+			continue;
+		json_object_set_new(seen, name, json_true());
+		json_array_append(uniq, v);
+	}
+	out = json_incref(uniq);
+out:
+	json_decref(seen);
+	json_decref(uniq);
+	return out;
+}
+
+/*
+ * expected_fingerprints (its type checks the form): every name must be one
+ * of certnames, or a misspelt name would be signed without its check.
+ */
+static bool
+fingerprints_param(json_t *params, json_t *names, cr_err *err)
+{
+	json_t *fps = json_object_get(params, "expected_fingerprints"), *v, *n;
+	const char *key;
+	size_t i;
+	bool found;
+
+	json_object_foreach(fps, key, v) {
+		found = false;
+		json_array_foreach(names, i, n)
+			if (strcmp(json_string_value(n), key) == 0)
+				found = true;
+		if (!found) {
 			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-			    "'%s' is not a valid certname", json_string_value(v));
-			cr_err_detail_new(err, "parameter", json_string("certnames"));
-			return NULL;
+			    "expected_fingerprints names '%.255s', which is not "
+			    "in certnames: refused, so that a misspelt name is "
+			    "never signed without its check", key);
+			cr_err_detail_new(err, "parameter",
+			    json_string("expected_fingerprints"));
+			cr_err_detail_new(err, "entry", cr_json_str(key));
+			return false;
 		}
 	}
-	return names;
+	return true;
 }
 
 static const struct cr_param clean_params[] = {
-	{ "certnames", CR_P_STRINGS, 0, 0 },
+	{ "certnames", CR_P_CERTNAMES, 1, CR_CA_MAX_NAMES, NULL },
 	CONN_PARAMS,
-	{ NULL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *
@@ -76,6 +120,7 @@ ca_clean_run(json_t *params, cr_err *err)
 	if (names != NULL && (h = connect_from(params, err)) != NULL)
 		out = cr_ca_clean_names(h, names, err);
 	cr_http_free(h);
+	json_decref(names);
 	return out;
 }
 
@@ -85,10 +130,10 @@ const struct cr_task_def cr_task_ca_clean = {
 };
 
 static const struct cr_param sign_params[] = {
-	{ "certnames", CR_P_STRINGS, 0, 0 },
-	{ "expected_fingerprints", CR_P_HASH, 0, 0 },
+	{ "certnames", CR_P_CERTNAMES, 1, CR_CA_MAX_NAMES, NULL },
+	{ "expected_fingerprints", CR_P_FINGERPRINTS, 0, 0, NULL },
 	CONN_PARAMS,
-	{ NULL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *
@@ -97,10 +142,12 @@ ca_sign_run(json_t *params, cr_err *err)
 	json_t *names = names_param(params, err), *out = NULL;
 	cr_http *h = NULL;
 
-	if (names != NULL && (h = connect_from(params, err)) != NULL)
+	if (names != NULL && fingerprints_param(params, names, err) &&
+	    (h = connect_from(params, err)) != NULL)
 		out = cr_ca_sign_names(h, names, json_object_get(params,
 		    "expected_fingerprints"), err);
 	cr_http_free(h);
+	json_decref(names);
 	return out;
 }
 
@@ -110,10 +157,10 @@ const struct cr_task_def cr_task_ca_sign = {
 };
 
 static const struct cr_param list_params[] = {
-	{ "state", CR_P_STRING, 0, 0 },
-	{ "expiring_within_days", CR_P_INT, 0, 36500 },
+	{ "state", CR_P_STRING, 0, 0, "^(all|requested|signed|revoked)$" },
+	{ "expiring_within_days", CR_P_INT, 0, 36500, NULL },
 	CONN_PARAMS,
-	{ NULL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *

@@ -6,28 +6,29 @@
 #include <string.h>
 
 #include "cr_regen.h"
+#include "cr_service.h"
 #include "tasks.h"
 
 static const struct cr_param regenerate_params[] = {
-	{ "confdir", CR_P_DIR, 0, 0 },
-	{ "ssldir", CR_P_PATH, 0, 0 },
-	{ "certname", CR_P_CERTNAME, 0, 0 },
-	{ "ca_server", CR_P_STRING, 0, 0 },
-	{ "ca_port", CR_P_INT, 1, 65535 },
-	{ "dns_alt_names", CR_P_STRINGS, 0, 0 },
-	{ "extension_requests", CR_P_HASH, 0, 0 },
-	{ "key_type", CR_P_STRING, 0, 0 },
-	{ "key_size", CR_P_INT, 2048, 16384 },
-	{ "curve", CR_P_STRING, 0, 0 },
-	{ "ca_fingerprint", CR_P_STRING, 0, 0 },
-	{ "wait_for_cert", CR_P_INT, 0, CR_REGEN_WAIT_MAX },
-	{ "backup", CR_P_BOOL, 0, 0 },
-	{ "backup_dir", CR_P_PATH, 0, 0 },
-	{ "services", CR_P_STRINGS, 0, 0 },
-	{ "remove_cached_catalog", CR_P_BOOL, 0, 0 },
-	{ "run_puppet", CR_P_BOOL, 0, 0 },
-	{ "lock_timeout", CR_P_INT, 0, 86400 },
-	{ NULL, 0, 0, 0 },
+	{ "confdir", CR_P_DIR, 0, 0, NULL },
+	{ "ssldir", CR_P_PATH, 0, 0, NULL },
+	{ "certname", CR_P_CERTNAME, 0, 0, NULL },
+	{ "ca_server", CR_P_STRING, 0, 0, NULL },
+	{ "ca_port", CR_P_INT, 1, 65535, NULL },
+	{ "dns_alt_names", CR_P_STRINGS, 0, 0, NULL },
+	{ "extension_requests", CR_P_HASH, 0, 0, NULL },
+	{ "key_type", CR_P_STRING, 0, 0, "^(rsa|ec)$" },
+	{ "key_size", CR_P_INT, 2048, 16384, NULL },
+	{ "curve", CR_P_STRING, 0, 0, NULL },
+	{ "ca_fingerprint", CR_P_FINGERPRINT, 0, 0, NULL },
+	{ "wait_for_cert", CR_P_INT, 0, CR_REGEN_WAIT_MAX, NULL },
+	{ "backup", CR_P_BOOL, 0, 0, NULL },
+	{ "backup_dir", CR_P_PATH, 0, 0, NULL },
+	{ "services", CR_P_STRINGS, 0, 0, CR_SERVICE_PATTERN },
+	{ "remove_cached_catalog", CR_P_BOOL, 0, 0, NULL },
+	{ "run_puppet", CR_P_BOOL, 0, 0, NULL },
+	{ "lock_timeout", CR_P_INT, 0, 86400, NULL },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *
@@ -81,13 +82,14 @@ const struct cr_task_def cr_task_regenerate = {
 };
 
 static const struct cr_param restore_params[] = {
-	{ "confdir", CR_P_DIR, 0, 0 },
-	{ "ssldir", CR_P_PATH, 0, 0 },
-	{ "backup", CR_P_STRING, 0, 0 },
-	{ "backup_dir", CR_P_PATH, 0, 0 },
-	{ "services", CR_P_STRINGS, 0, 0 },
-	{ "lock_timeout", CR_P_INT, 0, 86400 },
-	{ NULL, 0, 0, 0 },
+	{ "confdir", CR_P_DIR, 0, 0, NULL },
+	{ "ssldir", CR_P_PATH, 0, 0, NULL },
+	{ "backup", CR_P_STRING, 0, 0, NULL },
+	{ "backup_dir", CR_P_PATH, 0, 0, NULL },
+	{ "services", CR_P_STRINGS, 0, 0, CR_SERVICE_PATTERN },
+	{ "lock_timeout", CR_P_INT, 0, 86400, NULL },
+	{ "allow_revoked", CR_P_BOOL, 0, 0, NULL },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *
@@ -103,6 +105,7 @@ restore_run(json_t *params, cr_err *err)
 	if (json_is_null(o.services))
 		o.services = NULL;
 	o.noop = cr_task_noop(params);
+	o.allow_revoked = cr_param_bool(params, "allow_revoked", false);
 	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
 	if (o.lock_timeout_ms > 0)
 		o.lock_timeout_ms *= 1000;

@@ -8,36 +8,37 @@
 
 #include "cr_check.h"
 #include "cr_server.h"
+#include "cr_service.h"
 #include "tasks.h"
 
 #define COMMON_PARAMS \
-	{ "confdir", CR_P_DIR, 0, 0 }, \
-	{ "services", CR_P_STRINGS, 0, 0 }, \
-	{ "backup_dir", CR_P_PATH, 0, 0 }, \
-	{ "puppetserver", CR_P_PATH, 0, 0 }, \
-	{ "start_timeout", CR_P_INT, 1, 3600 }, \
-	{ "lock_timeout", CR_P_INT, 0, 86400 }
+	{ "confdir", CR_P_DIR, 0, 0, NULL }, \
+	{ "services", CR_P_STRINGS, 0, 0, CR_SERVICE_PATTERN }, \
+	{ "backup_dir", CR_P_PATH, 0, 0, NULL }, \
+	{ "puppetserver", CR_P_PATH, 0, 0, NULL }, \
+	{ "start_timeout", CR_P_INT, 1, 3600, NULL }, \
+	{ "lock_timeout", CR_P_INT, 0, 86400, NULL }
 
 static const struct cr_param primary_cert_params[] = {
 	COMMON_PARAMS,
-	{ "dns_alt_names", CR_P_STRINGS, 0, 0 },
-	{ "revoke_old", CR_P_BOOL, 0, 0 },
-	{ NULL, 0, 0, 0 },
+	{ "dns_alt_names", CR_P_STRINGS, 0, 0, NULL },
+	{ "revoke_old", CR_P_BOOL, 0, 0, NULL },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static const struct cr_param ca_rebuild_params[] = {
 	COMMON_PARAMS,
-	{ "dns_alt_names", CR_P_STRINGS, 0, 0 },
-	{ "ca_name", CR_P_STRING, 0, 0 },
-	{ "confirm", CR_P_BOOL, 0, 0 },
-	{ NULL, 0, 0, 0 },
+	{ "dns_alt_names", CR_P_STRINGS, 0, 0, NULL },
+	{ "ca_name", CR_P_STRING, 0, 0, NULL },
+	{ "confirm", CR_P_BOOL, 0, 0, NULL },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static const struct cr_param primary_restore_params[] = {
 	COMMON_PARAMS,
-	{ "backup", CR_P_STRING, 0, 0 },
-	{ "ca_backup", CR_P_STRING, 0, 0 },
-	{ NULL, 0, 0, 0 },
+	{ "backup", CR_P_STRING, 0, 0, NULL },
+	{ "ca_backup", CR_P_STRING, 0, 0, NULL },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *
@@ -125,14 +126,14 @@ const struct cr_task_def cr_task_primary_restore = {
 };
 
 static const struct cr_param check_server_params[] = {
-	{ "confdir", CR_P_DIR, 0, 0 },
-	{ "server", CR_P_STRING, 0, 0 },
-	{ "port", CR_P_INT, 1, 65535 },
-	{ "expect_fingerprint", CR_P_STRING, 0, 0 },
-	{ "expect_names", CR_P_STRINGS, 0, 0 },
-	{ "catalog", CR_P_BOOL, 0, 0 },
-	{ "environment", CR_P_STRING, 0, 0 },
-	{ NULL, 0, 0, 0 },
+	{ "confdir", CR_P_DIR, 0, 0, NULL },
+	{ "server", CR_P_STRING, 0, 0, NULL },
+	{ "port", CR_P_INT, 1, 65535, NULL },
+	{ "expect_fingerprint", CR_P_FINGERPRINT, 0, 0, NULL },
+	{ "expect_names", CR_P_STRINGS, 0, 0, NULL },
+	{ "catalog", CR_P_BOOL, 0, 0, NULL },
+	{ "environment", CR_P_STRING, 0, 0, "^[a-z0-9_]+$" },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *

@@ -8,11 +8,11 @@
 #include "tasks.h"
 
 static const struct cr_param status_params[] = {
-	{ "confdir", CR_P_DIR, 0, 0 },
-	{ "ssldir", CR_P_PATH, 0, 0 },
-	{ "certname", CR_P_CERTNAME, 0, 0 },
-	{ "warn_days", CR_P_INT, 0, CR_WARN_DAYS_MAX },
-	{ NULL, 0, 0, 0 },
+	{ "confdir", CR_P_DIR, 0, 0, NULL },
+	{ "ssldir", CR_P_PATH, 0, 0, NULL },
+	{ "certname", CR_P_CERTNAME, 0, 0, NULL },
+	{ "warn_days", CR_P_INT, 0, CR_WARN_DAYS_MAX, NULL },
+	{ NULL, 0, 0, 0, NULL },
 };
 
 static json_t *

@@ -2,6 +2,8 @@
  * cr_ca_admin.c - clean, sign and list on the CA (see cr_ca_admin.h).
  */
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,42 @@
 #include "cr_json.h"
 #include "cr_settings.h"
 #include "cr_x509.h"
+
+/*
+ * The CA tasks authenticate with this host's own certificate unless cert
+ * and key are given: when one of the defaulted files does not exist, this
+ * host has no CA identity under the resolved confdir (an agent, or a wrong
+ * confdir).  false with CR_KIND_NOT_CA_HOST.
+ */
+static bool
+ca_identity_present(const struct cr_ca_conn *c, cr_settings *set,
+    const struct cr_http_opts *ho, cr_err *err)
+{
+	const char *files[3], *what[3] = { "hostcert", "hostprivkey",
+	    "localcacert" };
+	const char *confdir = cr_settings_get(set, "confdir");
+	struct stat st;
+	size_t i;
+
+	files[0] = c->cert ? NULL : ho->client_cert;
+	files[1] = c->key ? NULL : ho->client_key;
+	files[2] = c->cacert ? NULL : ho->cacert;
+	for (i = 0; i < 3; i++) {
+		if (files[i] == NULL || stat(files[i], &st) == 0 ||
+		    errno != ENOENT)
+			continue;
+		cr_err_set(err, CR_KIND_NOT_CA_HOST, "this host has no CA "
+		    "identity under confdir %s: its %s %s does not exist; the "
+		    "CA tasks authenticate with the CA host's own certificate, "
+		    "so confdir must name the CA's confdir",
+		    confdir ? confdir : "(default)", what[i], files[i]);
+		cr_err_detail_new(err, "confdir", cr_json_str(confdir));
+		cr_err_detail_new(err, "missing", cr_json_str(files[i]));
+		cr_err_detail_new(err, "setting", json_string(what[i]));
+		return false;
+	}
+	return true;
+}
 
 cr_http *
 cr_ca_admin_connect(const struct cr_ca_conn *c, cr_err *err)
@@ -34,7 +72,8 @@ cr_ca_admin_connect(const struct cr_ca_conn *c, cr_err *err)
 	ho.client_cert = c->cert ? c->cert : cr_settings_get(set, "hostcert");
 	ho.client_key = c->key ? c->key : cr_settings_get(set, "hostprivkey");
 	ho.cacert = c->cacert ? c->cacert : cr_settings_get(set, "localcacert");
-	h = cr_http_new(&ho, err);
+	if (ca_identity_present(c, set, &ho, err))
+		h = cr_http_new(&ho, err);
 out:
 	cr_settings_free(set);
 	return h;
@@ -55,7 +94,47 @@ fail_row(json_t *row, const char *kind, const char *msg, const char *next)
 	json_object_set_new(row, "outcome", json_string("failed"));
 	json_object_set_new(row, "error", json_pack("{s:s, s:o, s:o}",
 	    "kind", kind, "msg", cr_json_str(msg), "next_step",
-	    next ? cr_json_str(next) : json_null()));
+	    cr_json_str(next ? next : cr_err_kind_next_step(kind))));
+}
+
+/*
+ * Bolt's human output prints the error's msg only: name the failed rows
+ * there ("<certname>: <msg>", bounded), and when they all share one next
+ * step, make it the error's.
+ */
+static void
+partial_failure(json_t *rows, const char *what, size_t failed, cr_err *err)
+{
+	char text[1536];
+	const char *next = NULL, *ns;
+	size_t i, used, listed = 0;
+	json_t *row, *e;
+	bool same = true;
+	int n;
+
+	used = (size_t)snprintf(text, sizeof(text), "%s failed for %zu of %zu "
+	    "name(s)", what, failed, json_array_size(rows));
+	json_array_foreach(rows, i, row) {
+		if ((e = json_object_get(row, "error")) == NULL)
+			continue;
+		ns = json_string_value(json_object_get(e, "next_step"));
+		if (next == NULL)
+			next = ns;
+		else if (ns == NULL || strcmp(ns, next) != 0)
+			same = false;
+		if (used >= sizeof(text) - 1)
+			continue;
+		n = snprintf(text + used, sizeof(text) - used, "%s %s: %s",
+		    listed++ > 0 ? ";" : ":",
+		    json_string_value(json_object_get(row, "certname")),
+		    json_string_value(json_object_get(e, "msg")));
+		used = n > 0 ? used + (size_t)n : used;
+	}
+	if (used >= sizeof(text) - 1)
+		memcpy(text + sizeof(text) - 5, "...", 4);
+	cr_err_set(err, CR_KIND_CA_PARTIAL, "%s", text);
+	if (same && next != NULL)
+		cr_err_detail_new(err, "next_step", cr_json_str(next));
 }
 
 /* Wraps rows into the answer, or sets err when any row failed. */
@@ -74,9 +153,7 @@ conclude(json_t *rows, const char *what, cr_err *err)
 			failed++;
 	}
 	if (failed > 0) {
-		cr_err_set(err, CR_KIND_CA_PARTIAL, "%s failed for %zu of %zu "
-		    "name(s): see details.results", what, failed,
-		    json_array_size(rows));
+		partial_failure(rows, what, failed, err);
 		cr_err_detail_new(err, "results", json_incref(rows));
 		cr_err_detail_new(err, "summary", summary);
 		return NULL;
@@ -254,7 +331,8 @@ out:
 	return out;
 }
 
-/* puppetserver's "2031-11-22T21:13:29UTC" -> epoch; false if other. */
+/* puppetserver's "2031-11-22T21:13:29UTC" (or ISO 8601's "...Z") ->
+ * epoch; false for anything else, trailing text included. */
 static bool
 ca_time(const char *s, time_t *out)
 {
@@ -262,7 +340,8 @@ ca_time(const char *s, time_t *out)
 	const char *end;
 
 	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
+	    (strcmp(end, "UTC") != 0 && strcmp(end, "Z") != 0))
 		return false;
 	*out = timegm(&tm);
 	return true;

@@ -49,8 +49,35 @@ void cr_err_errno(cr_err *e, const char *kind, int errnum, const char *fmt, ...)
 void cr_err_set_step(cr_err *e, const char *step);
 /* Adds details[key] = value (value reference is stolen). */
 void cr_err_detail_new(cr_err *e, const char *key, json_t *value);
-/* New reference: {"msg":..., "kind":..., "details":{..., "step":...}} */
+/*
+ * New reference: {"msg":..., "kind":..., "details":{..., "step":...,
+ * "next_step":...}}.  The printed msg is cr_err_message_new's: the record's
+ * msg followed by " Next step: <next step>".
+ */
 json_t *cr_err_to_json(const cr_err *e);
+
+/*
+ * The operator's next step for e: details.next_step when a flow set one,
+ * else the default of e's kind (cr_err_kind_next_step).  Borrowed; never
+ * NULL.
+ */
+const char *cr_err_next_step(const cr_err *e);
+/*
+ * The message every face prints (Bolt's _error.msg, the Ruby exception):
+ * "<msg> Next step: <cr_err_next_step>", or msg alone when it already ends
+ * with that sentence.  Caller frees; NULL only when out of memory.
+ */
+char *cr_err_message_new(const cr_err *e);
+
+/* The one registry of error kinds: each kind and its default next step. */
+struct cr_err_kind_info {
+	const char *kind;
+	const char *next_step;
+};
+/* Default next step of kind (a generic one for a kind not registered). */
+const char *cr_err_kind_next_step(const char *kind);
+/* The registry, terminated by {NULL, NULL}; for tests and docs. */
+const struct cr_err_kind_info *cr_err_kinds(void);
 
 /* Drains the OpenSSL error queue into buf ("; "-separated); returns buf. */
 char *cr_openssl_errors(char *buf, size_t len);

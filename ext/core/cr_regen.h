@@ -73,9 +73,19 @@ struct cr_restore_opts {
 	json_t *services;
 	bool noop;
 	long lock_timeout_ms;
+	bool allow_revoked;	/* restore a certificate the CA revoked */
 };
 
-/* Puts a backup back, atomically, with the same service handling. */
+/* The backup's certificate was revoked by the CA (fresh CRL). */
+#define CR_KIND_BACKUP_REVOKED "cert_regen/backup-revoked"
+
+/* Puts a backup back, atomically, with the same service handling.  The
+ * backup's certificate is first checked against a fresh CRL from the CA:
+ * a revoked one is refused (CR_KIND_BACKUP_REVOKED) unless allow_revoked;
+ * a CA that cannot be asked leaves a warning (the restore goes on). */
 json_t *cr_restore_run(const struct cr_restore_opts *o, cr_err *err);
+/* What o asks to restore, for messages: o->backup, or "latest" (never
+ * NULL). */
+const char *cr_restore_backup_name(const struct cr_restore_opts *o);
 
 #endif

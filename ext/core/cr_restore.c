@@ -7,18 +7,29 @@
  * with the same service handling as a regeneration.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "cr_fs.h"
+#include "cr_http.h"
 #include "cr_json.h"
 #include "cr_lock.h"
 #include "cr_regen_int.h"
 #include "cr_service.h"
 #include "cr_swap.h"
+#include "cr_x509.h"
+
+/* A restore is the rollback: a CA that does not answer quickly must not
+ * hold it up for long. */
+#define RESTORE_CRL_CONNECT_TIMEOUT 10
+#define RESTORE_CRL_TIMEOUT 30
 
 static bool
 looks_like_ssldir(const char *dir, cr_err *err)
@@ -34,13 +45,168 @@ looks_like_ssldir(const char *dir, cr_err *err)
 	return ok;
 }
 
+/* Appends a printf-formatted warning (any bytes: cr_json_str). */
+static void
+warn(json_t *warnings, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+warn(json_t *warnings, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(warnings, cr_json_str(buf));
+}
+
+/*
+ * 1 the CA's fresh CRL revokes x, 0 it does not, -1 it could not be asked
+ * (e: why).  The CA is ca_server:ca_port of the settings, its TLS checked
+ * against the live CA bundle (localcacert), else the backup's.
+ */
+static int
+ca_revokes(cr_settings *set, const char *backup, X509 *x, cr_err *e)
+{
+	struct cr_http_opts ho;
+	STACK_OF(X509_CRL) *crls = NULL;
+	cr_http *h = NULL;
+	char *pem = NULL, *bundle = NULL;
+	const char *port = cr_settings_get(set, "ca_port");
+	size_t len = 0;
+	struct stat st;
+	int rc = -1;
+
+	memset(&ho, 0, sizeof(ho));
+	ho.server = cr_settings_get(set, "ca_server");
+	ho.port = port ? atoi(port) : CR_HTTP_DEFAULT_PORT;
+	ho.cacert = cr_settings_get(set, "localcacert");
+	ho.connect_timeout_s = RESTORE_CRL_CONNECT_TIMEOUT;
+	ho.timeout_s = RESTORE_CRL_TIMEOUT;
+	if (ho.cacert == NULL || stat(ho.cacert, &st) != 0) {
+		if ((bundle = cr_path_join(backup, "certs/ca.pem")) == NULL) {
+			cr_err_set(e, CR_KIND_NOMEM, "out of memory");
+			goto out;
+		}
+		ho.cacert = bundle;
+	}
+	if ((h = cr_http_new(&ho, e)) == NULL ||
+	    (pem = cr_ca_get_crl(h, &len, e)) == NULL ||
+	    (crls = cr_crls_parse(pem, len, "the CA's CRL", e)) == NULL)
+		goto out;
+	if ((rc = cr_revoked_by(x, crls)) < 0)
+		cr_err_set(e, CR_KIND_CA_ERROR, "the CRL of the CA at %s:%d is "
+		    "not from the backup certificate's issuer (was the CA "
+		    "rebuilt?)", ho.server ? ho.server : "?", ho.port);
+out:
+	ERR_clear_error();
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	cr_http_free(h);
+	free(pem);
+	free(bundle);
+	return rc;
+}
+
+/*
+ * Describes the certificate the restore would bring back into info
+ * (serial, fingerprint_sha256, not_after, revoked, revocation_checked) and
+ * checks it against a fresh CRL from the CA.  Returns false (err set,
+ * CR_KIND_BACKUP_REVOKED) for a revoked one unless allow_revoked or noop;
+ * anything it cannot check is a warning, not a failure: a restore is the
+ * rollback, and a careful operator still wants it when the CA is down.
+ */
+static bool
+check_backup_cert(const struct cr_restore_opts *o, cr_settings *set,
+    const char *backup, json_t *info, json_t *warnings, cr_err *err)
+{
+	const char *certname = cr_settings_get(set, "certname");
+	STACK_OF(X509) *certs = NULL;
+	json_t *full = NULL;
+	char *path = NULL, *rel = NULL, *serial = NULL;
+	bool ok = false;
+	int revoked;
+	cr_err e;
+
+	cr_err_init(&e);
+	json_object_set_new(info, "revoked", json_null());
+	json_object_set_new(info, "revocation_checked", json_false());
+	if (certname == NULL || asprintf(&rel, "certs/%s.pem", certname) < 0)
+		rel = NULL;
+	if (rel == NULL || (path = cr_path_join(backup, rel)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	json_object_set_new(info, "path", cr_json_str(path));
+	if ((certs = cr_certs_read(path, &e)) == NULL ||
+	    (full = cr_cert_json(sk_X509_value(certs, 0), time(NULL))) == NULL) {
+		warn(warnings, "the backup holds "
+		    "no readable certificate for %s (%s): its revocation was "
+		    "not checked", certname, e.set ? e.msg : "out of memory");
+		ok = true;
+		goto out;
+	}
+	json_object_set(info, "serial", json_object_get(full, "serial"));
+	json_object_set(info, "fingerprint_sha256",
+	    json_object_get(full, "fingerprint_sha256"));
+	json_object_set(info, "not_after", json_object_get(full, "not_after"));
+	serial = cr_serial_hex(sk_X509_value(certs, 0));
+	if ((revoked = ca_revokes(set, backup, sk_X509_value(certs, 0), &e)) < 0) {
+		warn(warnings, "the revocation "
+		    "check could not be done (%s): if the CA revoked this "
+		    "certificate, puppet agent runs will fail after the "
+		    "restore; check with cert_regen::status once the CA "
+		    "answers", e.msg);
+		ok = true;
+		goto out;
+	}
+	json_object_set_new(info, "revoked", json_boolean(revoked == 1));
+	json_object_set_new(info, "revocation_checked", json_true());
+	if (revoked == 0 || o->noop || o->allow_revoked) {
+		if (revoked == 1)
+			warn(warnings, "the CA "
+			    "revoked this certificate (serial %s): puppet agent "
+			    "runs fail with it; %s", serial ? serial : "?",
+			    o->noop ? "a real run refuses it unless "
+			    "allow_revoked=true" : "regenerate it "
+			    "(cert_regen::regenerate) as soon as you can");
+		ok = true;
+		goto out;
+	}
+	cr_err_set(err, CR_KIND_BACKUP_REVOKED, "the backup %s holds the "
+	    "certificate of %s with serial %s, which the CA has revoked: "
+	    "restoring it would leave an agent the CA refuses; nothing was "
+	    "changed", backup, certname, serial ? serial : "?");
+	cr_err_detail_new(err, "backup", cr_json_str(backup));
+	cr_err_detail_new(err, "backup_certificate", json_incref(info));
+	regen_next(err, "regenerate instead: run cert_regen::regenerate on %s "
+	    "(or the plan cert_regen::regenerate_agents); restore with "
+	    "allow_revoked=true only if you know the CA will accept it",
+	    certname);
+out:
+	ERR_clear_error();
+	cr_err_clear(&e);
+	sk_X509_pop_free(certs, X509_free);
+	json_decref(full);
+	free(serial);
+	free(path);
+	free(rel);
+	return ok;
+}
+
+const char *
+cr_restore_backup_name(const struct cr_restore_opts *o)
+{
+	return o->backup != NULL ? o->backup : "latest";
+}
+
 json_t *
 cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 {
 	cr_settings *set = NULL;
 	cr_lock *locks[2] = { NULL, NULL };
 	json_t *result = json_object(), *out = NULL, *names = NULL;
-	json_t *stopped = NULL, *warnings = json_array();
+	json_t *stopped = NULL, *warnings = json_array(), *info = NULL;
 	char *live = NULL, *staging = NULL, *tree = NULL, *backup = NULL;
 	char *safety = NULL;
 	bool exchanged = false, under_pxp = cr_under_pxp_agent();
@@ -57,14 +223,22 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	else
 		backup = realpath(o->backup, NULL);
 	if (backup == NULL) {
+		/* cr_backup_latest sets err, except when out of memory */
 		cr_err_errno(err, CR_KIND_INVALID_PARAMETER, errno,
-		    "cannot find the backup %s", o->backup);
+		    "cannot find the backup %s", cr_restore_backup_name(o));
 		goto out;
 	}
 	if (!looks_like_ssldir(backup, err))
 		goto out;
 	json_object_set_new(result, "ssldir", cr_json_str(live));
 	json_object_set_new(result, "restored_from", cr_json_str(backup));
+	if ((info = json_object()) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	json_object_set(result, "backup_certificate", info);
+	if (!check_backup_cert(o, set, backup, info, warnings, err))
+		goto out;
 	if (o->noop) {
 		json_object_set_new(result, "state", json_string("unchanged"));
 		json_object_set_new(result, "noop", json_true());
@@ -153,6 +327,7 @@ out:
 	cr_lock_release(locks[0]);
 	json_decref(result);
 	json_decref(warnings);
+	json_decref(info);
 	json_decref(names);
 	json_decref(stopped);
 	free(live);

@@ -104,6 +104,41 @@ srv_rel(const char *dir, const char *path, const char *setting, cr_err *err)
 	return path + n + 1;
 }
 
+static void
+prefixed_add(json_t *list, const char *prefix, const char *name)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s%s", prefix, name) != -1)
+		json_array_append_new(list, cr_json_str(s));
+	free(s);
+}
+
+/* The certificate's SANs as the results' top-level dns_alt_names lists
+ * them: "DNS:<name>"..., then "IP:<address>"... */
+static json_t *
+alt_names_of(X509 *x)
+{
+	json_t *dns = json_array(), *ip = json_array(), *out = json_array();
+	json_t *v;
+	size_t i;
+
+	if (dns == NULL || ip == NULL || out == NULL) {
+		json_decref(out);
+		out = NULL;
+		goto out;
+	}
+	cr_sans_json(X509_get0_extensions(x), dns, ip);
+	json_array_foreach(dns, i, v)
+		prefixed_add(out, "DNS:", json_string_value(v));
+	json_array_foreach(ip, i, v)
+		prefixed_add(out, "IP:", json_string_value(v));
+out:
+	json_decref(dns);
+	json_decref(ip);
+	return out;
+}
+
 json_t *
 srv_cert_summary(X509 *x)
 {
@@ -111,13 +146,13 @@ srv_cert_summary(X509 *x)
 
 	if (full == NULL)
 		return json_null();
-	out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
+	out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:o?, s:O}",
 	    "subject", json_object_get(full, "subject"),
 	    "issuer", json_object_get(full, "issuer"),
 	    "serial", json_object_get(full, "serial"),
 	    "fingerprint_sha256", json_object_get(full, "fingerprint_sha256"),
 	    "not_after", json_object_get(full, "not_after"),
-	    "dns_alt_names", json_object_get(full, "dns_alt_names"),
+	    "dns_alt_names", alt_names_of(x),
 	    "extensions", json_object_get(full, "extensions"));
 	json_decref(full);
 	return out ? out : json_null();
@@ -715,6 +750,45 @@ describe_noop(struct srv *s, cr_err *err)
 	return s->o->op == CR_SRV_RESTORE || srv_alt_names(s, err);
 }
 
+/*
+ * A journal left by an unfinished run must be this operation's: another
+ * one is finished by running that task again.  A journal that names no
+ * operation (damaged, or not written by these tasks) cannot be resumed by
+ * any task: say so and what to look at, never "cert_regen::(null)".
+ */
+static bool
+journal_operation_ok(struct srv *s, cr_err *err)
+{
+	const char *op = json_string_value(json_object_get(s->journal,
+	    "operation"));
+	size_t i;
+	bool known = false;
+
+	for (i = 0; op != NULL && i < sizeof(op_names) / sizeof(op_names[0]);
+	    i++)
+		if (op_names[i] != NULL && strcmp(op, op_names[i]) == 0)
+			known = true;
+	if (!known) {
+		cr_err_set(err, CR_KIND_BUSY, "the journal %s/" JOURNAL " names "
+		    "no operation of these tasks (%s): it is damaged or not "
+		    "cert_regen's, and no task can resume it", s->staging,
+		    op ? op : "none");
+		fail_next(err, "unknown", "compare the live ssldir and cadir "
+		    "with the backups the journal names (under <ssldir>_bak "
+		    "and <cadir>_bak); when the live ones are good, move %s "
+		    "aside and run the task again", s->staging);
+		return false;
+	}
+	if (strcmp(op, op_names[s->o->op]) != 0) {
+		cr_err_set(err, CR_KIND_BUSY, "a %s run did not finish (%s): "
+		    "run cert_regen::%s again to finish it first", op,
+		    journal_state(s), op);
+		fail_next(err, "unknown", "run cert_regen::%s again", op);
+		return false;
+	}
+	return true;
+}
+
 json_t *
 cr_server_run(const struct cr_server_opts *o, cr_err *err)
 {
@@ -734,7 +808,25 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	}
 	s.warnings = json_object_get(s.result, "warnings");
 	json_object_set_new(s.result, "operation", json_string(op_names[o->op]));
-	if (!load_settings(&s, err) || !read_old_cert(&s, err)) {
+	if (!load_settings(&s, err)) {
+		cr_err_set_step(err, "preflight");
+		fail_next(err, "old", "nothing was changed: fix the settings "
+		    "named above and run the task again");
+		goto out;
+	}
+	/* the locks first, as regenerate takes them: a concurrent run of
+	 * these tasks (or a puppet run) finishes before this one reads the
+	 * old certificate and the journal, so it never goes on with state
+	 * that run has since changed */
+	if (!o->noop && !regen_lock_both(s.set, o->lock_timeout_ms, locks,
+	    err)) {
+		cr_err_set_step(err, "preflight");
+		fail_next(err, "old", "nothing was changed: wait for the puppet "
+		    "run (or the other cert_regen task) to end and run the task "
+		    "again");
+		goto out;
+	}
+	if (!read_old_cert(&s, err)) {
 		cr_err_set_step(err, "preflight");
 		fail_next(err, "old", "nothing was changed: fix the settings "
 		    "named above and run the task again");
@@ -750,30 +842,14 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 		fail_next(err, "unknown", "look at %s", s.staging);
 		goto out;
 	}
-	if (found && (json_string_value(json_object_get(s.journal,
-	    "operation")) == NULL || strcmp(json_string_value(
-	    json_object_get(s.journal, "operation")), op_names[o->op]) != 0)) {
-		cr_err_set(err, CR_KIND_BUSY, "a %s run did not finish (%s): "
-		    "run cert_regen::%s again to finish it first",
-		    json_string_value(json_object_get(s.journal, "operation")),
-		    journal_state(&s), json_string_value(json_object_get(
-		    s.journal, "operation")));
-		fail_next(err, "unknown", "run cert_regen::%s again",
-		    json_string_value(json_object_get(s.journal, "operation")));
+	if (found && !journal_operation_ok(&s, err))
 		goto out;
-	}
 	if (o->noop) {
 		if (found)
 			json_object_set(s.result, "journal", s.journal);
 		if (!describe_noop(&s, err))
 			goto out;
 		out = json_incref(s.result);
-		goto out;
-	}
-	if (!regen_lock_both(s.set, o->lock_timeout_ms, locks, err)) {
-		cr_err_set_step(err, "preflight");
-		fail_next(err, "old", "nothing was changed: wait for the puppet "
-		    "run to end and run the task again");
 		goto out;
 	}
 	if (!found) {

@@ -23,7 +23,10 @@
 
 #define CR_KIND_SERVICE "cert_regen/service-error"
 #define CR_SVC_TIMEOUT_MS 60000		/* per systemctl / service call */
-#define CR_SVC_SETTLE_MS 10000		/* start: wait this long for "running" */
+#define CR_SVC_SETTLE_MS 10000		/* cr_service_name_valid as a POSIX extended regexp (the tasks' parameter
+ * tables and the services type of the tasks metadata). */
+#define CR_SERVICE_PATTERN "^[a-zA-Z0-9@_][a-zA-Z0-9@._-]{0,254}$"
+/* start: wait this long for "running" */
 
 enum cr_svc_state { CR_SVC_ABSENT, CR_SVC_STOPPED, CR_SVC_RUNNING, CR_SVC_UNKNOWN };
 enum cr_svc_backend { CR_SVC_AUTO = 0, CR_SVC_SYSTEMD, CR_SVC_SYSV };

@@ -2,14 +2,14 @@
  * cr_task.c - task parameters and results (see cr_task.h).
  */
 #include <ctype.h>
+#include <regex.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cr_json.h"
 #include "cr_task.h"
-
-#define CR_MAX_STRING_PARAM 4096
 
 /* Reads all of `in` up to max bytes; NULL on error or overflow. */
 static char *
@@ -188,6 +188,33 @@ path_valid(const char *s)
 	return true;
 }
 
+bool
+cr_param_type_is_string(enum cr_param_type t)
+{
+	return t == CR_P_STRING || t == CR_P_PATH || t == CR_P_DIR ||
+	    t == CR_P_CERTNAME || t == CR_P_FINGERPRINT;
+}
+
+bool
+cr_fingerprint_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	if (strncmp(s, "SHA256:", 7) == 0)
+		s += 7;
+	else if (strncmp(s, "(SHA256) ", 9) == 0)
+		s += 9;
+	for (i = 0; i < 32; i++, s += 3) {
+		if (!isxdigit((unsigned char)s[0]) ||
+		    !isxdigit((unsigned char)s[1]) ||
+		    s[2] != (i < 31 ? ':' : '\0'))
+			return false;
+	}
+	return true;
+}
+
 static const char *
 type_name(enum cr_param_type t)
 {
@@ -199,7 +226,10 @@ type_name(enum cr_param_type t)
 	case CR_P_INT: return "an integer";
 	case CR_P_BOOL: return "a boolean";
 	case CR_P_STRINGS: return "an array of non-empty strings";
-	case CR_P_HASH: return "an object of strings";
+	case CR_P_HASH: return "an object of non-empty names to non-empty strings";
+	case CR_P_FINGERPRINT: return "a SHA-256 fingerprint (" CR_FINGERPRINT_FORM ")";
+	case CR_P_CERTNAMES: return "an array of certnames";
+	case CR_P_FINGERPRINTS: return "an object of certnames to SHA-256 fingerprints (" CR_FINGERPRINT_FORM ")";
 	}
 	return "?";
 }
@@ -212,17 +242,63 @@ str_ok(json_t *v)
 	    strlen(json_string_value(v)) == json_string_length(v);
 }
 
+/* The whole of s matches the POSIX extended regexp (NULL: anything). */
 static bool
-value_ok(const struct cr_param *p, json_t *v)
+pattern_ok(const char *pattern, const char *s)
+{
+	regex_t re;
+	bool ok;
+
+	if (pattern == NULL)
+		return true;
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+		return false;	/* a bad table entry refuses everything */
+	ok = regexec(&re, s, 0, NULL, 0) == 0;
+	regfree(&re);
+	return ok;
+}
+
+static bool
+pstr_ok(const struct cr_param *p, json_t *v)
+{
+	return str_ok(v) && pattern_ok(p->pattern, json_string_value(v));
+}
+
+/* Objects: every name non-empty and bounded, every value checked by the
+ * type; *bad: the first name that is not. */
+static bool
+hash_ok(const struct cr_param *p, json_t *v, const char **bad)
+{
+	const char *k;
+	json_t *e;
+
+	if (!json_is_object(v))
+		return false;
+	json_object_foreach(v, k, e) {
+		bool ok = k[0] != '\0' && strlen(k) <= CR_MAX_STRING_PARAM &&
+		    str_ok(e);
+
+		if (ok && p->type == CR_P_FINGERPRINTS)
+			ok = cr_certname_valid(k) &&
+			    cr_fingerprint_valid(json_string_value(e));
+		if (!ok) {
+			*bad = k;
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+value_ok(const struct cr_param *p, json_t *v, const char **bad)
 {
 	struct stat st;
 	size_t i;
-	const char *k;
 	json_t *e;
 
 	switch (p->type) {
 	case CR_P_STRING:
-		return str_ok(v);
+		return pstr_ok(p, v);
 	case CR_P_PATH:
 		return str_ok(v) && path_valid(json_string_value(v));
 	case CR_P_DIR:
@@ -239,25 +315,88 @@ value_ok(const struct cr_param *p, json_t *v)
 		if (!json_is_array(v))
 			return false;
 		json_array_foreach(v, i, e)
-			if (!str_ok(e))
+			if (!pstr_ok(p, e))
+				return false;
+		return true;
+	case CR_P_CERTNAMES:
+		if (!json_is_array(v) || (long long)json_array_size(v) < p->min ||
+		    (long long)json_array_size(v) > p->max)
+			return false;
+		json_array_foreach(v, i, e)
+			if (!str_ok(e) || !cr_certname_valid(json_string_value(e)))
 				return false;
 		return true;
 	case CR_P_HASH:
-		if (!json_is_object(v))
-			return false;
-		json_object_foreach(v, k, e)
-			if (!str_ok(e))
-				return false;
-		return true;
+	case CR_P_FINGERPRINTS:
+		return hash_ok(p, v, bad);
+	case CR_P_FINGERPRINT:
+		return str_ok(v) && cr_fingerprint_valid(json_string_value(v));
 	}
 	return false;
+}
+
+/* A string, array element, hash key or hash value over the length limit. */
+static bool
+too_long(json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *e;
+
+	if (json_is_string(v))
+		return json_string_length(v) > CR_MAX_STRING_PARAM;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (too_long(e))
+				return true;
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+			if (strlen(k) > CR_MAX_STRING_PARAM || too_long(e))
+				return true;
+	}
+	return false;
+}
+
+/* Sets err for a value of p that value_ok refused. */
+static void
+value_error(const struct cr_param *p, json_t *v, const char *bad, cr_err *err)
+{
+	if (p->type != CR_P_INT && too_long(v))
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
+		    "holds a value that is too long (at most %d characters)",
+		    p->name, CR_MAX_STRING_PARAM);
+	else if (p->type == CR_P_INT && json_is_integer(v))
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "parameter '%s' must be between %lld and %lld",
+		    p->name, p->min, p->max);
+	else if (p->type == CR_P_CERTNAMES)
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
+		    "must list %lld to %lld certnames (lower case a-z 0-9 . _ "
+		    "-, at most 255, no '..'), not %zu value(s)", p->name,
+		    p->min, p->max, json_array_size(v));
+	else if (bad != NULL)
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s': "
+		    "entry '%.255s' must map %s", p->name, bad,
+		    p->type == CR_P_FINGERPRINTS ? "a certname to a SHA-256 "
+		    "fingerprint (" CR_FINGERPRINT_FORM ")" : "a non-empty name "
+		    "to a non-empty string");
+	else if (p->pattern != NULL)
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
+		    "must be %s matching %s", p->name, type_name(p->type),
+		    p->pattern);
+	else
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "parameter '%s' must be %s", p->name, type_name(p->type));
+	cr_err_detail_new(err, "parameter", cr_json_str(p->name));
+	if (bad != NULL)
+		cr_err_detail_new(err, "entry", cr_json_str(bad));
 }
 
 bool
 cr_task_params_check(json_t *params, const struct cr_param *spec, cr_err *err)
 {
 	const struct cr_param *p;
-	const char *key;
+	const char *key, *bad;
 	json_t *v;
 	bool ok = false;
 
@@ -281,22 +420,38 @@ cr_task_params_check(json_t *params, const struct cr_param *spec, cr_err *err)
 		}
 		if (json_is_null(v))
 			continue;	/* null means "use the default" */
-		if (!value_ok(p, v)) {
-			if (p->type == CR_P_INT && json_is_integer(v))
-				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-				    "parameter '%s' must be between %lld and %lld",
-				    key, p->min, p->max);
-			else
-				cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-				    "parameter '%s' must be %s", key,
-				    type_name(p->type));
-			cr_err_detail_new(err, "parameter", cr_json_str(key));
+		bad = NULL;
+		if (!value_ok(p, v, &bad)) {
+			value_error(p, v, bad, err);
 			goto out;
 		}
 	}
 	ok = true;
 out:
 	return ok;
+}
+
+static const char *const type_keys[] = {
+	[CR_P_STRING] = "string", [CR_P_PATH] = "path", [CR_P_DIR] = "dir",
+	[CR_P_CERTNAME] = "certname", [CR_P_INT] = "int", [CR_P_BOOL] = "bool",
+	[CR_P_STRINGS] = "strings", [CR_P_HASH] = "hash",
+	[CR_P_FINGERPRINT] = "fingerprint", [CR_P_CERTNAMES] = "certnames",
+	[CR_P_FINGERPRINTS] = "fingerprints",
+};
+
+json_t *
+cr_task_params_json(const struct cr_param *spec)
+{
+	json_t *out = json_object(), *one;
+	const struct cr_param *p;
+
+	for (p = spec; out != NULL && p->name != NULL; p++) {
+		one = json_pack("{s:s, s:I, s:I, s:s?}", "type",
+		    type_keys[p->type], "min", (json_int_t)p->min, "max",
+		    (json_int_t)p->max, "pattern", p->pattern);
+		json_object_set_new(out, p->name, one);
+	}
+	return out;
 }
 
 const char *

@@ -27,13 +27,41 @@ enum cr_param_type {
 	CR_P_INT,		/* integer within [min, max] */
 	CR_P_BOOL,
 	CR_P_STRINGS,		/* array of non-empty strings */
-	CR_P_HASH,		/* object of string -> string */
+	CR_P_HASH,		/* object of non-empty string -> string */
+	CR_P_FINGERPRINT,	/* SHA-256 fingerprint (cr_fingerprint_valid) */
+	CR_P_CERTNAMES,		/* array of [min, max] certnames */
+	CR_P_FINGERPRINTS,	/* object of certname -> fingerprint */
 };
 
+/* The longest string value (and hash key) a parameter may hold. */
+#define CR_MAX_STRING_PARAM 4096
+
+/*
+ * A SHA-256 fingerprint as the operator pastes it: 32 colon-separated hex
+ * pairs, optionally after "SHA256:" or "(SHA256) " (Puppet's form).  The
+ * same regexp is the type of every fingerprint parameter in the tasks' JSON metadata.
+ */
+#define CR_FINGERPRINT_REGEXP \
+	"\\A(SHA256:|\\(SHA256\\) )?([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}\\z"
+#define CR_FINGERPRINT_FORM "32 colon-separated hex pairs such as " \
+	"AB:CD:...:EF, with or without a SHA256: prefix"
+bool cr_fingerprint_valid(const char *s);
+/* Types whose PT_* variable / command-line value is a raw string. */
+bool cr_param_type_is_string(enum cr_param_type t);
+
+/*
+ * One parameter of a task.  tests/lint/check_task_params.rb checks that
+ * tasks/<task>.json declares the same parameters and that its types accept
+ * exactly what these checks accept (on a set of probe values), so the two
+ * definitions cannot drift.
+ */
 struct cr_param {
 	const char *name;
 	enum cr_param_type type;
-	long long min, max;	/* CR_P_INT only */
+	long long min, max;	/* CR_P_INT: range; CR_P_CERTNAMES: count */
+	/* CR_P_STRING, CR_P_STRINGS (each element): a POSIX extended regexp
+	 * the whole value must match (anchor it: ^...$), or NULL */
+	const char *pattern;
 };
 
 /*
@@ -49,6 +77,9 @@ json_t *cr_task_params_read(FILE *in, char *const *envp,
  * details.parameter. */
 bool cr_task_params_check(json_t *params, const struct cr_param *spec,
     cr_err *err);
+/* The parameter table as JSON (for the metadata lint):
+ * {name: {"type": ..., "min", "max", "pattern"}}. */
+json_t *cr_task_params_json(const struct cr_param *spec);
 
 /* Borrowed string value or NULL when absent/null. */
 const char *cr_param_str(json_t *params, const char *name);

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require 'tmpdir'
+
 require_relative '../spec_helper'
 
 RSpec.describe CertRegen::Native do
@@ -251,6 +253,18 @@ RSpec.describe CertRegen::Native do
       %w[confdir ssldir certname default_certname].each do |k|
         native_raises(TypeError, /#{k} must be a String/, base.merge(k => 1))
         native_raises(TypeError, /#{k} must be a String/, base.merge(k => ['x']))
+      end
+    end
+
+    it 'ends an error message with the next step of its kind (issue 15 #3)' do
+      Dir.mktmpdir do |dir|
+        File.write(File.join(dir, 'puppet.conf'), "[main]\nssldir = $nosuch/ssl\n")
+        OpenSSL.errors
+        expect { described_class.status('confdir' => dir) }.to raise_error(described_class::Error) { |e|
+          expect(e.kind).to eq('cert_regen/settings-error')
+          expect(e.message).to match(/\$nosuch.*\. Next step: fix puppet\.conf .*run the task again\.\z/)
+        }
+        expect(OpenSSL.errors).to eq([])
       end
     end
 

@@ -28,6 +28,12 @@ static const struct cr_param spec[] = {
 	{ .name = "force", .type = CR_P_BOOL },
 	{ .name = "dns_alt_names", .type = CR_P_STRINGS },
 	{ .name = "extensions", .type = CR_P_HASH },
+	{ .name = "ca_fingerprint", .type = CR_P_FINGERPRINT },
+	{ .name = "names", .type = CR_P_CERTNAMES, .min = 1, .max = 3 },
+	{ .name = "fps", .type = CR_P_FINGERPRINTS },
+	{ .name = "key_type", .type = CR_P_STRING, .pattern = "^(rsa|ec)$" },
+	{ .name = "services", .type = CR_P_STRINGS,
+	    .pattern = "^[a-zA-Z0-9@_][a-zA-Z0-9@._-]{0,254}$" },
 	{ .name = NULL },
 };
 
@@ -354,8 +360,95 @@ test_check_types(void **state)
 	check("{\"dns_alt_names\": \"a\"}", "dns_alt_names", NULL);
 	check("{\"extensions\": {\"pp_role\": \"web\"}}", NULL, NULL);
 	check("{\"extensions\": {\"pp_role\": 1}}", "extensions",
-	    "object of strings");
+	    "to a non-empty string");
 	check("{\"extensions\": [\"pp_role\"]}", "extensions", NULL);
+}
+
+/* New "<head><n times x><tail>". */
+static char *
+long_value(const char *head, size_t n, const char *tail)
+{
+	size_t h = strlen(head), t = strlen(tail);
+	char *out = malloc(h + n + t + 1);
+
+	assert_non_null(out);
+	memcpy(out, head, h);
+	memset(out + h, 'x', n);
+	memcpy(out + h + n, tail, t + 1);
+	return out;
+}
+
+/* issue 10: the C checks said what the tasks' JSON metadata says (same fingerprint
+ * regexp, empty names refused, a value too long says so). */
+static void
+test_check_matches_metadata(void **state)
+{
+	static const char fp[] = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:"
+	    "89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
+	char buf[512], *big;
+	size_t n = 70000;
+
+	(void)state;
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%s\"}", fp);
+	check(buf, NULL, NULL);
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"SHA256:%s\"}", fp);
+	check(buf, NULL, NULL);
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"(SHA256) %s\"}", fp);
+	check(buf, NULL, NULL);
+	/* a trailing colon, a missing pair, no colons, a stray character */
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%s:\"}", fp);
+	check(buf, "ca_fingerprint", "32 colon-separated hex pairs");
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%.92s\"}", fp);
+	check(buf, "ca_fingerprint", "SHA-256 fingerprint");
+	check("{\"ca_fingerprint\": \"ABCDEF0123456789ABCDEF0123456789ABCDEF"
+	    "0123456789ABCDEF0123456789\"}", "ca_fingerprint", "fingerprint");
+	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%.94sG\"}", fp);
+	check(buf, "ca_fingerprint", "fingerprint");
+	assert_true(cr_fingerprint_valid(fp));
+	assert_false(cr_fingerprint_valid(NULL));
+	assert_false(cr_fingerprint_valid(""));
+	/* certnames: count within [min, max], each a certname */
+	check("{\"names\": [\"a.test\"]}", NULL, NULL);
+	check("{\"names\": [\"a\", \"b\", \"c\"]}", NULL, NULL);
+	check("{\"names\": []}", "names", "must list 1 to 3 certnames");
+	check("{\"names\": [\"a\", \"b\", \"c\", \"d\"]}", "names",
+	    "not 4 value(s)");
+	check("{\"names\": [\"a..b\"]}", "names", "certnames");
+	check("{\"names\": [\"Bad/Name\"]}", "names", "certnames");
+	/* certname -> fingerprint, the bad entry named */
+	snprintf(buf, sizeof(buf), "{\"fps\": {\"a.test\": \"%s\"}}", fp);
+	check(buf, NULL, NULL);
+	snprintf(buf, sizeof(buf), "{\"fps\": {\"a.test\": \"%s:\"}}", fp);
+	check(buf, "fps", "entry 'a.test' must map a certname to a SHA-256");
+	snprintf(buf, sizeof(buf), "{\"fps\": {\"A/b\": \"%s\"}}", fp);
+	check(buf, "fps", "entry 'A/b'");
+	/* enumerations and name patterns: the whole value must match */
+	check("{\"key_type\": \"ec\"}", NULL, NULL);
+	check("{\"key_type\": \"dsa\"}", "key_type", "matching ^(rsa|ec)$");
+	check("{\"key_type\": \"rsaX\"}", "key_type", "matching");
+	check("{\"key_type\": \"xec\"}", "key_type", "matching");
+	check("{\"services\": [\"puppet\", \"pxp-agent\", \"a@b.service\"]}",
+	    NULL, NULL);
+	check("{\"services\": [\"-x\"]}", "services", "matching");
+	check("{\"services\": [\"a b\"]}", "services", "matching");
+	check("{\"services\": [\"a\\nb\"]}", "services", "matching");
+	/* an empty extension name is refused at the parameter check */
+	check("{\"extensions\": {\"\": \"web\"}}", "extensions",
+	    "map a non-empty name");
+	check("{\"extensions\": {\"pp_role\": \"web\"}}", NULL, NULL);
+	/* a 70k-character value: "too long", not "must be an object" */
+	big = long_value("{\"extensions\": {\"pp_role\": \"", n, "\"}}");
+	check(big, "extensions", "too long (at most 4096 characters)");
+	free(big);
+	big = long_value("{\"label\": \"", n, "\"}");
+	check(big, "label", "too long");
+	free(big);
+	big = long_value("{\"dns_alt_names\": [\"", n, "\"]}");
+	check(big, "dns_alt_names", "too long");
+	free(big);
+	big = long_value("{\"extensions\": {\"", n, "\": \"web\"}}");
+	check(big, "extensions", "too long");
+	free(big);
 }
 
 static void
@@ -530,7 +623,8 @@ test_print_error(void **state)
 	assert_true(json_is_object(err));
 	assert_int_equal(json_object_size(err), 3);
 	assert_string_equal(json_string_value(json_object_get(err, "msg")),
-	    "parameter 'certname' is bad: caf\xC3\xA9 \"quoted\"\n");
+	    "parameter 'certname' is bad: caf\xC3\xA9 \"quoted\"\n. Next step: "
+	    "correct the parameter named above and run the task again.");
 	assert_string_equal(json_string_value(json_object_get(err, "kind")),
 	    CR_KIND_INVALID_PARAMETER);
 	details = json_object_get(err, "details");
@@ -550,10 +644,12 @@ test_print_error(void **state)
 	j = one_line_object(out);
 	err = json_object_get(j, "_error");
 	assert_string_equal(json_string_value(json_object_get(err, "msg")),
-	    "unknown error");
+	    "unknown error. Next step: run the task again; if it fails the "
+	    "same way, report it with the task's JSON output (--format json).");
 	assert_string_equal(json_string_value(json_object_get(err, "kind")),
 	    CR_KIND_INTERNAL);
-	assert_int_equal(json_object_size(json_object_get(err, "details")), 0);
+	/* details: the default next step only */
+	assert_int_equal(json_object_size(json_object_get(err, "details")), 1);
 	json_decref(j);
 	free(out);
 }
@@ -730,6 +826,109 @@ test_err_record(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* Every registered kind has a next step in words; lookups find it; an
+ * unknown kind still gets one. */
+static void
+test_err_kind_registry(void **state)
+{
+	const struct cr_err_kind_info *k;
+	size_t n = 0;
+
+	(void)state;
+	for (k = cr_err_kinds(); k->kind != NULL; k++, n++) {
+		const struct cr_err_kind_info *o;
+		size_t len;
+
+		if (strncmp(k->kind, "cert_regen/", 11) != 0)
+			fail_msg("kind %s lacks the cert_regen/ prefix", k->kind);
+		if (strlen(k->kind) >= CR_ERR_KIND_MAX)
+			fail_msg("kind %s does not fit cr_err.kind", k->kind);
+		assert_non_null(k->next_step);
+		len = strlen(k->next_step);
+		if (len < 20 || k->next_step[len - 1] != '.')
+			fail_msg("next step of %s is not a sentence: '%s'",
+			    k->kind, k->next_step);
+		assert_ptr_equal(cr_err_kind_next_step(k->kind), k->next_step);
+		for (o = k + 1; o->kind != NULL; o++)
+			if (strcmp(o->kind, k->kind) == 0)
+				fail_msg("kind %s registered twice", k->kind);
+	}
+	assert_true(n >= 35);
+	/* the kinds of ext/core's headers (the lint checks the rest) */
+	assert_string_not_equal(cr_err_kind_next_step(CR_KIND_IO),
+	    cr_err_kind_next_step("cert_regen/no-such-kind"));
+	assert_non_null(strstr(cr_err_kind_next_step("cert_regen/no-such-kind"),
+	    "run the task again"));
+	assert_non_null(cr_err_kind_next_step(NULL));
+}
+
+/* The printed message ends with the flow's next step, or the kind's
+ * default; never twice; a message at the record's size limit keeps its
+ * whole next step. */
+static void
+test_err_message_next_step(void **state)
+{
+	cr_err e;
+	char *m, big[CR_ERR_MSG_MAX + 100];
+	json_t *j;
+	const char *jm, *ns;
+
+	(void)state;
+	cr_err_init(&e);
+	cr_err_set(&e, CR_KIND_IO, "cannot open /x");
+	m = cr_err_message_new(&e);
+	assert_string_equal(m, "cannot open /x. Next step: check the path "
+	    "named above (it must exist, be a regular file or directory with "
+	    "the expected owner and mode, on a file system with free space), "
+	    "then run the task again.");
+	free(m);
+	/* a flow's own next step wins, and details.next_step is kept */
+	cr_err_detail_new(&e, "next_step", json_string("clean it on the CA "
+	    "first: cert_regen::ca_clean"));
+	j = cr_err_to_json(&e);
+	jm = json_string_value(json_object_get(j, "msg"));
+	ns = json_string_value(json_object_get(json_object_get(j, "details"),
+	    "next_step"));
+	assert_string_equal(jm, "cannot open /x. Next step: clean it on the CA "
+	    "first: cert_regen::ca_clean");
+	assert_string_equal(ns, "clean it on the CA first: cert_regen::ca_clean");
+	json_decref(j);
+	cr_err_clear(&e);
+
+	/* no duplicate when the message already ends with it */
+	cr_err_set(&e, CR_KIND_SETTINGS, "held. Next step: %s",
+	    cr_err_kind_next_step(CR_KIND_SETTINGS));
+	m = cr_err_message_new(&e);
+	assert_string_equal(m, e.msg);
+	free(m);
+	/* the default lands in details.next_step too */
+	j = cr_err_to_json(&e);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j,
+	    "details"), "next_step")), cr_err_kind_next_step(CR_KIND_SETTINGS));
+	json_decref(j);
+	cr_err_clear(&e);
+
+	/* a message truncated at CR_ERR_MSG_MAX keeps the whole next step */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_err_set(&e, CR_KIND_PARSE, "%s", big);
+	assert_int_equal(strlen(e.msg), CR_ERR_MSG_MAX - 1);
+	m = cr_err_message_new(&e);
+	ns = cr_err_kind_next_step(CR_KIND_PARSE);
+	assert_true(strlen(m) > strlen(ns));
+	assert_string_equal(m + strlen(m) - strlen(ns), ns);
+	assert_non_null(strstr(m, "x. Next step: "));
+	free(m);
+	cr_err_clear(&e);
+
+	/* an empty record (kind internal) */
+	m = cr_err_message_new(&e);
+	assert_string_equal(m, "unknown error. Next step: run the task again; "
+	    "if it fails the same way, report it with the task's JSON output "
+	    "(--format json).");
+	free(m);
+}
+
 int
 main(void)
 {
@@ -743,6 +942,7 @@ main(void)
 		cmocka_unit_test(test_check_unknown),
 		cmocka_unit_test(test_check_types),
 		cmocka_unit_test(test_check_int_range),
+		cmocka_unit_test(test_check_matches_metadata),
 		cmocka_unit_test(test_check_null_default),
 		cmocka_unit_test(test_check_metaparameters),
 		cmocka_unit_test(test_certname_valid),
@@ -753,6 +953,8 @@ main(void)
 		cmocka_unit_test(test_json_set),
 		cmocka_unit_test(test_err_openssl_drains),
 		cmocka_unit_test(test_err_record),
+		cmocka_unit_test(test_err_kind_registry),
+		cmocka_unit_test(test_err_message_next_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
