@@ -73,3 +73,12 @@ RSpec.describe 'cert_regen::report_lines' do
     TEXT
   end
 end
+
+RSpec.describe 'cert_regen::left_out' do
+  it 'lists the signed names that were neither moved nor the primary' do
+    certs = [{ 'name' => 'p.test', 'state' => 'signed' }, { 'name' => 'a2', 'state' => 'signed' },
+             { 'name' => 'a1', 'state' => 'signed' }, { 'name' => 'old', 'state' => 'revoked' },
+             { 'name' => 'new', 'state' => 'requested' }, { 'name' => 'z9', 'state' => 'signed' }]
+    is_expected.to run.with_params(certs, ['a1'], 'p.test').and_return(%w[a2 z9])
+  end
+end
