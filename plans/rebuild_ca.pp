@@ -17,11 +17,11 @@
 # @param confirm
 #   Must be true to change anything.
 # @param dns_alt_names
-#   Names of the primary's new certificate. Default: those of the current one.
+#   Names of the primary's new certificate. When not given: those of the current one.
 # @param ca_name
-#   Name of the new intermediate CA. Default: `Puppet CA: <certname>`.
+#   Name of the new intermediate CA. When not given: `Puppet CA: <certname>`.
 # @param services
-#   Services stopped and started on the primary. Default: puppet, pxp-agent,
+#   Services stopped and started on the primary. When not given: puppet, pxp-agent,
 #   mcollective, puppetserver.
 # @param agent_services
 #   Services stopped and started on the agents.

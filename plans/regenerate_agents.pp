@@ -24,29 +24,29 @@
 #   A host certificate that ends within this many days is renewed (and a CA
 #   certificate or CRL that does is reported).
 # @param ca_server
-#   CA host name the agents use. Default: each agent's setting.
+#   CA host name the agents use. When not given: each agent's setting.
 # @param ca_port
-#   CA port the agents use. Default: each agent's setting.
+#   CA port the agents use. When not given: each agent's setting.
 # @param dns_alt_names
-#   Subject alternative names for every agent's new certificate. Default:
+#   Subject alternative names for every agent's new certificate. When not given:
 #   each agent keeps its own.
 # @param extension_requests
-#   Certificate extensions for every agent. Default: each agent's own.
+#   Certificate extensions for every agent. When not given: each agent's own.
 # @param key_type
-#   rsa or ec. Default: each agent's key_type setting.
+#   rsa or ec. When not given: each agent's key_type setting.
 # @param key_size
-#   RSA key size. Default: each agent's keylength setting.
+#   RSA key size. When not given: each agent's keylength setting.
 # @param curve
-#   EC curve. Default: each agent's named_curve setting.
+#   EC curve. When not given: each agent's named_curve setting.
 # @param ca_fingerprint
 #   SHA-256 fingerprint of a new CA the agents are to trust (after
-#   cert_regen::rebuild_ca). Default: the CA the agents trust today.
+#   cert_regen::rebuild_ca). When not given: the CA the agents trust today.
 # @param wait_for_cert
 #   Seconds each agent waits for its CSR to be signed before the plan signs it.
 # @param backup
 #   Back up each ssldir before the swap.
 # @param backup_dir
-#   Where the backups go. Default: `<ssldir>_bak` on each agent.
+#   Where the backups go. When not given: `<ssldir>_bak` on each agent.
 # @param services
 #   Services stopped (when running) around the swap and started again.
 # @param remove_cached_catalog

@@ -13,13 +13,13 @@
 # @param ca
 #   The CA host (one target).
 # @param dns_alt_names
-#   Names for every compiler's new certificate. Default: each keeps its own.
+#   Names for every compiler's new certificate. When not given: each keeps its own.
 # @param services
 #   Services stopped and started around the swap on each compiler.
 # @param batch_size
 #   Compilers handled together (each one stops serving while it swaps).
 # @param verify_with
-#   Agents that check each compiler afterwards. Default: the compilers.
+#   Agents that check each compiler afterwards. When not given: the compilers.
 # @param fail_on_error
 #   Fail the plan (`cert_regen/compilers-failed`) when a compiler failed.
 #

@@ -16,9 +16,9 @@
 #   Agents that check the primary afterwards (their own identity, a catalog
 #   each). A target var `cert_regen_confdir` is passed as `confdir`.
 # @param dns_alt_names
-#   Names of the new certificate. Default: those of the current one.
+#   Names of the new certificate. When not given: those of the current one.
 # @param services
-#   Services stopped and started on the primary. Default: puppet, pxp-agent,
+#   Services stopped and started on the primary. When not given: puppet, pxp-agent,
 #   mcollective, puppetserver.
 # @param revoke_old
 #   Revoke the old certificate in the CA's CRL.
