@@ -1,47 +1,25 @@
 # @summary Regenerate the certificates of compile servers, then prove each one serves catalogs again.
 #
-# Puppet's documented procedure ("regenerating a compile master
-# certificate"): clean the compiler's certificate on the CA, back up its
-# ssldir, stop the agent, puppetserver and pxp-agent services, delete the
-# ssldir and the cached catalog, start the services, sign the new request
-# with alt names allowed, run Puppet. This plan runs the same steps through
-# `cert_regen::regenerate_agents` (see there: the key and CSR are staged
-# before anything is revoked, the CA cleans exactly those, CSRs are signed
-# only with the fingerprints the compilers staged, each compiler installs
-# its certificate with a verified backup and an atomic swap), with:
-#
-# - `services` including puppetserver, so the task stops it before the
-#   swap and starts it after (a compiler must not serve with half an
-#   identity), and exactly the services that ran are started again;
-# - `dns_alt_names` carried over from each compiler's current certificate
-#   (or replaced by the parameter): the names agents use to reach it. The
-#   CA must allow subject alt names (`allow-subject-alt-names: true` in
-#   puppetserver's ca.conf) to sign them; otherwise the row fails with
-#   `cert_regen/sign-refused`, nothing is installed, and the message says so;
-# - `force`: healthy compilers are regenerated too (that is why you run it).
-#
-# Then the proof: `cert_regen::status` on each compiler for its new
-# fingerprint, and `cert_regen::check_server` from `verify_with` (agents
-# that use the compilers; default: each compiler checks itself) against
-# each compiler: the compiler presents the new certificate, it chains to the
-# agent's CA bundle and CRLs, and it compiles the agent's catalog.
-#
-# A compiler is reached at its target var `cert_regen_server` (default: its
-# certname) and port `cert_regen_port` (default 8140).
+# Runs `cert_regen::regenerate_agents` on the compilers with `force=true`,
+# puppetserver among the services stopped around the swap, and each
+# compiler's names carried over (the CA must allow subject alt names). Then
+# `cert_regen::check_server` from `verify_with` (default: each compiler
+# itself) against each compiler at its target var `cert_regen_server`
+# (default: its certname) and `cert_regen_port` (default 8140): it must
+# present its new certificate and compile a catalog. Details: docs/plans.md.
 #
 # @param targets
 #   The compile servers.
 # @param ca
-#   The CA host (exactly one target).
+#   The CA host (one target).
 # @param dns_alt_names
-#   Names for EVERY compiler's new certificate. Default: each keeps its own.
+#   Names for every compiler's new certificate. When not given: each keeps its own.
 # @param services
 #   Services stopped and started around the swap on each compiler.
 # @param batch_size
-#   Compilers handled together (keep it small: each one stops serving
-#   while it swaps).
+#   Compilers handled together (each one stops serving while it swaps).
 # @param verify_with
-#   Agents that check each compiler afterwards. Default: the compilers.
+#   Agents that check each compiler afterwards. When not given: the compilers.
 # @param fail_on_error
 #   Fail the plan (`cert_regen/compilers-failed`) when a compiler failed.
 #
@@ -79,11 +57,15 @@ plan cert_regen::regenerate_compiler(
 
   $rows = $table.map |$row| {
     if $row['outcome'] != 'ok' {
+      $again = "run cert_regen::regenerate_compiler again for ${row['target']}"
       $row + {
         'next_step' => $row['kind'] ? {
           /\Acert_regen\/(sign|csr)-refused\z/ => [
-            "set allow-subject-alt-names: true in puppetserver's ca.conf on the CA (then HUP or restart it)",
-            'and run the plan again; the compiler kept its certificate',
+            "set allow-subject-alt-names: true in puppetserver's ca.conf on the CA (then HUP or restart it), then ${again}:",
+            $row['revoked_on_ca'] ? {
+              true    => 'its old certificate is already revoked on the CA, so finish the regeneration (it resumes with the staged key)',
+              default => 'the compiler kept its certificate',
+            },
           ].join(' '),
           default                   => $row['next_step'],
         },
@@ -114,8 +96,9 @@ plan cert_regen::regenerate_compiler(
           'kind'               => $bad[0].error.kind,
           'message'            => "${bad[0].target.name}: ${bad[0].error.message}",
           'next_step'          => [
-            "the compiler has its new certificate but does not serve ${bad[0].target.name}: look at its puppetserver log;",
-            'cert_regen::restore on it puts the backup back',
+            "the compiler has its new certificate but does not serve ${bad[0].target.name}: look at its puppetserver log",
+            "and fix the server, then run cert_regen::check_server from ${bad[0].target.name} again",
+            '(its old certificate is revoked on the CA, so restoring a backup cannot help)',
           ].join(' '),
           'fingerprint_sha256' => $fp,
           'checked_by'         => $who.map |$c| { $c.name },
@@ -123,12 +106,7 @@ plan cert_regen::regenerate_compiler(
       }
     }
   }
-  $lines = $rows.map |$row| {
-    $name = $row['certname'] ? { String => $row['certname'], default => $row['target'] }
-    $kind = $row['kind'] ? { String => $row['kind'], default => '-' }
-    sprintf('%-30s %-8s %-34s %s', $name, $row['outcome'], $kind, $row['next_step'])
-  }
-  out::message(([sprintf('%-30s %-8s %-34s %s', 'compiler', 'outcome', 'error kind', 'next step')] + $lines).join("\n"))
+  out::message(cert_regen::table($rows, 'compiler'))
   $failed = $rows.filter |$row| { $row['outcome'] == 'failed' }
   if $fail_on_error and !$failed.empty {
     fail_plan("${failed.length} of ${rows.length} compiler(s) failed: ${failed.map |$row| { $row['target'] }.join(', ')}",

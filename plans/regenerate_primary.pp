@@ -1,34 +1,13 @@
 # @summary Regenerate the primary's (the CA host's) own certificate, then prove that existing agents still trust it and get catalogs.
 #
-# Puppet's documented procedure ("regenerating certs for the Puppet
-# master") is: back up the ssl directories, stop the Puppet services,
-# clean the primary's certificate, remove the cached catalog, generate a
-# new certificate with the same `dns_alt_names`, start the services. This
-# plan runs `cert_regen::primary_cert` on the primary, which does all of it
-# with these guarantees:
-#
-# 1. the services in `services` that run are stopped (and only those are
-#    started again); nothing may answer on the CA port afterwards;
-# 2. the ssldir AND the cadir are copied and the copies verified before
-#    anything changes (`<ssldir>_bak/<UTC>`, `<cadir>_bak/<UTC>`);
-# 3. the new directories are built beside the live ones: the old
-#    certificate revoked in the CA's CRL (`revoke_old`), the new one made by
-#    `puppetserver ca generate --ca-client` with the old names (or
-#    `dns_alt_names`), `pp_*` extensions and `pp_cli_auth`, then verified;
-# 4. cadir and ssldir are exchanged atomically (journaled), the services
-#    started, and the server must answer over TLS with the new certificate.
-#
-# Then, when `agents` is given, `cert_regen::check_server` runs on them: each
-# agent connects with its own certificate to the primary (its target var
-# `cert_regen_server`, default its certname; port `cert_regen_port`,
-# default 8140), checks that the primary presents
-# the new certificate (fingerprint) and that it chains to the agent's CA
-# bundle and CRLs, and asks for its catalog. That is the proof the procedure
-# asks for: existing agents still run.
-#
-# On failure: the error's `next_step` says what to do. Running the plan (or
-# the task) again resumes a run that stopped half-way (the journal knows
-# where it was); `cert_regen::primary_restore` puts the backups back.
+# Runs `cert_regen::primary_cert` on the primary: services stopped, ssldir
+# and cadir backed up and verified, the old certificate revoked, a new one
+# from the same CA with the same names and extensions built beside the live
+# directories and swapped in atomically, services started, TLS checked.
+# Then `cert_regen::check_server` on `agents`: each must trust the new
+# certificate and get its catalog. Rerunning resumes a run that stopped
+# half-way; `cert_regen::primary_restore` puts the backups back. Details:
+# docs/plans.md.
 #
 # @param primary
 #   The primary (exactly one target). Its target var `cert_regen_confdir`,
@@ -37,10 +16,10 @@
 #   Agents that check the primary afterwards (their own identity, a catalog
 #   each). A target var `cert_regen_confdir` is passed as `confdir`.
 # @param dns_alt_names
-#   Names of the new certificate. Default: those of the current one.
+#   Names of the new certificate. When not given: those of the current one.
 # @param services
-#   Services stopped and started on the primary. Default: the task's
-#   (puppet, pxp-agent, mcollective, puppetserver).
+#   Services stopped and started on the primary. When not given: puppet, pxp-agent,
+#   mcollective, puppetserver.
 # @param revoke_old
 #   Revoke the old certificate in the CA's CRL.
 # @param fail_on_error
@@ -79,8 +58,8 @@ plan cert_regen::regenerate_primary(
   $r = run_task('cert_regen::primary_cert', $p, $p_conf + $params + { '_catch_errors' => true }).first
   unless $r.ok {
     $d = $r.error.details ? { Hash => $r.error.details, default => {} }
-    $msg = "cert_regen::primary_cert on ${p.name} failed (${r.error.kind}): ${r.error.message}"
-    fail_plan("${msg}; the live identity is ${d['live']}; next: ${d['next_step']}", $r.error.kind, {
+    $msg = "cert_regen::primary_cert on ${p.name} failed (${r.error.kind}): ${cert_regen::short_message($r.error.message, 2000)}"
+    fail_plan("${msg}; the live identity is ${d['live']}; next step: ${d['next_step']}", $r.error.kind, {
         'primary' => $p.name,
         'details' => $d,
     })
@@ -104,6 +83,7 @@ plan cert_regen::regenerate_primary(
       $ok_row = {
         'target'            => $c.target.name,
         'outcome'           => 'ok',
+        'step'              => 'check_server',
         'next_step'         => 'none',
         'catalog_resources' => $c.value.dig('catalog', 'resources'),
       }
@@ -113,6 +93,7 @@ plan cert_regen::regenerate_primary(
       $failed_row = {
         'target'    => $c.target.name,
         'outcome'   => 'failed',
+        'step'      => 'check_server',
         'kind'      => $c.error.kind,
         'message'   => $c.error.message,
         'next_step' => $cd['next_step'] ? { String[1] => $cd['next_step'], default => 'look at the agent and the server log' },
@@ -121,11 +102,7 @@ plan cert_regen::regenerate_primary(
     }
   }
   unless $rows.empty {
-    $lines = $rows.map |$row| {
-      $kind = $row['kind'] ? { String => $row['kind'], default => '-' }
-      sprintf('%-30s %-8s %-34s %s', $row['target'], $row['outcome'], $kind, $row['next_step'])
-    }
-    out::message(([sprintf('%-30s %-8s %-34s %s', 'agent', 'outcome', 'error kind', 'next step')] + $lines).join("\n"))
+    out::message(cert_regen::table($rows, 'agent'))
   }
   $failed = $rows.filter |$row| { $row['outcome'] == 'failed' }
   $result = { 'primary' => $r.value, 'agents' => $rows }

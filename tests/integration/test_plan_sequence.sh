@@ -284,6 +284,27 @@ if [ -n "${CR_BOLT:-}" ]; then
     assert_eq 0 "$rc" "10: bolt plan run cert_regen::regenerate_agents exits 0"
     assert_eq "ok ok ok" "$(ruby -rjson -e 'puts JSON.parse(File.read(ARGV[0])).map { |r| r["outcome"] }.join(" ")' "$TEST_TMP/bolt.json" 2>/dev/null)" \
         "10: the plan's table: 3 agents ok"
+
+    # 11. the same agents at warn_days=3650 (longer than a new certificate
+    # lasts), one of them with a CA certificate in its bundle that ends in 5
+    # days: a new agent certificate fixes neither, so nothing is regenerated
+    # and nothing fails; the CA's end is its own condition with its own kind.
+    c1=$(sed -n "/name: bolt1-$id.auto.test/{n;s/.*cert_regen_confdir: \(.*\)}/\1/p}" "$proj/inventory.yaml")
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout /dev/null -subj "/CN=short-lived test CA" -days 5 \
+        -out "$TEST_TMP/short-ca.pem" 2>/dev/null
+    cat "$TEST_TMP/short-ca.pem" >>"$c1/ssl/certs/ca.pem"
+    sums_before=$(cd "$TEST_TMP/bolt" && sha256sum "$c1"/ssl/certs/*.pem | sort)
+    rc=0
+    (cd "$proj" && $CR_BOLT plan run cert_regen::regenerate_agents targets=agents ca=ca warn_days=3650 key_size=2048 \
+        'services=[]' --inventoryfile "$proj/inventory.yaml" --modulepath "$proj/modules" --format json) \
+        >"$TEST_TMP/bolt11.json" 2>"$TEST_TMP/bolt11.err" || rc=$?
+    assert_eq 0 "$rc" "11: warn_days=3650 and a CA ending in 5 days: the plan exits 0 (no false failure)"
+    assert_eq "skipped skipped skipped" "$(ruby -rjson -e 'puts JSON.parse(File.read(ARGV[0])).map { |r| r["outcome"] }.join(" ")' "$TEST_TMP/bolt11.json" 2>/dev/null)" \
+        "11: nothing is regenerated"
+    assert_eq "cert_regen/ca-expiring" "$(ruby -rjson -e 'r = JSON.parse(File.read(ARGV[0])).find { |x| x["target"].start_with?("bolt1-") }; puts r["kind"] if r["message"].include?("short-lived test CA")' "$TEST_TMP/bolt11.json" 2>/dev/null)" \
+        "11: the agent with the short-lived CA says so, as ca-expiring"
+    assert_eq "$sums_before" "$(cd "$TEST_TMP/bolt" && sha256sum "$c1"/ssl/certs/*.pem | sort)" \
+        "11: its certificates are unchanged"
 else
     skip "10: the plan through Bolt" "CR_BOLT is not set"
 fi

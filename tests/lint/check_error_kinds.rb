@@ -1,48 +1,73 @@
 #!/usr/bin/env ruby
 # frozen_string_literal: true
 
-# The one registry of error kinds (ext/core/cr_err.c, kind_registry) must
-# hold every kind the module's C code and task launchers can print, so
-# that every printed error ends with a next step for its kind:
-#   - every `#define CR_KIND_* "cert_regen/..."` under ext/
-#   - every "cert_regen/<kind>" string literal in ext/ C sources
-#   - every "kind":"cert_regen/<kind>" printed by files/*.sh and tasks/*.sh
-# and every registered kind must be named in README.md (a table row).
+# Error kinds, one registry and one table:
+#   - every kind the C code (`#define CR_KIND_*` and "cert_regen/..." string
+#     literals under ext/) and the task launchers (files/*.sh, tasks/*.sh)
+#     can print is in cr_err.c's kind_registry, with its default next step;
+#   - every kind the C code, the launchers, the plans and the functions can
+#     return has exactly one line in the README's "Troubleshooting" table
+#     (kind | meaning | what to do), sorted, and the table names no kind
+#     that nothing returns.
 # Prints one line per problem and exits 1 if there is any.
 #
 #   ruby tests/lint/check_error_kinds.rb [module_root]
 ROOT = File.expand_path(ARGV[0] || File.join(__dir__, '..', '..'))
-KIND = %r{cert_regen/[a-z0-9][a-z0-9-]*}.freeze
+KIND = %r{cert_regen/[a-z0-9]+(?:-[a-z0-9]+)*}.freeze
 
+def rel(path)
+  path.delete_prefix("#{ROOT}/")
+end
+
+problems = []
+
+# -- the C registry
 registry_src = File.read(File.join(ROOT, 'ext/core/cr_err.c'))
 body = registry_src[/kind_registry\[\] = \{(.*?)\n\};/m, 1]
 abort 'ext/core/cr_err.c: kind_registry not found' if body.nil?
 registered = body.scan(/\{ "(#{KIND})"/o).flatten
+registered.tally.each { |k, n| problems << "ext/core/cr_err.c: #{k} registered #{n} times" if n > 1 }
 
-errs = []
-dups = registered.group_by(&:itself).select { |_k, v| v.size > 1 }.keys
-errs.concat(dups.map { |k| "ext/core/cr_err.c: #{k} registered twice" })
-
-used = Hash.new { |h, k| h[k] = [] }
+printed = Hash.new { |h, k| h[k] = [] } # kinds a task executable or launcher prints
 Dir[File.join(ROOT, 'ext/**/*.{c,h}')].sort.each do |f|
-  rel = f.delete_prefix("#{ROOT}/")
-  File.read(f).scan(/"(#{KIND})"/o).flatten.each { |k| used[k] << rel }
+  File.read(f).scan(/"(#{KIND})"/o).flatten.each { |k| printed[k] << rel(f) }
 end
 Dir[File.join(ROOT, '{files,tasks}/*.sh')].sort.each do |f|
-  rel = f.delete_prefix("#{ROOT}/")
-  File.read(f).scan(/"kind"\s*:\s*"(#{KIND})"/o).flatten.each { |k| used[k] << rel }
+  File.read(f).scan(/"kind"\s*:\s*"(#{KIND})"/o).flatten.each { |k| printed[k] << rel(f) }
 end
-used.each do |k, where|
-  errs << "#{where.uniq.join(', ')}: kind #{k} is not in cr_err.c's kind_registry (add it with its default next step)" unless registered.include?(k)
+printed.each do |k, where|
+  next if registered.include?(k)
+
+  problems << "#{where.uniq.join(', ')}: kind #{k} is not in cr_err.c's kind_registry (add it with its default next step)"
 end
 
+# -- kinds the plans and functions return
+planned = Dir[File.join(ROOT, '{plans,functions}/**/*.pp')].sort.flat_map do |f|
+  File.read(f).scan(/"(#{KIND})"|'(#{KIND})'|(cert_regen\/ca-\$\{verdict\})/o).flatten.compact
+end
+# cert_regen::ca_condition builds "cert_regen/ca-${verdict}" for its two verdicts
+planned = planned - ['cert_regen/ca-${verdict}'] + %w[cert_regen/ca-expiring cert_regen/ca-expired]
+used = (printed.keys + registered + planned).uniq.sort
+
+# -- the README table
 readme = File.read(File.join(ROOT, 'README.md'))
-registered.each do |k|
-  short = k.delete_prefix('cert_regen/')
-  next if readme.each_line.any? { |l| l.start_with?('|') && l =~ /`(cert_regen\/)?#{Regexp.escape(short)}`/ }
+section = readme[/^## Troubleshooting\n(.*?)(?=^## )/m, 1]
+abort 'README.md has no "## Troubleshooting" section' unless section
 
-  errs << "README.md: kind #{k} has no row in a troubleshooting/error table"
+rows = section.lines.grep(/\A\| `cert_regen\//)
+listed = rows.map { |l| l[/\A\| `(#{KIND})` \|/o, 1] }
+rows.each_with_index do |l, i|
+  problems << "README.md: not one kind per line, or not kind | meaning | what to do: #{l.strip}" if listed[i].nil? || l.count('|') != 4
 end
+listed.compact!
+problems << "README.md: troubleshooting table not sorted" unless listed == listed.sort
+listed.tally.each { |k, n| problems << "README.md: #{k} listed #{n} times" if n > 1 }
+(used - listed).each { |k| problems << "README.md: #{k} is returned but has no line in the troubleshooting table" }
+(listed - used).each { |k| problems << "README.md: #{k} is in the troubleshooting table but nothing returns it" }
 
-puts errs
-exit(errs.empty? ? 0 : 1)
+if problems.empty?
+  puts "error kinds: #{registered.size} registered, #{used.size} returned, each with its troubleshooting line"
+else
+  puts problems
+  exit 1
+end
