@@ -6,6 +6,7 @@
  * the others intact, so one broken file never hides the rest.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,9 @@ struct state {
 	STACK_OF(X509) *bundle;
 	STACK_OF(X509_CRL) *crls;
 	EVP_PKEY *key;
+	struct cr_verify_detail vd;	/* the chain verification */
+	json_t *weak;		/* weak-crypto reasons (owned), or NULL */
+	bool not_yet_valid;
 	bool host_missing, host_broken;
 	bool key_missing, key_broken;
 	bool ca_missing, ca_broken, crl_broken;
@@ -163,7 +167,6 @@ read_crl(struct state *st, const char *path)
 static void
 judge_hostcert(struct state *st, X509 *leaf, json_t *hc)
 {
-	const char *why = NULL;
 	int valid, revoked;
 	cr_err e;
 
@@ -173,8 +176,8 @@ judge_hostcert(struct state *st, X509 *leaf, json_t *hc)
 	if (st->bundle == NULL) {
 		cr_json_set(hc, "chain_valid", NULL);
 	} else {
-		valid = cr_verify_chain(leaf, st->bundle, st->crls,
-		    st->crl_mode, st->now, &why, &e);
+		valid = cr_verify_chain_detail(leaf, st->bundle, st->crls,
+		    st->crl_mode, st->now, &st->vd, &e);
 		if (valid < 0) {
 			add_error(st, "hostcert", &e);
 			cr_json_set(hc, "chain_valid", NULL);
@@ -182,11 +185,19 @@ judge_hostcert(struct state *st, X509 *leaf, json_t *hc)
 			json_object_set_new(hc, "chain_valid",
 			    json_boolean(valid == 1));
 			if (valid == 0)
-				cr_json_set(hc, "verify_error", cr_json_str(why));
+				cr_json_set(hc, "verify_error",
+				    cr_json_str(st->vd.why));
 		}
 	}
 	revoked = cr_revoked_by(leaf, st->crls);
 	cr_json_set(hc, "revoked", revoked < 0 ? NULL : json_boolean(revoked));
+	st->not_yet_valid = X509_cmp_time(X509_get0_notBefore(leaf),
+	    &st->now) > 0;
+	if ((st->weak = json_array()) != NULL &&
+	    cr_weak_crypto(leaf, st->weak) == 0) {
+		json_decref(st->weak);
+		st->weak = NULL;
+	}
 	cr_err_clear(&e);
 }
 
@@ -196,14 +207,106 @@ reason(struct state *st, const char *why)
 	json_array_append_new(st->reasons, cr_json_str(why));
 }
 
-/* The first matching verdict, in order of what needs attention most. */
+static bool
+crl_used(const struct state *st)
+{
+	return st->crl_mode != CR_CRL_OFF;
+}
+
+/* The smallest expires_in_days of an array of CA or CRL entries (or
+ * LLONG_MAX); entries without a date are skipped. */
+static long long
+soonest(json_t *list)
+{
+	long long min = LLONG_MAX;
+	json_t *v, *d;
+	size_t i;
+
+	json_array_foreach(list, i, v) {
+		d = json_object_get(v, "expires_in_days");
+		if (json_is_integer(d) && json_integer_value(d) < min)
+			min = json_integer_value(d);
+	}
+	return min;
+}
+
+/* ca_health: the CA bundle and the CRLs alone (reasons appended). */
 static const char *
-health(struct state *st, json_t *hc)
+ca_verdict(struct state *st)
+{
+	long long ca = soonest(json_object_get(st->out, "ca"));
+	long long crl = crl_used(st) ?
+	    soonest(json_object_get(st->out, "crl")) : LLONG_MAX;
+	int code = st->vd.ca_code;
+
+	if (st->crl_broken && !crl_used(st))
+		reason(st, "hostcrl cannot be parsed (not used: "
+		    "certificate_revocation is false)");
+	if (st->ca_missing || st->ca_broken || (st->crl_broken && crl_used(st)))
+		return "error";
+	if (ca < 0)
+		reason(st, "a CA certificate has expired");
+	if (crl < 0)
+		reason(st, "a CRL is past its nextUpdate");
+	if (ca < 0 || crl < 0 || code == X509_V_ERR_CERT_HAS_EXPIRED ||
+	    code == X509_V_ERR_CRL_HAS_EXPIRED)
+		return "expired";
+	if (code != X509_V_OK) {
+		reason(st, "the CA bundle or CRL does not verify");
+		return "error";
+	}
+	if (ca < st->warn_days)
+		reason(st, "a CA certificate expires within warn_days");
+	if (crl < st->warn_days)
+		reason(st, "a CRL's nextUpdate is within warn_days");
+	return ca < st->warn_days || crl < st->warn_days ? "expiring" : "ok";
+}
+
+static bool
+leaf_untrusted(int code)
+{
+	return code != X509_V_OK && code != X509_V_ERR_CERT_REVOKED &&
+	    code != X509_V_ERR_CERT_HAS_EXPIRED &&
+	    code != X509_V_ERR_CERT_NOT_YET_VALID;
+}
+
+/* hostcert_health: what a new agent certificate can fix (no reasons:
+ * health() gives them). */
+static const char *
+host_verdict(struct state *st, json_t *hc)
+{
+	json_t *days = json_object_get(hc, "expires_in_days");
+
+	if (st->host_missing || st->key_missing)
+		return "missing";
+	if (st->host_broken || st->key_broken)
+		return "error";
+	if (json_is_true(json_object_get(hc, "revoked")))
+		return "revoked";
+	if (!json_is_integer(days) || json_integer_value(days) < 0)
+		return "expired";
+	if (st->not_yet_valid)
+		return "not_yet_valid";
+	if (st->weak != NULL)
+		return "weak_crypto";
+	if (json_is_false(json_object_get(hc, "key_matches")))
+		return "key_mismatch";
+	if (leaf_untrusted(st->vd.leaf_code))
+		return "untrusted";
+	return json_integer_value(days) < st->warn_days ? "expiring" : "ok";
+}
+
+/* The first matching verdict, in order of what needs attention most;
+ * ca is ca_verdict()'s answer. */
+static const char *
+health(struct state *st, json_t *hc, const char *ca)
 {
 	json_t *v;
 	size_t i;
 	long long days;
 
+	json_array_foreach(st->weak, i, v)
+		json_array_append(st->reasons, v);
 	if (st->host_missing)
 		reason(st, "hostcert is missing");
 	if (st->key_missing)
@@ -213,7 +316,7 @@ health(struct state *st, json_t *hc)
 	if (st->host_missing || st->key_missing || st->ca_missing)
 		return "missing";
 	if (st->host_broken || st->key_broken || st->ca_broken ||
-	    st->crl_broken) {
+	    (st->crl_broken && crl_used(st))) {
 		reason(st, "a certificate, key or CRL file cannot be parsed");
 		return "error";
 	}
@@ -226,6 +329,8 @@ health(struct state *st, json_t *hc)
 		reason(st, "hostcert has expired");
 		return "expired";
 	}
+	if (st->weak != NULL)
+		return "weak_crypto";
 	if (json_is_false(json_object_get(hc, "key_matches"))) {
 		reason(st, "hostprivkey does not belong to hostcert");
 		return "key_mismatch";
@@ -237,14 +342,8 @@ health(struct state *st, json_t *hc)
 	days = json_integer_value(json_object_get(hc, "expires_in_days"));
 	if (days < st->warn_days)
 		reason(st, "hostcert expires within warn_days");
-	json_array_foreach(json_object_get(st->out, "ca"), i, v) {
-		if (json_integer_value(json_object_get(v, "expires_in_days")) <
-		    st->warn_days) {
-			reason(st, "a CA certificate expires within warn_days");
-			break;
-		}
-	}
-	return json_array_size(st->reasons) > 0 ? "expiring" : "ok";
+	return days < st->warn_days || strcmp(ca, "expiring") == 0 ?
+	    "expiring" : "ok";
 }
 
 static void
@@ -254,17 +353,31 @@ state_free(struct state *st)
 	sk_X509_pop_free(st->bundle, X509_free);
 	sk_X509_CRL_pop_free(st->crls, X509_CRL_free);
 	EVP_PKEY_free(st->key);
+	json_decref(st->weak);
 	json_decref(st->out);
 }
 
-/* Settings with the caller's explicit values as overrides. */
+/* Settings with the caller's explicit values as overrides (every pair the
+ * caller gives is used; an odd list is refused). */
 static cr_settings *
 load_settings(const struct cr_status_opts *o, const char *certname, cr_err *err)
 {
-	const char *pairs[64];
-	size_t n = 0, i;
+	const char **pairs = NULL;
+	size_t n = 0, i, given = 0;
 	struct cr_settings_opts so;
+	cr_settings *out = NULL;
 
+	while (o->overrides != NULL && o->overrides[given] != NULL)
+		given++;
+	if (given % 2 != 0) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "setting %s has no value: "
+		    "give each setting with its value", o->overrides[given - 1]);
+		goto out;
+	}
+	if ((pairs = calloc(given + 5, sizeof(*pairs))) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
 	memset(&so, 0, sizeof(so));
 	if (o->ssldir != NULL) {
 		pairs[n++] = "ssldir";
@@ -274,17 +387,17 @@ load_settings(const struct cr_status_opts *o, const char *certname, cr_err *err)
 		pairs[n++] = "certname";
 		pairs[n++] = certname;
 	}
-	for (i = 0; o->overrides != NULL && o->overrides[i] != NULL &&
-	    o->overrides[i + 1] != NULL && n + 2 < 64; i += 2) {
+	for (i = 0; i < given; i++)
 		pairs[n++] = o->overrides[i];
-		pairs[n++] = o->overrides[i + 1];
-	}
 	pairs[n] = NULL;
 	so.confdir = o->confdir;
 	so.section = "agent";
 	so.overrides = pairs;
 	so.allow_exec = o->allow_exec && o->default_certname == NULL;
-	return cr_settings_load(&so, err);
+	out = cr_settings_load(&so, err);
+out:
+	free(pairs);
+	return out;
 }
 
 json_t *
@@ -293,7 +406,7 @@ cr_status_collect(const struct cr_status_opts *o, cr_err *err)
 	struct state st;
 	cr_settings *set = NULL;
 	json_t *result = NULL, *hc = NULL;
-	const char *src, *hostcert, *csr;
+	const char *src, *hostcert, *csr, *ca_health;
 	char iso[21];
 
 	memset(&st, 0, sizeof(st));
@@ -358,7 +471,12 @@ cr_status_collect(const struct cr_status_opts *o, cr_err *err)
 			st.key_missing = true;
 	}
 	cr_json_set(hc, "path", cr_json_str(hostcert));
-	json_object_set_new(st.out, "health", json_string(health(&st, hc)));
+	ca_health = ca_verdict(&st);
+	json_object_set_new(st.out, "health",
+	    json_string(health(&st, hc, ca_health)));
+	json_object_set_new(st.out, "hostcert_health",
+	    json_string(host_verdict(&st, hc)));
+	json_object_set_new(st.out, "ca_health", json_string(ca_health));
 	json_object_set(st.out, "health_reasons", st.reasons);
 	json_object_set(st.out, "hostcert", hc);
 	json_object_set_new(st.out, "csr_pending",
