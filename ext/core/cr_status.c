@@ -14,7 +14,9 @@
 #include <openssl/x509.h>
 
 #include "cr_fs.h"
+#include "cr_http.h"
 #include "cr_json.h"
+#include "cr_regen.h"
 #include "cr_settings.h"
 #include "cr_status.h"
 #include "cr_x509.h"
@@ -35,6 +37,7 @@ struct state {
 	struct cr_verify_detail vd;	/* the chain verification */
 	json_t *weak;		/* weak-crypto reasons (owned), or NULL */
 	bool not_yet_valid;
+	bool crl_from_ca;	/* st->crls is the CA's (fresh_crl) */
 	bool host_missing, host_broken;
 	bool key_missing, key_broken;
 	bool ca_missing, ca_broken, crl_broken;
@@ -67,6 +70,12 @@ err_is_denied(const cr_err *e)
 
 	return no != NULL && (json_integer_value(no) == EACCES ||
 	    json_integer_value(no) == EPERM);
+}
+
+static void
+reason(struct state *st, const char *why)
+{
+	json_array_append_new(st->reasons, cr_json_str(why));
 }
 
 /* files.<name> = {"path": p, "present": bool} */
@@ -143,12 +152,23 @@ read_ca(struct state *st, const char *path)
 	cr_err_clear(&e);
 }
 
+/* "crl": one entry per CRL in use. */
+static void
+describe_crls(struct state *st)
+{
+	json_t *list = json_array();
+	int i;
+
+	for (i = 0; st->crls != NULL && i < sk_X509_CRL_num(st->crls); i++)
+		json_array_append_new(list,
+		    cr_crl_json(sk_X509_CRL_value(st->crls, i), st->now));
+	cr_json_set(st->out, "crl", list);
+}
+
 static void
 read_crl(struct state *st, const char *path)
 {
-	json_t *list = json_array();
 	cr_err e;
-	int i;
 
 	cr_err_init(&e);
 	if ((st->crls = cr_crls_read(path, &e)) == NULL &&
@@ -156,10 +176,87 @@ read_crl(struct state *st, const char *path)
 		st->crl_broken = true;
 		add_error(st, "crl", &e);
 	}
-	for (i = 0; st->crls != NULL && i < sk_X509_CRL_num(st->crls); i++)
-		json_array_append_new(list,
-		    cr_crl_json(sk_X509_CRL_value(st->crls, i), st->now));
-	cr_json_set(st->out, "crl", list);
+	describe_crls(st);
+	cr_err_clear(&e);
+}
+
+/* The CA's CRL (GET .../certificate_revocation_list/ca over HTTPS, the
+ * server verified with localcacert), accepted only when every CRL in it
+ * is signed by a CA of the bundle.  NULL with e set otherwise. */
+static STACK_OF(X509_CRL) *
+ca_crls(struct state *st, const cr_settings *set, cr_err *e)
+{
+	struct cr_http_opts ho;
+	STACK_OF(X509_CRL) *crls = NULL, *out = NULL;
+	const char *port = cr_settings_get(set, "ca_port");
+	cr_http *h = NULL;
+	char *pem = NULL, name[256];
+	size_t len = 0;
+	int bad;
+
+	memset(&ho, 0, sizeof(ho));
+	ho.server = cr_settings_get(set, "ca_server");
+	ho.port = port ? atoi(port) : 0;
+	ho.cacert = cr_settings_get(set, "localcacert");
+	if (st->bundle == NULL) {
+		cr_err_set(e, CR_KIND_IO, "there is no readable CA bundle to "
+		    "check the CA's CRL with");
+		goto out;
+	}
+	if ((h = cr_http_new(&ho, e)) == NULL ||
+	    (pem = cr_ca_get_crl(h, &len, e)) == NULL ||
+	    (crls = cr_crls_parse(pem, len, "the CA's CRL", e)) == NULL)
+		goto out;
+	if ((bad = cr_crls_unsigned(crls, st->bundle)) >= 0) {
+		X509_NAME_oneline(X509_CRL_get_issuer(sk_X509_CRL_value(crls,
+		    bad)), name, sizeof(name));
+		cr_err_set(e, CR_KIND_VERIFY, "CRL %d from the CA (issuer %s) "
+		    "is not signed by a CA of the bundle", bad + 1, name);
+		goto out;
+	}
+	out = crls;
+	crls = NULL;
+out:
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	free(pem);
+	cr_http_free(h);
+	return out;
+}
+
+/* opts.fresh_crl: judge revocation with the CA's CRL; "crl_source" says
+ * which CRL was used.  The CA out of reach is an error entry with its
+ * next step, and the local CRL stays in use. */
+static void
+use_ca_crl(struct state *st, const cr_settings *set)
+{
+	STACK_OF(X509_CRL) *fresh;
+	cr_err e;
+	json_t *entry;
+	char next[512];
+
+	cr_err_init(&e);
+	if ((fresh = ca_crls(st, set, &e)) != NULL) {
+		sk_X509_CRL_pop_free(st->crls, X509_CRL_free);
+		st->crls = fresh;
+		st->crl_broken = false;	/* the local file is not used */
+		st->crl_from_ca = true;
+		describe_crls(st);
+		json_object_set_new(st->out, "crl_source", json_string("ca"));
+		goto out;
+	}
+	add_error(st, "crl_fresh", &e);
+	snprintf(next, sizeof(next), "check that %s:%s is the CA and answers "
+	    "(ca_server / ca_port), then run cert_regen::status with "
+	    "fresh_crl again; until then revoked is judged on the local CRL, "
+	    "which may predate a revocation",
+	    cr_settings_get(set, "ca_server") ? cr_settings_get(set,
+	    "ca_server") : "?", cr_settings_get(set, "ca_port") ?
+	    cr_settings_get(set, "ca_port") : "?");
+	entry = json_array_get(st->errors, json_array_size(st->errors) - 1);
+	json_object_set_new(entry, "next_step", json_string(next));
+	reason(st, "the CA's CRL could not be fetched: revocation is judged "
+	    "on the local CRL");
+out:
 	cr_err_clear(&e);
 }
 
@@ -201,11 +298,6 @@ judge_hostcert(struct state *st, X509 *leaf, json_t *hc)
 	cr_err_clear(&e);
 }
 
-static void
-reason(struct state *st, const char *why)
-{
-	json_array_append_new(st->reasons, cr_json_str(why));
-}
 
 static bool
 crl_used(const struct state *st)
@@ -321,7 +413,8 @@ health(struct state *st, json_t *hc, const char *ca)
 		return "error";
 	}
 	if (json_is_true(json_object_get(hc, "revoked"))) {
-		reason(st, "hostcert is revoked by the local CRL");
+		reason(st, st->crl_from_ca ? "hostcert is revoked by the CA's CRL" :
+		    "hostcert is revoked by the local CRL");
 		return "revoked";
 	}
 	if (json_integer_value(json_object_get(hc, "expires_in_days")) < 0 ||
@@ -449,6 +542,9 @@ cr_status_collect(const struct cr_status_opts *o, cr_err *err)
 	read_hostcert(&st, hostcert ? hostcert : "");
 	read_ca(&st, cr_settings_get(set, "localcacert"));
 	read_crl(&st, cr_settings_get(set, "hostcrl"));
+	json_object_set_new(st.out, "crl_source", json_string("local"));
+	if (o->fresh_crl)
+		use_ca_crl(&st, set);
 	if (st.host != NULL) {
 		X509 *leaf = sk_X509_value(st.host, 0);
 		hc = cr_cert_json(leaf, st.now);

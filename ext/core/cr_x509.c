@@ -863,6 +863,30 @@ cr_revoked_by(X509 *x, STACK_OF(X509_CRL) *crls)
 }
 
 int
+cr_crls_unsigned(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *bundle)
+{
+	X509_CRL *crl;
+	X509 *ca;
+	int i, j, bad = -1;
+	bool found;
+
+	for (i = 0; bad < 0 && i < sk_X509_CRL_num(crls); i++) {
+		crl = sk_X509_CRL_value(crls, i);
+		found = false;
+		for (j = 0; !found && j < sk_X509_num(bundle); j++) {
+			ca = sk_X509_value(bundle, j);
+			found = X509_NAME_cmp(X509_CRL_get_issuer(crl),
+			    X509_get_subject_name(ca)) == 0 &&
+			    X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1;
+		}
+		if (!found)
+			bad = i;
+	}
+	ERR_clear_error();
+	return bad;
+}
+
+int
 cr_key_matches(X509 *x, EVP_PKEY *key)
 {
 	int rc = EVP_PKEY_eq(X509_get0_pubkey(x), key) == 1;

@@ -114,6 +114,9 @@ int cr_weak_crypto(X509 *x, json_t *reasons);
 
 /* 1 revoked, 0 not revoked by a CRL of its issuer, -1 no CRL of its issuer. */
 int cr_revoked_by(X509 *x, STACK_OF(X509_CRL) *crls);
+/* The index of the first CRL that no certificate of bundle bearing its
+ * issuer's name has signed, or -1 when every CRL is signed so. */
+int cr_crls_unsigned(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *bundle);
 /* 1 the key is the certificate's, 0 it is not. */
 int cr_key_matches(X509 *x, EVP_PKEY *key);
 

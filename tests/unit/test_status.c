@@ -998,6 +998,46 @@ test_fifo(void **state)
 	done(NULL, x, dir);
 }
 
+/* fresh_crl with the CA out of reach: the local CRL stays in use, said so,
+ * with an errors entry and its next step; never "from the CA". */
+static void
+test_fresh_crl_unreachable(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("fresh_off", x, F.key);
+	const char *pairs[] = { "ca_server", "127.0.0.1", "ca_port", "1",
+	    NULL };
+	struct cr_status_opts o;
+	json_t *j, *e0;
+	cr_err e;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.confdir = F.confdir;
+	o.ssldir = dir;
+	o.certname = CERTNAME;
+	o.warn_days = -1;
+	o.now = T0;
+	o.overrides = pairs;
+	cr_err_init(&e);
+	j = collect_in(F.confdir, dir, NULL, &e);
+	assert_non_null(j);
+	assert_str_at(j, "crl_source", "local");
+	json_decref(j);
+	o.fresh_crl = true;
+	assert_non_null(j = cr_status_collect(&o, &e));
+	assert_str_at(j, "crl_source", "local");
+	e0 = json_array_get(json_object_get(j, "errors"), 0);
+	assert_str_at(e0, "part", "crl_fresh");
+	assert_str_at(e0, "kind", "cert_regen/ca-unreachable");
+	assert_non_null(strstr(str_at(e0, "next_step"), "127.0.0.1:1"));
+	assert_reason(j, "the CA's CRL could not be fetched: revocation is "
+	    "judged on the local CRL");
+	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
+	assert_int_equal(ERR_peek_error(), 0);
+	done(j, x, dir);
+}
+
 int
 main(void)
 {
@@ -1022,6 +1062,7 @@ main(void)
 		cmocka_unit_test(test_crl_off_garbage),
 		cmocka_unit_test(test_many_overrides),
 		cmocka_unit_test(test_fifo),
+		cmocka_unit_test(test_fresh_crl_unreachable),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
