@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "cr_crl_fast.h"
 #include "cr_fs.h"
 #include "cr_http.h"
 #include "cr_json.h"
@@ -32,7 +33,8 @@ struct state {
 	json_t *reasons;	/* health reasons, borrowed from out */
 	STACK_OF(X509) *host;	/* hostcert file: first cert is the leaf */
 	STACK_OF(X509) *bundle;
-	STACK_OF(X509_CRL) *crls;
+	struct cr_crl_set crlset;	/* hostcrl, entries reduced */
+	STACK_OF(X509_CRL) *crls;	/* crlset.crls */
 	EVP_PKEY *key;
 	struct cr_verify_detail vd;	/* the chain verification */
 	json_t *weak;		/* weak-crypto reasons (owned), or NULL */
@@ -159,9 +161,17 @@ describe_crls(struct state *st)
 	json_t *list = json_array();
 	int i;
 
-	for (i = 0; st->crls != NULL && i < sk_X509_CRL_num(st->crls); i++)
-		json_array_append_new(list,
-		    cr_crl_json(sk_X509_CRL_value(st->crls, i), st->now));
+	json_t *entry;
+
+	for (i = 0; st->crls != NULL && i < sk_X509_CRL_num(st->crls); i++) {
+		entry = cr_crl_json(sk_X509_CRL_value(st->crls, i), st->now);
+		/* a reduced CRL lists only what matters: the count is the
+		 * original's */
+		if (entry != NULL)
+			json_object_set_new(entry, "revoked_count",
+			    json_integer(st->crlset.info[i].revoked_count));
+		json_array_append_new(list, entry);
+	}
 	cr_json_set(st->out, "crl", list);
 }
 
@@ -171,11 +181,12 @@ read_crl(struct state *st, const char *path)
 	cr_err e;
 
 	cr_err_init(&e);
-	if ((st->crls = cr_crls_read(path, &e)) == NULL &&
+	if (!cr_crl_set_read(path, st->host, st->bundle, &st->crlset, &e) &&
 	    !err_is_missing(&e)) {
 		st->crl_broken = true;
 		add_error(st, "crl", &e);
 	}
+	st->crls = st->crlset.crls;
 	describe_crls(st);
 	cr_err_clear(&e);
 }
@@ -236,8 +247,15 @@ use_ca_crl(struct state *st, const cr_settings *set)
 
 	cr_err_init(&e);
 	if ((fresh = ca_crls(st, set, &e)) != NULL) {
-		sk_X509_CRL_pop_free(st->crls, X509_CRL_free);
-		st->crls = fresh;
+		cr_crl_set_clear(&st->crlset);
+		if (!cr_crl_set_wrap(fresh, &st->crlset)) {
+			sk_X509_CRL_pop_free(fresh, X509_CRL_free);
+			cr_err_set(&e, CR_KIND_NOMEM, "out of memory");
+			st->crls = NULL;
+			add_error(st, "crl_fresh", &e);
+			goto out;
+		}
+		st->crls = st->crlset.crls;
 		st->crl_broken = false;	/* the local file is not used */
 		st->crl_from_ca = true;
 		describe_crls(st);
@@ -274,7 +292,7 @@ judge_hostcert(struct state *st, X509 *leaf, json_t *hc)
 		cr_json_set(hc, "chain_valid", NULL);
 	} else {
 		valid = cr_verify_chain_detail(leaf, st->bundle, st->crls,
-		    st->crl_mode, st->now, &st->vd, &e);
+		    &st->crlset, st->crl_mode, st->now, &st->vd, &e);
 		if (valid < 0) {
 			add_error(st, "hostcert", &e);
 			cr_json_set(hc, "chain_valid", NULL);
@@ -444,7 +462,7 @@ state_free(struct state *st)
 {
 	sk_X509_pop_free(st->host, X509_free);
 	sk_X509_pop_free(st->bundle, X509_free);
-	sk_X509_CRL_pop_free(st->crls, X509_CRL_free);
+	cr_crl_set_clear(&st->crlset);
 	EVP_PKEY_free(st->key);
 	json_decref(st->weak);
 	json_decref(st->out);

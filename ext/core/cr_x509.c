@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "cr_crl_fast.h"
 #include "cr_fs.h"
 #include "cr_json.h"
 #include "cr_x509.h"
@@ -693,6 +694,10 @@ verify_note(int ok, X509_STORE_CTX *ctx)
 
 	if (ok || d == NULL)
 		return ok;
+	if (code == X509_V_ERR_CRL_SIGNATURE_FAILURE && cr_crl_set_signed(
+	    d->set, X509_STORE_CTX_get0_current_crl(ctx),
+	    X509_STORE_CTX_get0_current_issuer(ctx)))
+		return 1;	/* reduced; the original is signed by it */
 	if (d->code == X509_V_OK) {
 		d->code = code;
 		d->depth = depth;
@@ -709,8 +714,9 @@ verify_note(int ok, X509_STORE_CTX *ctx)
 
 int
 cr_verify_chain_detail(X509 *leaf, STACK_OF(X509) *bundle,
-    STACK_OF(X509_CRL) *crls, enum cr_crl_mode mode, time_t now,
-    struct cr_verify_detail *d, cr_err *err)
+    STACK_OF(X509_CRL) *crls, const struct cr_crl_set *set,
+    enum cr_crl_mode mode, time_t now, struct cr_verify_detail *d,
+    cr_err *err)
 {
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
@@ -718,6 +724,7 @@ cr_verify_chain_detail(X509 *leaf, STACK_OF(X509) *bundle,
 	int i, rc = -1;
 
 	memset(d, 0, sizeof(*d));
+	d->set = set;
 	if ((store = X509_STORE_new()) == NULL ||
 	    (ctx = X509_STORE_CTX_new()) == NULL) {
 		cr_err_openssl(err, "cannot allocate a certificate store");
@@ -774,7 +781,8 @@ cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle, STACK_OF(X509_CRL) *crls,
     enum cr_crl_mode mode, time_t now, const char **why, cr_err *err)
 {
 	struct cr_verify_detail d;
-	int rc = cr_verify_chain_detail(leaf, bundle, crls, mode, now, &d, err);
+	int rc = cr_verify_chain_detail(leaf, bundle, crls, NULL, mode, now,
+	    &d, err);
 
 	*why = rc == 0 ? d.why : NULL;
 	return rc;

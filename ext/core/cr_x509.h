@@ -92,15 +92,20 @@ int cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle,
  * verification stops at); leaf_code the first error of the leaf itself
  * (not expired/untrusted CA certificates, not CRL problems: those are
  * ca_code, and verification goes on past them to find leaf_code). */
+struct cr_crl_set;
 struct cr_verify_detail {
 	int code, depth;
 	int leaf_code, ca_code;
 	const char *why;	/* OpenSSL's text of code, static */
+	const struct cr_crl_set *set;	/* the reduced CRLs (cr_crl_fast.h) */
 };
-/* cr_verify_chain with the detail above (d is always filled). */
+/* cr_verify_chain with the detail above (d is always filled).  When crls
+ * come from a cr_crl_set, pass it as set: a reduced CRL is then taken as
+ * signed when its original was (cr_crl_set_signed); else NULL. */
 int cr_verify_chain_detail(X509 *leaf, STACK_OF(X509) *bundle,
-    STACK_OF(X509_CRL) *crls, enum cr_crl_mode mode, time_t now,
-    struct cr_verify_detail *d, cr_err *err);
+    STACK_OF(X509_CRL) *crls, const struct cr_crl_set *set,
+    enum cr_crl_mode mode, time_t now, struct cr_verify_detail *d,
+    cr_err *err);
 
 /* OpenSSL's default TLS security level (a fresh SSL_CTX's, so the system
  * configuration counts) and the minimum security bits of a level. */

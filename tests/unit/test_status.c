@@ -1038,6 +1038,93 @@ test_fresh_crl_unreachable(void **state)
 	done(j, x, dir);
 }
 
+/* The reduced CRL (cr_crl_fast.c) gives the full CRL's answers: a
+ * 100,000-entry CRL, the host serial inside and outside it. */
+static void
+test_big_crl(void **state)
+{
+	X509_CRL *big = pki_crl_bulk_new(F.w->inter, T0, 1000, 100000);
+	X509_CRL *crls[2] = { big, F.w->root_crl };
+	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
+	X509 *in = leaf(F.key, 5 * PKI_YEAR, 1000 + 54321, F.w->inter);
+	X509 *out = leaf(F.key, 5 * PKI_YEAR, 1000 + 100000, F.w->inter);
+	struct pki_ssldir s = {
+		.certname = CERTNAME, .leaf = in, .key = F.key,
+		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
+	};
+	char *dir = ssldir_path("big_in");
+	json_t *j, *c0;
+
+	(void)state;
+	assert_non_null(big);
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_verdicts(j, "revoked", "revoked", "ok");
+	assert_string_equal(str_at(hostcert(j), "verify_error"),
+	    "certificate revoked");
+	c0 = json_array_get(json_object_get(j, "crl"), 0);
+	assert_int_equal(json_integer_value(json_object_get(c0,
+	    "revoked_count")), 100000);
+	assert_non_null(str_at(c0, "crl_number"));
+	json_decref(j);
+	free(dir);
+
+	s.leaf = out;
+	dir = ssldir_path("big_out");
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_verdicts(j, "ok", "ok", "ok");
+	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(j, "crl"), 0), "revoked_count")), 100000);
+	X509_CRL_free(big);
+	X509_free(in);
+	done(j, out, dir);
+}
+
+/* A CRL altered in an entry that the reduced CRL leaves out: the
+ * signature over the original still fails, as with the full decode. */
+static void
+test_crl_tampered_entry(void **state)
+{
+	uint64_t serials[] = { 5000, 5001 };
+	X509_CRL *crl = pki_crl_new(F.w->inter, T0, -PKI_DAY, PKI_YEAR,
+	    serials, 2), *bad;
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 4242, F.w->inter);
+	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
+	X509_CRL *crls[2];
+	struct pki_ssldir s = {
+		.certname = CERTNAME, .leaf = x, .key = F.key,
+		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
+	};
+	unsigned char *der = NULL, *hit;
+	const unsigned char *p;
+	static const unsigned char five_k[] = { 0x02, 0x02, 0x13, 0x88 };
+	char *dir = ssldir_path("tampered");
+	json_t *j;
+	int n;
+
+	(void)state;
+	assert_non_null(crl);
+	assert_true((n = i2d_X509_CRL(crl, &der)) > 0);
+	hit = memmem(der, (size_t)n, five_k, sizeof(five_k));
+	assert_non_null(hit);
+	hit[3] = 0x87;		/* serial 5000 -> 4999 */
+	p = der;
+	assert_non_null(bad = d2i_X509_CRL(NULL, &p, n));
+	crls[0] = bad;
+	crls[1] = F.w->root_crl;
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_string_equal(str_at(hostcert(j), "verify_error"),
+	    "CRL signature failure");
+	assert_verdicts(j, "untrusted", "ok", "error");
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	X509_CRL_free(bad);
+	done(j, x, dir);
+}
+
 int
 main(void)
 {
@@ -1063,6 +1150,8 @@ main(void)
 		cmocka_unit_test(test_many_overrides),
 		cmocka_unit_test(test_fifo),
 		cmocka_unit_test(test_fresh_crl_unreachable),
+		cmocka_unit_test(test_big_crl),
+		cmocka_unit_test(test_crl_tampered_entry),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
