@@ -211,7 +211,8 @@ ca_crls(struct state *st, const cr_settings *set, cr_err *e)
 	ho.cacert = cr_settings_get(set, "localcacert");
 	if (st->bundle == NULL) {
 		cr_err_set(e, CR_KIND_IO, "there is no readable CA bundle to "
-		    "check the CA's CRL with");
+		    "check the CA's CRL with: repair localcacert first (see "
+		    "the \"ca\" error)");
 		goto out;
 	}
 	if ((h = cr_http_new(&ho, e)) == NULL ||
@@ -222,7 +223,9 @@ ca_crls(struct state *st, const cr_settings *set, cr_err *e)
 		X509_NAME_oneline(X509_CRL_get_issuer(sk_X509_CRL_value(crls,
 		    bad)), name, sizeof(name));
 		cr_err_set(e, CR_KIND_VERIFY, "CRL %d from the CA (issuer %s) "
-		    "is not signed by a CA of the bundle", bad + 1, name);
+		    "is not signed by a CA of the bundle: check that ca_server "
+		    "is the CA that signed this agent's certificate", bad + 1,
+		    name);
 		goto out;
 	}
 	out = crls;

@@ -5,6 +5,7 @@
  * and drains it into the cr_err on failure.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -788,15 +789,27 @@ cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle, STACK_OF(X509_CRL) *crls,
 	return rc;
 }
 
+static int tls_level = 1;
+static pthread_once_t tls_level_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_level_init(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+
+	if (ctx != NULL)
+		tls_level = SSL_CTX_get_security_level(ctx);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+}
+
 int
 cr_tls_security_level(void)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
-	int level = ctx ? SSL_CTX_get_security_level(ctx) : 1;
-
-	SSL_CTX_free(ctx);
-	ERR_clear_error();
-	return level;
+	/* once per process: a fresh SSL_CTX costs more than the rest of a
+	 * status on a normal ssldir */
+	pthread_once(&tls_level_once, tls_level_init);
+	return tls_level;
 }
 
 int

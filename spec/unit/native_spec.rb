@@ -157,6 +157,23 @@ RSpec.describe CertRegen::Native do
       end
     end
 
+    it 'judges revocation on the local CRL (the fact never goes to the network)' do
+      expect(status(:ok)['crl_source']).to eq('local')
+    end
+
+    it 'does not fail the verdict on a garbage crl.pem that certificate_revocation = false leaves unread' do
+      ssl = File.join(world.dir, 'garbage_crl_off')
+      FileUtils.rm_rf(ssl)
+      FileUtils.cp_r(world.ssldir(:ok), ssl)
+      File.write(File.join(ssl, 'crl.pem'), "garbage\n")
+      base = { 'confdir' => confdir, 'ssldir' => ssl, 'certname' => certname, 'now' => now.to_i }
+      off = native(:status, base.merge('settings' => { 'certificate_revocation' => 'false' }))
+      expect(off).to include('health' => 'ok', 'hostcert_health' => 'ok', 'ca_health' => 'ok')
+      expect(off['errors'].map { |e| e['part'] }).to eq(['crl'])
+      expect(off['health_reasons']).to include(/hostcrl cannot be parsed/)
+      expect(native(:status, base)['health']).to eq('error')
+    end
+
     it 'is weak_crypto for a key below the default security level, with the reason' do
       st = status(:weak)
       expect(st['health']).to eq('weak_crypto')
