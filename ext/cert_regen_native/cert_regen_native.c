@@ -230,19 +230,39 @@ native_status(int argc, VALUE *argv, VALUE self)
 
 /* --- CertRegen::Native.settings ---------------------------------------- */
 
+/* Everything the call needs, so that the work runs without the GVL (it may
+ * run `puppet config print` for seconds): no Ruby API in here. */
+struct settings_call {
+	struct cr_settings_opts so;
+	cr_err err;
+	json_t *result;
+};
+
+static void *
+settings_nogvl(void *arg)
+{
+	struct settings_call *c = arg;
+	cr_settings *s;
+
+	if ((s = cr_settings_load(&c->so, &c->err)) != NULL) {
+		c->result = cr_settings_to_json(s);
+		cr_settings_free(s);
+		if (c->result == NULL && !c->err.set)
+			cr_err_set(&c->err, CR_KIND_NOMEM, "out of memory");
+	}
+	return NULL;
+}
+
 static VALUE
 native_settings(int argc, VALUE *argv, VALUE self)
 {
 	struct native_opts o;
-	struct cr_settings_opts so;
 	const char *pairs[MAX_OVERRIDES * 2 + 5];
-	cr_settings *s;
-	json_t *j = NULL;
-	cr_err err;
+	struct settings_call c;
 	size_t n = 0, i;
 
 	parse_opts(argc, argv, &o);
-	memset(&so, 0, sizeof(so));
+	memset(&c, 0, sizeof(c));
 	if (o.st.ssldir != NULL) {
 		pairs[n++] = "ssldir";
 		pairs[n++] = o.st.ssldir;
@@ -254,23 +274,22 @@ native_settings(int argc, VALUE *argv, VALUE self)
 	for (i = 0; o.pairs[i] != NULL; i++)
 		pairs[n++] = o.pairs[i];
 	pairs[n] = NULL;
-	so.confdir = o.st.confdir;
-	so.section = "agent";
-	so.overrides = pairs;
-	so.allow_exec = o.st.allow_exec;
-	cr_err_init(&err);
-	if ((s = cr_settings_load(&so, &err)) != NULL) {
-		j = cr_settings_to_json(s);
-		cr_settings_free(s);
-	}
+	c.so.confdir = o.st.confdir;
+	c.so.section = "agent";
+	c.so.overrides = pairs;
+	c.so.allow_exec = o.st.allow_exec;
+	cr_err_init(&c.err);
+	/* `puppet` cannot be killed from here safely: RUBY_UBF_IO only wakes
+	 * the poll (cr_proc retries it); cr_proc's deadline bounds the wait */
+	rb_thread_call_without_gvl(settings_nogvl, &c, RUBY_UBF_IO, NULL);
 	RB_GC_GUARD(o.keep);
-	if (j == NULL) {
-		if (!err.set)
-			cr_err_set(&err, CR_KIND_NOMEM, "out of memory");
-		raise_err(&err);
+	if (c.result == NULL) {
+		if (!c.err.set)
+			cr_err_set(&c.err, CR_KIND_NOMEM, "out of memory");
+		raise_err(&c.err);
 	}
-	cr_err_clear(&err);
-	return json_to_ruby_free(j);
+	cr_err_clear(&c.err);
+	return json_to_ruby_free(c.result);
 }
 
 RUBY_FUNC_EXPORTED void

@@ -12,6 +12,7 @@ static const struct cr_param status_params[] = {
 	{ "ssldir", CR_P_PATH, 0, 0, NULL },
 	{ "certname", CR_P_CERTNAME, 0, 0, NULL },
 	{ "warn_days", CR_P_INT, 0, CR_WARN_DAYS_MAX, NULL },
+	{ "fresh_crl", CR_P_BOOL, 0, 0, NULL },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -25,6 +26,7 @@ status_run(json_t *params, cr_err *err)
 	o.certname = cr_param_str(params, "certname");
 	o.warn_days = (int)cr_param_int(params, "warn_days", -1);
 	o.allow_exec = true;
+	o.fresh_crl = cr_param_bool(params, "fresh_crl", false);
 	return cr_status_collect(&o, err);
 }
 

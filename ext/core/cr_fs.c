@@ -29,7 +29,11 @@ cr_file_read(const char *path, size_t max, char **buf, size_t *len,
 
 	*buf = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* O_NONBLOCK: a FIFO planted at path must not block the open (nor a
+	 * read); symlinks are followed, as Puppet does (an ssldir may link its
+	 * files), but what they lead to must be a regular file. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK))
+	    == -1) {
 		int saved = errno;
 		cr_err_errno(err, CR_KIND_IO, saved, "cannot open %s", path);
 		if (saved == ENOENT || saved == ENOTDIR)
@@ -41,7 +45,11 @@ cr_file_read(const char *path, size_t max, char **buf, size_t *len,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		cr_err_set(err, CR_KIND_IO, "%s is not a regular file", path);
+		cr_err_set(err, CR_KIND_IO, "%s is not a regular file (a %s): "
+		    "replace it with the file it should be", path,
+		    S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ?
+		    "directory" : S_ISSOCK(st.st_mode) ? "socket" :
+		    "device or other special file");
 		goto out;
 	}
 	if ((size_t)st.st_size > max) {

@@ -384,31 +384,16 @@ static bool
 crls_signed_by(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *bundle, cr_err *err)
 {
 	char name[256];
-	X509_CRL *crl;
-	X509 *ca;
-	int i, j;
-	bool found;
+	int i = cr_crls_unsigned(crls, bundle);
 
-	for (i = 0; i < sk_X509_CRL_num(crls); i++) {
-		crl = sk_X509_CRL_value(crls, i);
-		found = false;
-		for (j = 0; !found && j < sk_X509_num(bundle); j++) {
-			ca = sk_X509_value(bundle, j);
-			found = X509_NAME_cmp(X509_CRL_get_issuer(crl),
-			    X509_get_subject_name(ca)) == 0 &&
-			    X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1;
-		}
-		ERR_clear_error();
-		if (!found) {
-			X509_NAME_oneline(X509_CRL_get_issuer(crl), name,
-			    sizeof(name));
-			cr_err_set(err, CR_KIND_VERIFY,
-			    "CRL %d (issuer %s) is not signed by a CA of the "
-			    "bundle", i + 1, name);
-			return false;
-		}
-	}
-	return true;
+	if (i < 0)
+		return true;
+	X509_NAME_oneline(X509_CRL_get_issuer(sk_X509_CRL_value(crls, i)),
+	    name, sizeof(name));
+	cr_err_set(err, CR_KIND_VERIFY,
+	    "CRL %d (issuer %s) is not signed by a CA of the bundle", i + 1,
+	    name);
+	return false;
 }
 
 bool

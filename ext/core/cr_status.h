@@ -27,6 +27,11 @@ struct cr_status_opts {
 	int warn_days;		/* < 0: CR_WARN_DAYS_DEFAULT */
 	time_t now;		/* 0: time(NULL) */
 	bool allow_exec;	/* may run `puppet config print` */
+	/* Judge revocation with the CA's CRL, fetched over HTTPS from
+	 * ca_server:ca_port and checked against localcacert, instead of the
+	 * local crl.pem ("crl_source": "ca"; "local" when not asked or when
+	 * the CA cannot be reached, then with an "errors" entry). */
+	bool fresh_crl;
 };
 
 /*

@@ -5,6 +5,7 @@
  * and drains it into the cr_err on failure.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "cr_crl_fast.h"
 #include "cr_fs.h"
 #include "cr_json.h"
 #include "cr_x509.h"
@@ -655,16 +658,74 @@ cr_crl_mode_parse(const char *setting)
 	return CR_CRL_CHAIN;
 }
 
+/* Errors that are about a CRL, not about the certificate being checked. */
+static bool
+is_crl_error(int code)
+{
+	switch (code) {
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+	case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+	case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Records the first error, and goes on past errors that are the CA's side
+ * (a CA certificate, a CRL) so that an error of the leaf itself behind
+ * them is still found.  A leaf error stops the verification.
+ */
+static int
+verify_note(int ok, X509_STORE_CTX *ctx)
+{
+	struct cr_verify_detail *d = X509_STORE_CTX_get_app_data(ctx);
+	int code = X509_STORE_CTX_get_error(ctx);
+	int depth = X509_STORE_CTX_get_error_depth(ctx);
+
+	if (ok || d == NULL)
+		return ok;
+	if (code == X509_V_ERR_CRL_SIGNATURE_FAILURE && cr_crl_set_signed(
+	    d->set, X509_STORE_CTX_get0_current_crl(ctx),
+	    X509_STORE_CTX_get0_current_issuer(ctx)))
+		return 1;	/* reduced; the original is signed by it */
+	if (d->code == X509_V_OK) {
+		d->code = code;
+		d->depth = depth;
+	}
+	if (depth > 0 || is_crl_error(code)) {
+		if (d->ca_code == X509_V_OK)
+			d->ca_code = code;
+		return 1;
+	}
+	if (d->leaf_code == X509_V_OK)
+		d->leaf_code = code;
+	return 0;
+}
+
 int
-cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle, STACK_OF(X509_CRL) *crls,
-    enum cr_crl_mode mode, time_t now, const char **why, cr_err *err)
+cr_verify_chain_detail(X509 *leaf, STACK_OF(X509) *bundle,
+    STACK_OF(X509_CRL) *crls, const struct cr_crl_set *set,
+    enum cr_crl_mode mode, time_t now, struct cr_verify_detail *d,
+    cr_err *err)
 {
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *param;
 	int i, rc = -1;
 
-	*why = NULL;
+	memset(d, 0, sizeof(*d));
+	d->set = set;
 	if ((store = X509_STORE_new()) == NULL ||
 	    (ctx = X509_STORE_CTX_new()) == NULL) {
 		cr_err_openssl(err, "cannot allocate a certificate store");
@@ -688,6 +749,8 @@ cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle, STACK_OF(X509_CRL) *crls,
 		cr_err_openssl(err, "cannot set up verification");
 		goto out;
 	}
+	X509_STORE_CTX_set_app_data(ctx, d);
+	X509_STORE_CTX_set_verify_cb(ctx, verify_note);
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_time(param, now);
 	if (crls != NULL && sk_X509_CRL_num(crls) > 0)
@@ -695,15 +758,16 @@ cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle, STACK_OF(X509_CRL) *crls,
 		    X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL :
 		    X509_V_FLAG_CRL_CHECK);
 	i = X509_verify_cert(ctx);
-	if (i == 1) {
+	if (i == 1 && d->code == X509_V_OK) {
 		rc = 1;
 	} else {
-		int code = X509_STORE_CTX_get_error(ctx);
-		if (code == X509_V_OK) {
+		if (d->code == X509_V_OK)
+			d->code = X509_STORE_CTX_get_error(ctx);
+		if (d->code == X509_V_OK) {
 			cr_err_openssl(err, "certificate verification failed");
 			goto out;
 		}
-		*why = X509_verify_cert_error_string(code);
+		d->why = X509_verify_cert_error_string(d->code);
 		rc = 0;
 	}
 	ERR_clear_error();
@@ -711,6 +775,90 @@ out:
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	return rc;
+}
+
+int
+cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle, STACK_OF(X509_CRL) *crls,
+    enum cr_crl_mode mode, time_t now, const char **why, cr_err *err)
+{
+	struct cr_verify_detail d;
+	int rc = cr_verify_chain_detail(leaf, bundle, crls, NULL, mode, now,
+	    &d, err);
+
+	*why = rc == 0 ? d.why : NULL;
+	return rc;
+}
+
+static int tls_level = 1;
+static pthread_once_t tls_level_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_level_init(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+
+	if (ctx != NULL)
+		tls_level = SSL_CTX_get_security_level(ctx);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+}
+
+int
+cr_tls_security_level(void)
+{
+	/* once per process: a fresh SSL_CTX costs more than the rest of a
+	 * status on a normal ssldir */
+	pthread_once(&tls_level_once, tls_level_init);
+	return tls_level;
+}
+
+int
+cr_security_level_bits(int level)
+{
+	/* SSL_CTX_set_security_level(3): the minimum of each level */
+	static const int bits[] = { 0, 80, 112, 128, 192, 256 };
+
+	if (level < 0)
+		level = 0;
+	if (level > 5)
+		level = 5;
+	return bits[level];
+}
+
+int
+cr_weak_crypto(X509 *x, json_t *reasons)
+{
+	int level = cr_tls_security_level();
+	int need = cr_security_level_bits(level), n = 0;
+	int kbits = EVP_PKEY_get_security_bits(X509_get0_pubkey(x));
+	int mdnid = NID_undef, pknid = NID_undef, sbits = -1;
+	uint32_t flags = 0;
+	char buf[256];
+
+	if (need == 0)
+		goto out;
+	if (kbits < need) {
+		snprintf(buf, sizeof(buf), "the host key has %d security bits, "
+		    "fewer than the %d that OpenSSL's default security level %d "
+		    "requires", kbits < 0 ? 0 : kbits, need, level);
+		json_array_append_new(reasons, json_string(buf));
+		n++;
+	}
+	if (X509_get_signature_info(x, &mdnid, &pknid, &sbits, &flags) != 1 ||
+	    (flags & X509_SIG_INFO_VALID) == 0)
+		sbits = -1;
+	if (sbits < need) {
+		snprintf(buf, sizeof(buf), "the hostcert's signature (%s) has "
+		    "%d security bits, fewer than the %d that OpenSSL's default "
+		    "security level %d requires", OBJ_nid2sn(
+		    X509_get_signature_nid(x)), sbits < 0 ? 0 : sbits, need,
+		    level);
+		json_array_append_new(reasons, json_string(buf));
+		n++;
+	}
+out:
+	ERR_clear_error();
+	return n;
 }
 
 int
@@ -733,6 +881,30 @@ cr_revoked_by(X509 *x, STACK_OF(X509_CRL) *crls)
 	}
 	ERR_clear_error();
 	return rc;
+}
+
+int
+cr_crls_unsigned(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *bundle)
+{
+	X509_CRL *crl;
+	X509 *ca;
+	int i, j, bad = -1;
+	bool found;
+
+	for (i = 0; bad < 0 && i < sk_X509_CRL_num(crls); i++) {
+		crl = sk_X509_CRL_value(crls, i);
+		found = false;
+		for (j = 0; !found && j < sk_X509_num(bundle); j++) {
+			ca = sk_X509_value(bundle, j);
+			found = X509_NAME_cmp(X509_CRL_get_issuer(crl),
+			    X509_get_subject_name(ca)) == 0 &&
+			    X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1;
+		}
+		if (!found)
+			bad = i;
+	}
+	ERR_clear_error();
+	return bad;
 }
 
 int

@@ -88,8 +88,40 @@ enum cr_crl_mode cr_crl_mode_parse(const char *setting);
 int cr_verify_chain(X509 *leaf, STACK_OF(X509) *bundle,
     STACK_OF(X509_CRL) *crls, enum cr_crl_mode mode, time_t now,
     const char **why, cr_err *err);
+/* What a verification found.  code is the first error (what a plain
+ * verification stops at); leaf_code the first error of the leaf itself
+ * (not expired/untrusted CA certificates, not CRL problems: those are
+ * ca_code, and verification goes on past them to find leaf_code). */
+struct cr_crl_set;
+struct cr_verify_detail {
+	int code, depth;
+	int leaf_code, ca_code;
+	const char *why;	/* OpenSSL's text of code, static */
+	const struct cr_crl_set *set;	/* the reduced CRLs (cr_crl_fast.h) */
+};
+/* cr_verify_chain with the detail above (d is always filled).  When crls
+ * come from a cr_crl_set, pass it as set: a reduced CRL is then taken as
+ * signed when its original was (cr_crl_set_signed); else NULL. */
+int cr_verify_chain_detail(X509 *leaf, STACK_OF(X509) *bundle,
+    STACK_OF(X509_CRL) *crls, const struct cr_crl_set *set,
+    enum cr_crl_mode mode, time_t now, struct cr_verify_detail *d,
+    cr_err *err);
+
+/* OpenSSL's default TLS security level (a fresh SSL_CTX's, so the system
+ * configuration counts) and the minimum security bits of a level. */
+int cr_tls_security_level(void);
+int cr_security_level_bits(int level);
+/* Appends a reason to `reasons` for x's key and for x's signature when
+ * their security bits are below the default level's minimum (what makes
+ * TLS refuse the certificate: "ee key too small", "ca md too weak").
+ * Returns how many were appended (0: strong enough). */
+int cr_weak_crypto(X509 *x, json_t *reasons);
+
 /* 1 revoked, 0 not revoked by a CRL of its issuer, -1 no CRL of its issuer. */
 int cr_revoked_by(X509 *x, STACK_OF(X509_CRL) *crls);
+/* The index of the first CRL that no certificate of bundle bearing its
+ * issuer's name has signed, or -1 when every CRL is signed so. */
+int cr_crls_unsigned(STACK_OF(X509_CRL) *crls, STACK_OF(X509) *bundle);
 /* 1 the key is the certificate's, 0 it is not. */
 int cr_key_matches(X509 *x, EVP_PKEY *key);
 

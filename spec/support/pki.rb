@@ -19,7 +19,7 @@ module PKI
   INT_EXT_OID = '1.2.3.4.5'
   DAY = 86_400
   VARIANTS = %i[ok expiring expired revoked key_mismatch untrusted missing
-                garbage ca_expiring csr_pending].freeze
+                garbage ca_expiring csr_pending weak].freeze
 
   # A CA: its certificate, key and the serials it has revoked.
   class CA
@@ -211,6 +211,8 @@ module PKI
         revoked: PKI.make_leaf(@inter, serial: 5),
         untrusted: PKI.make_leaf(@rogue, serial: 6),
         ca_expiring: PKI.make_leaf(@short_inter, serial: 7),
+        # a key OpenSSL's default security level refuses (56 bits)
+        weak: PKI.make_leaf(@inter, serial: 8, key: OpenSSL::PKey::EC.generate('secp112r1')),
       }
       @inter.revoked << OpenSSL::BN.new(5)
     end

@@ -147,6 +147,42 @@ RSpec.describe CertRegen::Native do
       end
     end
 
+    {
+      ok: %w[ok ok], csr_pending: %w[ok ok], expiring: %w[expiring ok],
+      ca_expiring: %w[ok expiring], expired: %w[expired ok], revoked: %w[revoked ok],
+      key_mismatch: %w[key_mismatch ok], untrusted: %w[untrusted ok], missing: %w[missing ok],
+      garbage: %w[error ok], weak: %w[weak_crypto ok]
+    }.each do |variant, (host, ca)|
+      it "says hostcert_health #{host} and ca_health #{ca} for the #{variant} ssldir" do
+        st = status(variant)
+        expect(st).to include('hostcert_health' => host, 'ca_health' => ca)
+      end
+    end
+
+    it 'judges revocation on the local CRL (the fact never goes to the network)' do
+      expect(status(:ok)['crl_source']).to eq('local')
+    end
+
+    it 'does not fail the verdict on a garbage crl.pem that certificate_revocation = false leaves unread' do
+      ssl = File.join(world.dir, 'garbage_crl_off')
+      FileUtils.rm_rf(ssl)
+      FileUtils.cp_r(world.ssldir(:ok), ssl)
+      File.write(File.join(ssl, 'crl.pem'), "garbage\n")
+      base = { 'confdir' => confdir, 'ssldir' => ssl, 'certname' => certname, 'now' => now.to_i }
+      off = native(:status, base.merge('settings' => { 'certificate_revocation' => 'false' }))
+      expect(off).to include('health' => 'ok', 'hostcert_health' => 'ok', 'ca_health' => 'ok')
+      expect(off['errors'].map { |e| e['part'] }).to eq(['crl'])
+      expect(off['health_reasons']).to include(/hostcrl cannot be parsed/)
+      expect(native(:status, base)['health']).to eq('error')
+    end
+
+    it 'is weak_crypto for a key below the default security level, with the reason' do
+      st = status(:weak)
+      expect(st['health']).to eq('weak_crypto')
+      expect(st['health_reasons']).to include(/\Athe host key has 56 security bits, fewer than the \d+ that OpenSSL's default security level \d requires\z/)
+      expect(st['hostcert']['chain_valid']).to be(true)
+    end
+
     %i[ok expiring ca_expiring expired revoked key_mismatch untrusted].each do |variant|
       it "agrees with Ruby OpenSSL on the #{variant} hostcert" do
         st = status(variant)
@@ -288,6 +324,20 @@ RSpec.describe CertRegen::Native do
       native_raises(ArgumentError, /at most/, base.merge('settings' => many))
     end
 
+    it 'uses every setting it accepts, the last one included' do
+      names = %w[codedir vardir publicdir rundir logdir statedir client_datadir hostpubkey csr_attributes
+                 trusted_oid_mapping_file cadir cacert cakey capub cacrl serial signeddir csrdir cert_inventory
+                 pidfile lastrunfile lastrunreport]
+      many = names.to_h { |n| [n, "/nonexistent/#{n}"] }
+      many.merge!('server' => 'a', 'ca_server' => 'b', 'ca_name' => 'c', 'user' => 'u', 'group' => 'g',
+                  'named_curve' => 'prime256v1', 'ssl_lockfile' => '/x', 'agent_catalog_run_lockfile' => '/y',
+                  'agent_disabled_lockfile' => '/z')
+      many['hostcert'] = '/nonexistent/elsewhere.pem'
+      expect(many.size).to eq(32)
+      st = native(:status, base.merge('settings' => many, 'now' => now.to_i))
+      expect(st['hostcert']['path']).to eq('/nonexistent/elsewhere.pem')
+    end
+
     it 'ignores a nil setting value' do
       st = native(:status, base.merge('settings' => { 'hostcert' => nil }, 'now' => now.to_i))
       expect(st['health']).to eq('ok')
@@ -295,6 +345,34 @@ RSpec.describe CertRegen::Native do
   end
 
   describe '.settings' do
+    # `puppet config print certname` (run when puppet.conf names no
+    # certname) takes seconds: other Ruby threads must run meanwhile.
+    it 'lets other Ruby threads run while it asks puppet for the certname' do
+      conf = File.join(world.dir, 'gvl_confdir')
+      FileUtils.mkdir_p(conf)
+      File.write(File.join(conf, 'puppet.conf'), "[main]\nssldir = #{world.ssldir(:ok)}\n")
+      ticks = 0
+      stop = false
+      ticker = Thread.new do
+        until stop
+          ticks += 1
+          sleep 0.01
+        end
+      end
+      sleep 0.05
+      before = ticks
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      s = native(:settings, 'confdir' => conf, 'allow_exec' => true)
+      took = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+      during = ticks - before
+      stop = true
+      ticker.join
+      expect(s['certname']).to be_a(String)
+      expect(took).to be > 0.3 # it did run puppet
+      # held GVL: the ticker gets (almost) nothing; released: ~100/s
+      expect(during).to be > (took * 100 / 4).floor
+    end
+
     it 'resolves the file settings from explicit ssldir and certname' do
       s = native(:settings, 'confdir' => confdir, 'ssldir' => world.ssldir(:ok), 'certname' => certname)
       expect(s).to include(

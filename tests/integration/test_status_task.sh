@@ -102,8 +102,38 @@ assert_eq "$serial" "$(json_get "$TEST_TMP/facts.json" cert_regen.hostcert.seria
 assert_eq "$(json_get "$TEST_TMP/status.json" hostcert.fingerprint_sha256)" \
     "$(json_get "$TEST_TMP/facts.json" cert_regen.hostcert.fingerprint_sha256 2>/dev/null)" "fact and task agree on the fingerprint"
 
-# --- revoke on the CA, fetch the new CRL as the agent would: revoked
+assert_eq local "$(json_get "$TEST_TMP/status.json" crl_source)" "without fresh_crl the local CRL is used"
+assert_eq ok "$(json_get "$TEST_TMP/status.json" hostcert_health)" "hostcert_health is ok"
+assert_eq ok "$(json_get "$TEST_TMP/status.json" ca_health)" "ca_health is ok"
+task_run status "{\"confdir\": \"$conf\", \"fresh_crl\": true}"
+assert_eq 0 "$TASK_RC" "status with fresh_crl exits 0"
+assert_eq ca "$(json_get "$TASK_OUT" crl_source)" "fresh_crl: the CA's CRL is used"
+assert_eq ok "$(json_get "$TASK_OUT" health)" "fresh_crl: health ok before any revocation"
+
+# --- revoke on the CA: the local CRL predates it, the CA's CRL does not
 assert_cmd "puppetserver ca revoke $name" -- stack_ca revoke --certname "$name"
+task_run status "{\"confdir\": \"$conf\"}"
+assert_eq false "$(json_get "$TASK_OUT" hostcert.revoked)" "without fresh_crl: not revoked (the local CRL is older)"
+assert_eq local "$(json_get "$TASK_OUT" crl_source)" "without fresh_crl: crl_source local"
+task_run status "{\"confdir\": \"$conf\", \"fresh_crl\": true}"
+assert_eq 0 "$TASK_RC" "status with fresh_crl exits 0 after the revocation"
+assert_eq ca "$(json_get "$TASK_OUT" crl_source)" "fresh_crl: crl_source ca"
+assert_eq true "$(json_get "$TASK_OUT" hostcert.revoked)" "fresh_crl: hostcert.revoked is true"
+assert_eq revoked "$(json_get "$TASK_OUT" health)" "fresh_crl: health revoked"
+assert_eq revoked "$(json_get "$TASK_OUT" hostcert_health)" "fresh_crl: hostcert_health revoked"
+assert_match "revoked by the CA's CRL" "$(json_get "$TASK_OUT" health_reasons)" "fresh_crl: the reason names the CA's CRL"
+# the CA out of reach: said so, with a next step, never ok-from-the-CA
+uconf="$TEST_TMP/unreachable_conf"
+mkdir -p "$uconf"
+sed 's/^ca_port *=.*/ca_port = 1/' "$conf/puppet.conf" >"$uconf/puppet.conf"
+grep -q '^ca_port = 1' "$uconf/puppet.conf" || printf '[main]\nca_port = 1\n' >>"$uconf/puppet.conf"
+task_run status "{\"confdir\": \"$uconf\", \"ssldir\": \"$ssl\", \"certname\": \"$name\", \"fresh_crl\": true}"
+assert_eq 0 "$TASK_RC" "fresh_crl with the CA out of reach still exits 0"
+assert_eq local "$(json_get "$TASK_OUT" crl_source)" "CA out of reach: crl_source local"
+assert_eq crl_fresh "$(json_get "$TASK_OUT" errors.0.part 2>/dev/null || echo "$TASK_OUT")" "CA out of reach: an errors entry"
+assert_match "ca_server / ca_port" "$(json_get "$TASK_OUT" errors.0.next_step 2>/dev/null)" "CA out of reach: the entry has its next step"
+
+# --- fetch the new CRL as the agent would: revoked
 curl -sf --cacert "$ssl/certs/ca.pem" "$STACK_URL/puppet-ca/v1/certificate_revocation_list/ca" -o "$ssl/crl.pem.new" &&
     mv "$ssl/crl.pem.new" "$ssl/crl.pem"
 task_run status "{\"confdir\": \"$conf\"}"

@@ -25,14 +25,15 @@ pki_key_new(enum pki_key_kind kind)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *key = NULL;
-	bool ec = kind == PKI_EC_P256;
+	bool ec = kind == PKI_EC_P256 || kind == PKI_EC_SECP112R1;
 
 	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, ec ? "EC" : "RSA", NULL))
 	    == NULL || EVP_PKEY_keygen_init(ctx) != 1)
 		goto out;
-	if (ec ? EVP_PKEY_CTX_set_group_name(ctx, "P-256") != 1 :
-	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx,
-	    kind == PKI_RSA4096 ? 4096 : 2048) != 1)
+	if (ec ? EVP_PKEY_CTX_set_group_name(ctx, kind == PKI_EC_P256 ?
+	    "P-256" : "secp112r1") != 1 :
+	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, kind == PKI_RSA4096 ? 4096 :
+	    kind == PKI_RSA1024 ? 1024 : 2048) != 1)
 		goto out;
 	if (EVP_PKEY_generate(ctx, &key) != 1)
 		key = NULL;
@@ -291,7 +292,7 @@ pki_leaf_new(const struct pki_leaf_opts *o, const pki_ca *issuer)
 	for (e = o->exts; e != NULL && e->oid != NULL; e++)
 		if (!add_custom_ext(x, e))
 			goto out;
-	if (X509_sign(x, issuer->key, EVP_sha256()) <= 0)
+	if (X509_sign(x, issuer->key, o->md ? o->md : EVP_sha256()) <= 0)
 		goto out;
 	ok = true;
 out:

@@ -33,6 +33,8 @@ enum pki_key_kind {
 	PKI_RSA2048,
 	PKI_RSA4096,
 	PKI_EC_P256,
+	PKI_RSA1024,		/* weak: below OpenSSL's default security level */
+	PKI_EC_SECP112R1,	/* weak: 56 security bits */
 };
 
 /* A fresh key. */
@@ -77,6 +79,7 @@ struct pki_leaf_opts {
 	const char *const *dns;		/* NULL-terminated, or NULL */
 	const char *const *ip;		/* NULL-terminated text addresses, or NULL */
 	const struct pki_ext *exts;	/* terminated by .oid == NULL, or NULL */
+	const EVP_MD *md;		/* the issuer's signature digest; NULL: SHA-256 */
 };
 
 /* Defaults: valid from now-1 day for 5 years, no SANs, no extensions. */

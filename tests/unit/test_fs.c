@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,6 +91,51 @@ static const char *
 err_detail(const cr_err *e, const char *key)
 {
 	return json_string_value(json_object_get(e->details, key));
+}
+
+/* ---- bounded reads ------------------------------------------------------ */
+
+/* Every reader of the core (certificates, keys, CRLs, puppet.conf,
+ * csr_attributes.yaml, the journal) goes through cr_file_read: a FIFO, a
+ * symlink to a FIFO or a directory is refused at once, never waited on;
+ * a symlink to a regular file is followed, as Puppet does. */
+static void
+test_file_read_special(void **state)
+{
+	char *fifo = tp("read-fifo"), *link = tp("read-fifo-link");
+	char *file = tp("read-file"), *flink = tp("read-file-link");
+	char *buf = NULL;
+	size_t len = 0;
+	cr_err e;
+
+	(void)state;
+	alarm(20);	/* a blocking open would hang: SIGALRM ends the run */
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	assert_int_equal(symlink(fifo, link), 0);
+	cr_err_init(&e);
+	assert_false(cr_file_read(fifo, 1 << 20, &buf, &len, &e));
+	assert_non_null(strstr(e.msg, "is not a regular file (a FIFO)"));
+	cr_err_clear(&e);
+	assert_false(cr_file_read(link, 1 << 20, &buf, &len, &e));
+	assert_non_null(strstr(e.msg, "(a FIFO)"));
+	cr_err_clear(&e);
+	assert_false(cr_file_read(pki_dir, 1 << 20, &buf, &len, &e));
+	assert_non_null(strstr(e.msg, "(a directory)"));
+	cr_err_clear(&e);
+	alarm(0);
+	assert_true(pki_write_file(file, "text\n", 5, 0644));
+	assert_int_equal(symlink(file, flink), 0);
+	assert_true(cr_file_read(flink, 1 << 20, &buf, &len, &e));
+	assert_int_equal(len, 5);
+	free(buf);
+	unlink(fifo);
+	unlink(link);
+	unlink(file);
+	unlink(flink);
+	free(fifo);
+	free(link);
+	free(file);
+	free(flink);
 }
 
 /* ---- atomic write ----------------------------------------------------- */
@@ -652,6 +698,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_file_read_special),
 		cmocka_unit_test(test_atomic_write),
 		cmocka_unit_test(test_atomic_write_failures),
 		cmocka_unit_test(test_dir_fsync_and_mkdir_p),

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <openssl/err.h>
 
 #include "cr_status.h"
+#include "cr_x509.h"
 #include "pki.h"
 
 /* 2026-01-01T00:00:00Z */
@@ -662,6 +664,467 @@ out:
 	done(NULL, x, dir);
 }
 
+static void
+assert_str_at(json_t *j, const char *key, const char *want)
+{
+	const char *v = str_at(j, key);
+
+	if (v == NULL || strcmp(v, want) != 0)
+		fail_msg("%s '%s', want '%s'", key, v ? v : "(null)", want);
+}
+
+/* health, hostcert_health and ca_health at once. */
+static void
+assert_verdicts(json_t *j, const char *health, const char *host,
+    const char *ca)
+{
+	assert_health(j, health);
+	assert_str_at(j, "hostcert_health", host);
+	assert_str_at(j, "ca_health", ca);
+}
+
+/* A key/signature that OpenSSL's default security level refuses. */
+static void
+weak_case(const char *name, EVP_PKEY *key, const EVP_MD *md, const char *why)
+{
+	struct pki_leaf_opts o;
+	X509 *x;
+	char *dir;
+	json_t *j;
+
+	pki_leaf_opts_init(&o, CERTNAME, key, T0);
+	o.md = md;
+	assert_non_null(x = pki_leaf_new(&o, F.w->inter));
+	dir = make_ssldir(name, x, key);
+	j = collect(dir, -1);
+	assert_verdicts(j, "weak_crypto", "weak_crypto", "ok");
+	assert_true(json_is_true(json_object_get(hostcert(j), "chain_valid")));
+	{
+		json_t *v;
+		size_t i;
+		bool found = false;
+
+		json_array_foreach(json_object_get(j, "health_reasons"), i, v)
+			found = found || strstr(json_string_value(v), why);
+		if (!found)
+			fail_msg("%s: no reason with '%s'", name, why);
+	}
+	done(j, x, dir);
+}
+
+static void
+test_weak_crypto(void **state)
+{
+	EVP_PKEY *ec112 = pki_key_new(PKI_EC_SECP112R1);
+	EVP_PKEY *rsa1024 = pki_key_new(PKI_RSA1024);
+
+	(void)state;
+	assert_non_null(ec112);
+	assert_non_null(rsa1024);
+	weak_case("weak_ec112", ec112, NULL, "the host key has 56 security bits");
+	if (cr_tls_security_level() >= 2)
+		weak_case("weak_rsa1024", rsa1024, NULL,
+		    "the host key has 80 security bits");
+	weak_case("weak_sha1", F.key, EVP_sha1(), "signature (RSA-SHA1)");
+	EVP_PKEY_free(ec112);
+	EVP_PKEY_free(rsa1024);
+}
+
+/* hostcert_health and ca_health for each case the contract names. */
+static void
+test_split_verdicts(void **state)
+{
+	X509 *x;
+	char *dir;
+	json_t *j;
+
+	(void)state;
+	x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	dir = make_ssldir("v_ok", x, F.key);
+	j = collect(dir, -1);
+	assert_verdicts(j, "ok", "ok", "ok");
+	json_decref(j);
+	/* a CA inside warn_days: the CA's condition, not the host's */
+	j = collect(dir, 3650);
+	assert_verdicts(j, "expiring", "expiring", "expiring");
+	done(j, x, dir);
+
+	x = leaf(F.key, 10 * PKI_DAY, 0, F.w->inter);
+	dir = make_ssldir("v_exp", x, F.key);
+	j = collect(dir, -1);
+	assert_verdicts(j, "expiring", "expiring", "ok");
+	done(j, x, dir);
+
+	x = leaf(F.key, -PKI_DAY, 0, F.w->inter);
+	dir = make_ssldir("v_expired", x, F.key);
+	j = collect(dir, -1);
+	assert_verdicts(j, "expired", "expired", "ok");
+	done(j, x, dir);
+
+	x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	dir = make_ssldir("v_mismatch", x, F.other_key);
+	j = collect(dir, -1);
+	assert_verdicts(j, "key_mismatch", "key_mismatch", "ok");
+	done(j, x, dir);
+
+	x = leaf(F.key, 5 * PKI_YEAR, 0, F.other);
+	dir = make_ssldir("v_untrusted", x, F.key);
+	j = collect(dir, -1);
+	assert_verdicts(j, "untrusted", "untrusted", "ok");
+	done(j, x, dir);
+
+	dir = ssldir_path("v_missing");
+	j = collect(dir, -1);
+	assert_verdicts(j, "missing", "missing", "error");
+	done(j, NULL, dir);
+
+	{
+		struct pki_leaf_opts o;
+
+		pki_leaf_opts_init(&o, CERTNAME, F.key, T0);
+		o.not_before = PKI_DAY;
+		assert_non_null(x = pki_leaf_new(&o, F.w->inter));
+		dir = make_ssldir("v_nyv", x, F.key);
+		j = collect(dir, -1);
+		assert_verdicts(j, "untrusted", "not_yet_valid", "ok");
+		done(j, x, dir);
+	}
+}
+
+static void
+test_split_revoked_and_crl(void **state)
+{
+	uint64_t serials[] = { 4343 };
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 4343, F.w->inter);
+	X509_CRL *rev = pki_crl_new(F.w->inter, T0, -PKI_DAY, PKI_YEAR,
+	    serials, 1);
+	X509_CRL *old = pki_crl_new(F.w->inter, T0, -60 * PKI_DAY,
+	    -30 * PKI_DAY, NULL, 0);
+	X509_CRL *soon = pki_crl_new(F.w->inter, T0, -PKI_DAY, 5 * PKI_DAY,
+	    NULL, 0);
+	X509_CRL *crls[2] = { rev, F.w->root_crl };
+	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
+	struct pki_ssldir s = {
+		.certname = CERTNAME, .leaf = x, .key = F.key,
+		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
+	};
+	char *dir = ssldir_path("v_revoked");
+	json_t *j;
+
+	(void)state;
+	assert_non_null(rev);
+	assert_non_null(old);
+	assert_non_null(soon);
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_verdicts(j, "revoked", "revoked", "ok");
+	json_decref(j);
+	free(dir);
+	X509_free(x);
+
+	/* a stale CRL: the CA side is expired, the host cert is fine */
+	x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	s.leaf = x;
+	crls[0] = old;
+	dir = ssldir_path("v_crl_old");
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_verdicts(j, "untrusted", "ok", "expired");
+	assert_reason(j, "a CRL is past its nextUpdate");
+	json_decref(j);
+	free(dir);
+
+	crls[0] = soon;
+	dir = ssldir_path("v_crl_soon");
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_verdicts(j, "expiring", "ok", "expiring");
+	assert_reason(j, "a CRL's nextUpdate is within warn_days");
+	X509_CRL_free(rev);
+	X509_CRL_free(old);
+	X509_CRL_free(soon);
+	done(j, x, dir);
+}
+
+/* A confdir whose puppet.conf says certificate_revocation = mode. */
+static char *
+confdir_with(const char *name, const char *mode)
+{
+	char *dir = pki_path(F.tmp, name), *path, conf[128];
+	int n = snprintf(conf, sizeof(conf),
+	    "[main]\ncertificate_revocation = %s\n", mode);
+
+	assert_int_equal(mkdir(dir, 0755), 0);
+	path = pki_path(dir, "puppet.conf");
+	assert_true(pki_write_file(path, conf, (size_t)n, 0644));
+	free(path);
+	return dir;
+}
+
+static json_t *
+collect_in(const char *confdir, const char *ssldir, const char **overrides,
+    cr_err *e)
+{
+	struct cr_status_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.confdir = confdir;
+	o.ssldir = ssldir;
+	o.certname = CERTNAME;
+	o.warn_days = -1;
+	o.now = T0;
+	o.overrides = overrides;
+	return cr_status_collect(&o, e);
+}
+
+/* certificate_revocation = false: Puppet does not read crl.pem, so a
+ * garbage one is reported but does not fail the verdict. */
+static void
+test_crl_off_garbage(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("crl_off", x, F.key);
+	char *conf = confdir_with("conf_crl_off", "false");
+	char *crl = pki_path(dir, "crl.pem");
+	json_t *j;
+	cr_err e;
+
+	(void)state;
+	assert_true(pki_write_file(crl, "garbage\n", 8, 0644));
+	cr_err_init(&e);
+	j = collect_in(conf, dir, NULL, &e);
+	assert_non_null(j);
+	assert_verdicts(j, "ok", "ok", "ok");
+	assert_reason(j, "hostcrl cannot be parsed (not used: "
+	    "certificate_revocation is false)");
+	assert_string_equal(str_at(json_array_get(json_object_get(j, "errors"),
+	    0), "part"), "crl");
+	json_decref(j);
+	/* with revocation checking on, the same file is an error */
+	free(conf);
+	conf = confdir_with("conf_crl_leaf", "leaf");
+	j = collect_in(conf, dir, NULL, &e);
+	assert_non_null(j);
+	assert_verdicts(j, "error", "ok", "error");
+	json_decref(j);
+	ERR_clear_error();
+	free(conf);
+	free(crl);
+	done(NULL, x, dir);
+}
+
+/* Every pair the caller gives counts: the last of 40 still applies. */
+static void
+test_many_overrides(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("overrides", x, F.key);
+	const char *pairs[2 * 40 + 2];
+	json_t *j;
+	cr_err e;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 39; i++) {
+		pairs[2 * i] = "server";
+		pairs[2 * i + 1] = "puppet.example.com";
+	}
+	pairs[78] = "hostcert";
+	pairs[79] = "/nonexistent/elsewhere.pem";
+	pairs[80] = NULL;
+	cr_err_init(&e);
+	j = collect_in(F.confdir, dir, pairs, &e);
+	if (j == NULL)
+		fail_msg("%s: %s", e.kind, e.msg);
+	assert_string_equal(str_at(hostcert(j), "path"),
+	    "/nonexistent/elsewhere.pem");
+	json_decref(j);
+	/* a setting without its value is refused, not dropped */
+	pairs[79] = NULL;
+	assert_null(collect_in(F.confdir, dir, pairs, &e));
+	assert_string_equal(e.kind, "cert_regen/invalid-parameter");
+	cr_err_clear(&e);
+	done(NULL, x, dir);
+}
+
+/* A FIFO at any file the status reads: an error entry, promptly. */
+static void
+test_fifo(void **state)
+{
+	static const char *const rel[] = {
+		"certs/" CERTNAME ".pem", "private_keys/" CERTNAME ".pem",
+		"certs/ca.pem", "crl.pem",
+	};
+	static const char *const part[] = { "hostcert", "hostprivkey", "ca",
+	    "crl" };
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir, *path, *conf, name[32];
+	json_t *j, *err0;
+	cr_err e;
+	size_t i;
+
+	(void)state;
+	alarm(20);	/* a hang kills the test run: SIGALRM */
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(name, sizeof(name), "fifo%zu", i);
+		dir = make_ssldir(name, x, F.key);
+		path = pki_path(dir, rel[i]);
+		assert_int_equal(unlink(path), 0);
+		assert_int_equal(mkfifo(path, 0644), 0);
+		j = collect(dir, -1);
+		assert_health(j, "error");
+		err0 = json_array_get(json_object_get(j, "errors"), 0);
+		assert_string_equal(str_at(err0, "part"), part[i]);
+		assert_non_null(strstr(str_at(err0, "msg"), "FIFO"));
+		json_decref(j);
+		free(path);
+		free(dir);
+	}
+	/* puppet.conf */
+	conf = pki_path(F.tmp, "conf_fifo");
+	assert_int_equal(mkdir(conf, 0755), 0);
+	path = pki_path(conf, "puppet.conf");
+	assert_int_equal(mkfifo(path, 0644), 0);
+	dir = make_ssldir("fifo_conf", x, F.key);
+	cr_err_init(&e);
+	j = collect_in(conf, dir, NULL, &e);
+	assert_null(j);
+	assert_non_null(strstr(e.msg, "FIFO"));
+	cr_err_clear(&e);
+	ERR_clear_error();
+	alarm(0);
+	free(path);
+	free(conf);
+	done(NULL, x, dir);
+}
+
+/* fresh_crl with the CA out of reach: the local CRL stays in use, said so,
+ * with an errors entry and its next step; never "from the CA". */
+static void
+test_fresh_crl_unreachable(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("fresh_off", x, F.key);
+	const char *pairs[] = { "ca_server", "127.0.0.1", "ca_port", "1",
+	    NULL };
+	struct cr_status_opts o;
+	json_t *j, *e0;
+	cr_err e;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.confdir = F.confdir;
+	o.ssldir = dir;
+	o.certname = CERTNAME;
+	o.warn_days = -1;
+	o.now = T0;
+	o.overrides = pairs;
+	cr_err_init(&e);
+	j = collect_in(F.confdir, dir, NULL, &e);
+	assert_non_null(j);
+	assert_str_at(j, "crl_source", "local");
+	json_decref(j);
+	o.fresh_crl = true;
+	assert_non_null(j = cr_status_collect(&o, &e));
+	assert_str_at(j, "crl_source", "local");
+	e0 = json_array_get(json_object_get(j, "errors"), 0);
+	assert_str_at(e0, "part", "crl_fresh");
+	assert_str_at(e0, "kind", "cert_regen/ca-unreachable");
+	assert_non_null(strstr(str_at(e0, "next_step"), "127.0.0.1:1"));
+	assert_reason(j, "the CA's CRL could not be fetched: revocation is "
+	    "judged on the local CRL");
+	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
+	assert_int_equal(ERR_peek_error(), 0);
+	done(j, x, dir);
+}
+
+/* The reduced CRL (cr_crl_fast.c) gives the full CRL's answers: a
+ * 100,000-entry CRL, the host serial inside and outside it. */
+static void
+test_big_crl(void **state)
+{
+	X509_CRL *big = pki_crl_bulk_new(F.w->inter, T0, 1000, 100000);
+	X509_CRL *crls[2] = { big, F.w->root_crl };
+	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
+	X509 *in = leaf(F.key, 5 * PKI_YEAR, 1000 + 54321, F.w->inter);
+	X509 *out = leaf(F.key, 5 * PKI_YEAR, 1000 + 100000, F.w->inter);
+	struct pki_ssldir s = {
+		.certname = CERTNAME, .leaf = in, .key = F.key,
+		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
+	};
+	char *dir = ssldir_path("big_in");
+	json_t *j, *c0;
+
+	(void)state;
+	assert_non_null(big);
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_verdicts(j, "revoked", "revoked", "ok");
+	assert_string_equal(str_at(hostcert(j), "verify_error"),
+	    "certificate revoked");
+	c0 = json_array_get(json_object_get(j, "crl"), 0);
+	assert_int_equal(json_integer_value(json_object_get(c0,
+	    "revoked_count")), 100000);
+	assert_non_null(str_at(c0, "crl_number"));
+	json_decref(j);
+	free(dir);
+
+	s.leaf = out;
+	dir = ssldir_path("big_out");
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_verdicts(j, "ok", "ok", "ok");
+	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(j, "crl"), 0), "revoked_count")), 100000);
+	X509_CRL_free(big);
+	X509_free(in);
+	done(j, out, dir);
+}
+
+/* A CRL altered in an entry that the reduced CRL leaves out: the
+ * signature over the original still fails, as with the full decode. */
+static void
+test_crl_tampered_entry(void **state)
+{
+	uint64_t serials[] = { 5000, 5001 };
+	X509_CRL *crl = pki_crl_new(F.w->inter, T0, -PKI_DAY, PKI_YEAR,
+	    serials, 2), *bad;
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 4242, F.w->inter);
+	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
+	X509_CRL *crls[2];
+	struct pki_ssldir s = {
+		.certname = CERTNAME, .leaf = x, .key = F.key,
+		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
+	};
+	unsigned char *der = NULL, *hit;
+	const unsigned char *p;
+	static const unsigned char five_k[] = { 0x02, 0x02, 0x13, 0x88 };
+	char *dir = ssldir_path("tampered");
+	json_t *j;
+	int n;
+
+	(void)state;
+	assert_non_null(crl);
+	assert_true((n = i2d_X509_CRL(crl, &der)) > 0);
+	hit = memmem(der, (size_t)n, five_k, sizeof(five_k));
+	assert_non_null(hit);
+	hit[3] = 0x87;		/* serial 5000 -> 4999 */
+	p = der;
+	assert_non_null(bad = d2i_X509_CRL(NULL, &p, n));
+	crls[0] = bad;
+	crls[1] = F.w->root_crl;
+	assert_true(pki_ssldir_write(dir, &s));
+	j = collect(dir, -1);
+	assert_string_equal(str_at(hostcert(j), "verify_error"),
+	    "CRL signature failure");
+	assert_verdicts(j, "untrusted", "ok", "error");
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	X509_CRL_free(bad);
+	done(j, x, dir);
+}
+
 int
 main(void)
 {
@@ -680,6 +1143,15 @@ main(void)
 		cmocka_unit_test(test_csr_pending),
 		cmocka_unit_test(test_ec_key),
 		cmocka_unit_test(test_unreadable_key),
+		cmocka_unit_test(test_weak_crypto),
+		cmocka_unit_test(test_split_verdicts),
+		cmocka_unit_test(test_split_revoked_and_crl),
+		cmocka_unit_test(test_crl_off_garbage),
+		cmocka_unit_test(test_many_overrides),
+		cmocka_unit_test(test_fifo),
+		cmocka_unit_test(test_fresh_crl_unreachable),
+		cmocka_unit_test(test_big_crl),
+		cmocka_unit_test(test_crl_tampered_entry),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

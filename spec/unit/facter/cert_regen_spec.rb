@@ -3,6 +3,7 @@
 require_relative '../../spec_helper'
 require 'facter'
 require 'open3'
+require 'timeout'
 
 RSpec.describe 'the cert_regen fact' do
   let(:world) { PKI.world }
@@ -186,6 +187,37 @@ RSpec.describe 'the cert_regen fact' do
       expect(st).to be_success, err
       expect(JSON.parse(out).dig('cert_regen', 'health')).to eq('error')
       expect(err).to match(/WARN.*cert_regen: hostcert: /)
+    end
+
+    it 'answers promptly with an error entry when a FIFO sits at a file it reads' do
+      %w[hostcert hostprivkey localcacert hostcrl].each do |setting|
+        ssl = File.join(world.dir, "fifo_#{setting}")
+        FileUtils.rm_rf(ssl)
+        FileUtils.cp_r(world.ssldir(:ok), ssl)
+        conf = File.join(world.dir, "fifo_conf_#{setting}")
+        FileUtils.mkdir_p(conf)
+        File.write(File.join(conf, 'puppet.conf'), "[main]\ncertname = #{PKI::CERTNAME}\nssldir = #{ssl}\n")
+        path = CertRegen::Native.settings('confdir' => conf).fetch(setting)
+        File.unlink(path)
+        File.mkfifo(path)
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        out, err, st = Timeout.timeout(60) { facter(conf) }
+        expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 30
+        expect(st).to be_success, err
+        value = JSON.parse(out).fetch('cert_regen')
+        expect(value['health']).to eq('error')
+        expect(value['errors'].map { |e| e['msg'] }.join).to include("#{path} is not a regular file (a FIFO)")
+      end
+    end
+
+    it 'answers promptly with an error when puppet.conf is a FIFO' do
+      conf = File.join(world.dir, 'fifo_puppet_conf')
+      FileUtils.mkdir_p(conf)
+      File.mkfifo(File.join(conf, 'puppet.conf')) unless File.exist?(File.join(conf, 'puppet.conf'))
+      out, err, st = Timeout.timeout(60) { facter(conf) }
+      expect(st).to be_success, err
+      expect(JSON.parse(out).dig('cert_regen', 'health')).to eq('error')
+      expect(JSON.parse(out).dig('cert_regen', 'error')).to include('is not a regular file (a FIFO)')
     end
 
     it "uses Puppet's own settings inside an agent-mode Puppet, including [agent]" do
