@@ -715,6 +715,21 @@ describe_noop(struct srv *s, cr_err *err)
 	return s->o->op == CR_SRV_RESTORE || srv_alt_names(s, err);
 }
 
+/* The journal names one of the server operations. */
+static bool
+journal_op_known(json_t *journal)
+{
+	const char *op = json_string_value(json_object_get(journal,
+	    "operation"));
+	size_t i;
+
+	for (i = 1; op != NULL && i < sizeof(op_names) / sizeof(op_names[0]);
+	    i++)
+		if (strcmp(op, op_names[i]) == 0)
+			return true;
+	return false;
+}
+
 json_t *
 cr_server_run(const struct cr_server_opts *o, cr_err *err)
 {
@@ -750,9 +765,23 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 		fail_next(err, "unknown", "look at %s", s.staging);
 		goto out;
 	}
-	if (found && (json_string_value(json_object_get(s.journal,
-	    "operation")) == NULL || strcmp(json_string_value(
-	    json_object_get(s.journal, "operation")), op_names[o->op]) != 0)) {
+	if (found && !journal_op_known(s.journal)) {
+		/* no task can finish a run it cannot name: say what to look at */
+		cr_err_set(err, CR_KIND_STAGING, "the journal %s/journal.json "
+		    "names no operation cert_regen knows (%s): no task can "
+		    "finish that run", s.staging, json_string_value(
+		    json_object_get(s.journal, "operation")) ? json_string_value(
+		    json_object_get(s.journal, "operation")) : "none");
+		fail_next(err, "unknown", "check the live identity with "
+		    "cert_regen::check_server (or puppetserver ca list and "
+		    "puppet ssl verify); if it works, move %s aside (it may "
+		    "hold keys: keep it 0700 or remove it) and run the task "
+		    "again; if it does not, put the newest verified backup back "
+		    "with cert_regen::primary_restore", s.staging);
+		goto out;
+	}
+	if (found && strcmp(json_string_value(json_object_get(s.journal,
+	    "operation")), op_names[o->op]) != 0) {
 		cr_err_set(err, CR_KIND_BUSY, "a %s run did not finish (%s): "
 		    "run cert_regen::%s again to finish it first",
 		    json_string_value(json_object_get(s.journal, "operation")),
