@@ -579,7 +579,10 @@ params_check(struct regen *r, json_t *asked, json_t *warnings, cr_err *err)
 {
 	char diff[1024], staged[768], *pending = NULL;
 	bool none = false, ok = false;
+	int signed_ = 0;
 
+	if (r->key == NULL || r->state >= CR_J_SWAPPED)
+		return true;	/* swapped: the new identity is live already */
 	params_diff(r, asked, diff, sizeof(diff), staged, sizeof(staged));
 	if (diff[0] == '\0' || r->state >= CR_J_PREPARED) {
 		if (diff[0] != '\0')
@@ -590,20 +593,24 @@ params_check(struct regen *r, json_t *asked, json_t *warnings, cr_err *err)
 		ok = true;
 		goto out;
 	}
-	if (r->state == CR_J_STAGED) {
+	if (r->state <= CR_J_SUBMITTED) {
+		/* does the CA hold this CSR, pending or signed? */
 		pending = regen_ca_pending_fp(r, &none, err);
-		if (pending == NULL && !none)
+		if ((pending == NULL && !none) ||
+		    (signed_ = regen_ca_signed_for_staged(r, err)) < 0)
 			goto out;
 	}
-	if (r->state == CR_J_STAGED && (pending == NULL ||
+	if (r->state <= CR_J_SUBMITTED && signed_ == 0 && (pending == NULL ||
 	    strcmp(pending, r->csr_fp) != 0)) {
-		/* the CA never took this CSR: stage afresh */
+		/* the CA does not have this CSR (never took it, or it was
+		 * cleaned since): stage afresh */
 		if (!cr_tree_remove(r->staging, err))
 			goto out;
 		json_array_append_new(warnings, json_sprintf("the key and CSR "
 		    "staged by an earlier run (%s) did not match this run's "
-		    "parameters (%s) and had not reached the CA: they were "
-		    "discarded and a new key and CSR staged", staged, diff));
+		    "parameters (%s) and the CA does not hold that CSR: they "
+		    "were discarded and a new key and CSR staged", staged,
+		    diff));
 		EVP_PKEY_free(r->key);
 		X509_REQ_free(r->csr);
 		free(r->csr_fp);
@@ -621,8 +628,9 @@ params_check(struct regen *r, json_t *asked, json_t *warnings, cr_err *err)
 	cr_err_set(err, CR_KIND_PARAMETERS_CHANGED, "the parameters differ "
 	    "from the key and CSR an earlier run staged and sent to the CA "
 	    "(journal state %s, CSR %s): %s",
-	    r->state == CR_J_STAGED ? "staged, request pending on the CA" :
-	    cr_jstate_name(r->state), r->csr_fp, diff);
+	    signed_ == 1 ? "the CA signed it" : pending != NULL ?
+	    "the CA holds it pending" : cr_jstate_name(r->state), r->csr_fp,
+	    diff);
 	cr_err_detail_new(err, "differences", cr_json_str(diff));
 	cr_err_detail_new(err, "staged", cr_json_str(staged));
 	cr_err_detail_new(err, "csr_fingerprint", cr_json_str(r->csr_fp));
@@ -630,9 +638,10 @@ params_check(struct regen *r, json_t *asked, json_t *warnings, cr_err *err)
 	    "(%s) to finish that run, or drop it: remove the name's request or "
 	    "certificate on the CA (cert_regen::ca_clean, or `puppetserver ca "
 	    "clean --certname %s`, which exits 24 for a request that was never "
-	    "signed but removes it), remove the staging directory %s, and run "
-	    "the task again with the new parameters", staged, r->certname,
-	    r->staging);
+	    "signed but removes it)%s%s, and run the task again with the new "
+	    "parameters", staged, r->certname, r->state >= CR_J_SIGNED ?
+	    ", remove the staging directory " : "",
+	    r->state >= CR_J_SIGNED ? r->staging : "");
 out:
 	free(pending);
 	return ok;

@@ -209,6 +209,19 @@ not_cleaned(struct regen *r, const char *pem, size_t len, cr_err *err)
 
 static char *pending_csr_fp(struct regen *r, cr_err *err);
 
+int
+regen_ca_signed_for_staged(struct regen *r, cr_err *err)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	int rc = ca_cert(r, &pem, &len, err);
+
+	if (rc == 1)
+		rc = pem_has_key(pem, len, r->key, err);
+	free(pem);
+	return rc;
+}
+
 bool
 regen_ca_check_clean(struct regen *r, json_t *into, cr_err *err)
 {

@@ -90,6 +90,9 @@ bool regen_ca_check_clean(struct regen *r, json_t *into, cr_err *err);
 /* Fingerprint of the request the CA holds pending for the certname: NULL
  * with *none true when there is none, NULL with err set on error. */
 char *regen_ca_pending_fp(struct regen *r, bool *none, cr_err *err);
+/* 1 when the CA's certificate for the certname carries the staged key,
+ * 0 when there is none or another, -1 on error (err set). */
+int regen_ca_signed_for_staged(struct regen *r, cr_err *err);
 bool regen_ca_submit(struct regen *r, cr_err *err);
 /* true with *signed_ false on time-out (pending) */
 bool regen_ca_wait(struct regen *r, bool *signed_, cr_err *err);
