@@ -370,7 +370,11 @@ regen_ca_submit(struct regen *r, cr_err *err)
 		cr_err_detail_new(err, "ca_message", cr_json_str(body));
 		regen_next(err, "%s; the key and CSR stay staged: run the task "
 		    "again, and if the CA kept the request pending, sign it "
-		    "(csr_fingerprint %s) with cert_regen::ca_sign",
+		    "(csr_fingerprint %s) with cert_regen::ca_sign; to ask for "
+		    "other dns_alt_names or extensions instead, remove the "
+		    "pending request on the CA first (cert_regen::ca_clean) and "
+		    "run the task with the corrected parameters: it stages a "
+		    "new key and CSR",
 		    body != NULL && strstr(body, "subject alternative names") ?
 		    "allow alt names on the CA (allow-subject-alt-names: true "
 		    "in puppetserver's ca.conf, then reload it), or give "
