@@ -234,7 +234,7 @@ if [ -x "$ASAN_BIN" ] && strings "$ASAN_BIN" | grep -q CERT_REGEN_TEST_KILL_AT; 
         regen "$c3b" '"key_size": 2048'
         exit 0
     )
-    assert_eq "journal.json" "$(ls "$c3b/.ssl.cert_regen" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')" "3: killed in the cleanup: only the journal is left"
+    assert_eq "journal.json" "$(find "$c3b/.ssl.cert_regen" -mindepth 1 -printf '%P ' 2>/dev/null | sed 's/ $//')" "3: killed in the cleanup: only the journal is left"
     regen "$c3b" '"key_size": 2048'
     expect_state regenerated "3: the rerun finishes the cleanup"
     assert_eq swapped "$(out steps.0.resumed_from)" "3: ... resuming from swapped"
