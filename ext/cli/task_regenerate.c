@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "cr_keygen.h"
 #include "cr_regen.h"
 #include "cr_service.h"
 #include "tasks.h"
@@ -19,7 +20,7 @@ static const struct cr_param regenerate_params[] = {
 	{ "extension_requests", CR_P_HASH, 0, 0, NULL },
 	{ "key_type", CR_P_STRING, 0, 0, "^(rsa|ec)$" },
 	{ "key_size", CR_P_INT, 2048, 16384, NULL },
-	{ "curve", CR_P_STRING, 0, 0, NULL },
+	{ "curve", CR_P_STRING, 0, 0, CR_EC_CURVE_PATTERN },
 	{ "ca_fingerprint", CR_P_FINGERPRINT, 0, 0, NULL },
 	{ "wait_for_cert", CR_P_INT, 0, CR_REGEN_WAIT_MAX, NULL },
 	{ "backup", CR_P_BOOL, 0, 0, NULL },

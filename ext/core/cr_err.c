@@ -159,6 +159,15 @@ static const struct cr_err_kind_info kind_registry[] = {
 	{ "cert_regen/ca-not-cleaned", "clean the name on the CA (puppetserver "
 	    "ca clean --certname <certname>, or cert_regen::ca_clean), then run "
 	    "cert_regen::regenerate again." },
+	{ "cert_regen/parameters-changed", "run again with the parameters "
+	    "of the staged request to finish that run, or remove the request "
+	    "on the CA (cert_regen::ca_clean) and the staging directory named "
+	    "above, then run again with the new parameters." },
+	{ "cert_regen/ca-pin-mismatch", "check ca_fingerprint against the "
+	    "fingerprint the new CA printed (rebuild_ca's output) and that "
+	    "ca_server is that CA, then run again; nothing was changed." },
+	{ "cert_regen/path-symlink", "remove the symlink named above (or "
+	    "give a backup_dir without symlinks) and run the task again." },
 	{ "cert_regen/csr-conflict", "find out who submitted the pending CSR, "
 	    "clean it on the CA (cert_regen::ca_clean), then run "
 	    "cert_regen::regenerate again." },

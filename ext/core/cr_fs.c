@@ -697,11 +697,11 @@ out:
 }
 
 bool
-cr_tree_copy(const char *src, const char *dst, cr_err *err)
+cr_tree_copy_at(const char *src, int pfd, const char *name, const char *dst,
+    cr_err *err)
 {
 	bool ok = false, created = false;
 	struct stat st;
-	char *parent = NULL;
 	int sfd = -1, dfd = -1;
 
 	if ((sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
@@ -711,13 +711,12 @@ cr_tree_copy(const char *src, const char *dst, cr_err *err)
 		    src);
 		goto out;
 	}
-	if (mkdir(dst, 0700) == -1) {
+	if (mkdirat(pfd, name, 0700) == -1) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot create %s", dst);
 		goto out;
 	}
 	created = true;
-	if ((dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
-	    == -1) {
+	if ((dfd = open_dir_at(pfd, name)) == -1) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot open %s", dst);
 		goto out;
 	}
@@ -728,12 +727,11 @@ cr_tree_copy(const char *src, const char *dst, cr_err *err)
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync %s", dst);
 		goto out;
 	}
-	if ((parent = path_dir_new(dst)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "no memory for %s", dst);
+	if (fsync(pfd) == -1 && errno != EINVAL) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync the parent "
+		    "of %s", dst);
 		goto out;
 	}
-	if (!cr_dir_fsync(parent, err))
-		goto out;
 	ok = true;
 out:
 	if (sfd != -1)
@@ -742,8 +740,111 @@ out:
 		close(dfd);
 	if (!ok && created)
 		cr_tree_remove(dst, NULL);
-	free(parent);
 	return ok;
+}
+
+bool
+cr_tree_copy(const char *src, const char *dst, cr_err *err)
+{
+	char *parent = path_dir_new(dst), *copy = strdup(dst);
+	const char *name;
+	bool ok = false;
+	int pfd = -1;
+
+	if (parent == NULL || copy == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "no memory for %s", dst);
+		goto out;
+	}
+	name = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot open %s", parent);
+		goto out;
+	}
+	ok = cr_tree_copy_at(src, pfd, name, dst, err);
+out:
+	if (pfd != -1)
+		close(pfd);
+	free(parent);
+	free(copy);
+	return ok;
+}
+
+/* One component of cr_mkdir_p_nofollow: opened (made first when
+ * missing) under dfd without following a symlink; -1 with err set. */
+static int
+nofollow_component(int dfd, const char *name, const char *sofar,
+    mode_t mode, cr_err *err)
+{
+	struct stat st;
+	int fd = open_dir_at(dfd, name);
+
+	if (fd == -1 && errno == ENOENT) {
+		if (mkdirat(dfd, name, mode) == -1 && errno != EEXIST) {
+			cr_err_errno(err, CR_KIND_IO, errno,
+			    "cannot create directory %s", sofar);
+			return -1;
+		}
+		if ((fd = open_dir_at(dfd, name)) != -1 &&
+		    (fchmod(fd, mode) == -1 || fsync(dfd) == -1)) {
+			cr_err_errno(err, CR_KIND_IO, errno, "cannot set up %s",
+			    sofar);
+			close(fd);
+			return -1;
+		}
+	}
+	if (fd != -1)
+		return fd;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode)) {
+		cr_err_set(err, CR_KIND_PATH_SYMLINK, "%s is a symlink: it is "
+		    "not followed", sofar);
+		cr_err_detail_new(err, "path", json_string(sofar));
+	} else {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot open directory %s "
+		    "(symlinks are not followed)", sofar);
+	}
+	return -1;
+}
+
+int
+cr_mkdir_p_nofollow(const char *path, mode_t mode, cr_err *err)
+{
+	char *buf = NULL, *p, *name, c;
+	int dfd = -1, fd;
+
+	if (path == NULL || path[0] != '/') {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "cr_mkdir_p_nofollow: not an absolute path");
+		goto out;
+	}
+	if ((buf = strdup(path)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "no memory for %s", path);
+		goto out;
+	}
+	if ((dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot open /");
+		goto out;
+	}
+	for (p = buf + 1; *p != '\0';) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		name = p;
+		while (*p != '/' && *p != '\0')
+			p++;
+		c = *p;
+		*p = '\0';
+		fd = nofollow_component(dfd, name, buf, mode, err);
+		close(dfd);
+		dfd = fd;
+		if (dfd == -1)
+			goto out;
+		*p = c;
+	}
+out:
+	free(buf);
+	return dfd;
 }
 
 /* ---- compare ----------------------------------------------------------- */

@@ -48,6 +48,20 @@ bool cr_dir_fsync(const char *dir, cr_err *err);
  * umasked) and their parent fsync'd; existing directories are kept as
  * they are; a component that is not a directory is an error. */
 bool cr_mkdir_p(const char *path, mode_t mode, cr_err *err);
+/* A component of a path that must not be followed is a symlink. */
+#define CR_KIND_PATH_SYMLINK "cert_regen/path-symlink"
+/*
+ * mkdir -p that follows no symlink: every component is opened with
+ * openat(O_NOFOLLOW|O_DIRECTORY) from "/" and the missing ones are made
+ * with mkdirat (exactly `mode`, parent fsync'd).  Returns an open
+ * descriptor of the last directory, or -1 with err set
+ * (CR_KIND_PATH_SYMLINK with details.path when a component is a symlink).
+ */
+int cr_mkdir_p_nofollow(const char *path, mode_t mode, cr_err *err);
+/* cr_tree_copy into the new directory name under the open directory pfd
+ * (dst is for messages). */
+bool cr_tree_copy_at(const char *src, int pfd, const char *name,
+    const char *dst, cr_err *err);
 
 /* Depth and size bounds of the tree functions below. */
 #define CR_TREE_MAX_DEPTH 32

@@ -73,6 +73,59 @@ fail(const cr_http *h, cr_err *err, const char *kind, const char *method,
 	free(url);
 }
 
+/* "AB:CD:..." of n bytes into out (3 * n bytes). */
+static void
+hex_colon(const unsigned char *b, size_t n, char *out)
+{
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		sprintf(out + 3 * i, "%02X%s", b[i], i + 1 < n ? ":" : "");
+}
+
+/* A bundle that does not match the pin: both sides in the message and in
+ * details (pinned; the bundle's text and each certificate's SHA-256). */
+static void
+fail_pin(const cr_http *h, cr_err *err, const char *method, const char *path,
+    long status, const char *pem, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char pinned[3 * CR_HTTP_PIN_LEN], text[3 * EVP_MAX_MD_SIZE];
+	char *first = NULL;
+	STACK_OF(X509) *certs = NULL;
+	json_t *fps = json_array();
+	cr_err e;
+	int i;
+
+	cr_err_init(&e);
+	hex_colon(h->pin, CR_HTTP_PIN_LEN, pinned);
+	text[0] = '\0';
+	if (EVP_Digest(pem, len, md, &mdlen, EVP_sha256(), NULL) == 1)
+		hex_colon(md, mdlen, text);
+	if ((certs = cr_certs_parse(pem, len, "the CA bundle", &e)) != NULL)
+		for (i = 0; i < sk_X509_num(certs); i++) {
+			char *fp = cr_fingerprint_x509(sk_X509_value(certs, i),
+			    EVP_sha256());
+			if (fp != NULL && first == NULL)
+				first = strdup(fp);
+			json_array_append_new(fps, cr_json_str(fp));
+			free(fp);
+		}
+	fail(h, err, CR_KIND_CA_PIN_MISMATCH, method, path, status,
+	    "the CA bundle does not match the pinned ca_fingerprint %s: its "
+	    "CA certificate's SHA-256 fingerprint is %s (the bundle text's "
+	    "is %s)", pinned, first ? first : "?", text);
+	cr_err_detail_new(err, "pinned_fingerprint", cr_json_str(pinned));
+	cr_err_detail_new(err, "bundle_fingerprints", fps);
+	cr_err_detail_new(err, "bundle_text_fingerprint", cr_json_str(text));
+	sk_X509_pop_free(certs, X509_free);
+	cr_err_clear(&e);
+	ERR_clear_error();
+	free(first);
+}
+
 long
 cr_http_err_status(const cr_err *err)
 {
@@ -290,9 +343,7 @@ cacert_ok(const cr_http *h, cr_err *err)
 	    (certs = cr_certs_parse(pem, len, h->cacert, err)) == NULL)
 		goto out;
 	if (h->pinned && !cr_http_bundle_pin_ok(h->pin, pem, len, certs)) {
-		fail(h, err, CR_KIND_CA_TLS, "", "", 0,
-		    "the CA bundle %s does not match the pinned SHA-256 "
-		    "fingerprint", h->cacert);
+		fail_pin(h, err, "", h->cacert, 0, pem, len);
 		goto out;
 	}
 	ok = true;
@@ -713,9 +764,7 @@ get_pem(cr_http *h, const char *path, bool crl, const char *what,
 	case CR_HTTP_ANSWER_OK:
 		break;
 	case CR_HTTP_ANSWER_PIN_MISMATCH:
-		fail(h, err, CR_KIND_CA_TLS, "GET", path, r.status,
-		    "the CA bundle does not match the pinned SHA-256 "
-		    "fingerprint");
+		fail_pin(h, err, "GET", path, r.status, r.body, r.len);
 		goto out;
 	default:
 		fail(h, err, CR_KIND_CA_PROTOCOL, "GET", path, r.status,

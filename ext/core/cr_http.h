@@ -59,6 +59,8 @@
 #define CR_KIND_CA_UNREACHABLE "cert_regen/ca-unreachable"
 /* peer not verified, wrong CA, fingerprint mismatch, bad client cert */
 #define CR_KIND_CA_TLS "cert_regen/ca-tls-error"
+/* the CA bundle does not match the pinned fingerprint (ca_fingerprint) */
+#define CR_KIND_CA_PIN_MISMATCH "cert_regen/ca-pin-mismatch"
 /* HTTP 401 or 403 (auth.conf said no) */
 #define CR_KIND_CA_UNAUTHORIZED "cert_regen/ca-unauthorized"
 /* any other non-2xx status; details.body = its first 500 bytes, sanitized */

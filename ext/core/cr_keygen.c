@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/core_names.h>
 
 #include "cr_fs.h"
 #include "cr_keygen.h"
@@ -45,6 +46,88 @@ out:
 	return found;
 }
 
+/*
+ * The curves both ends of Puppet's TLS use: Puppet's agent accepts any
+ * curve OpenSSL has (named_curve), but puppetserver's JVM (SunEC, Java 11
+ * and later) only the NIST P curves: a key on another curve gets a
+ * certificate no TLS handshake can use (and OpenSSL's default security
+ * level refuses anything under 112 bits before that).
+ */
+static int
+curve_allowed(const char *curve)
+{
+	static const int allowed[] = {
+		NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1,
+	};
+	size_t i;
+	int nid;
+
+	/* RFC 8422's name of prime256v1, which OpenSSL's tables lack */
+	if (strcmp(curve, "secp256r1") == 0)
+		return NID_X9_62_prime256v1;
+	nid = curve_nid(curve);
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if (nid == allowed[i])
+			return nid;
+	return NID_undef;
+}
+
+bool
+cr_key_params_check(const char *type, int bits, const char *curve,
+    cr_err *err)
+{
+	bool ok = false;
+
+	if (type != NULL && strcmp(type, "rsa") == 0) {
+		if (bits < CR_RSA_MIN_BITS || bits > CR_RSA_MAX_BITS)
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "RSA key length %d is outside %d..%d", bits,
+			    CR_RSA_MIN_BITS, CR_RSA_MAX_BITS);
+		else
+			ok = true;
+	} else if (type != NULL && strcmp(type, "ec") == 0) {
+		if (curve_allowed(curve ? curve : CR_EC_DEFAULT_CURVE)
+		    == NID_undef)
+			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+			    "'%s' is not an elliptic curve that both Puppet "
+			    "and puppetserver's TLS accept: use %s",
+			    curve ? curve : CR_EC_DEFAULT_CURVE,
+			    CR_EC_CURVES_TEXT);
+		else
+			ok = true;
+	} else {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "key type '%s' is not \"rsa\" or \"ec\"",
+		    type ? type : "(null)");
+	}
+	return ok;
+}
+
+bool
+cr_key_fits(const EVP_PKEY *key, const char *type, int bits,
+    const char *curve)
+{
+	char group[64];
+	size_t glen = 0;
+	int base = EVP_PKEY_get_base_id(key), nid;
+	bool fits = true;
+
+	if (type != NULL && strcmp(type, "rsa") == 0)
+		fits = base == EVP_PKEY_RSA &&
+		    (bits <= 0 || EVP_PKEY_get_bits(key) == bits);
+	else if (type != NULL && strcmp(type, "ec") == 0)
+		fits = base == EVP_PKEY_EC;
+	if (fits && base == EVP_PKEY_EC && curve != NULL &&
+	    (type == NULL || strcmp(type, "ec") == 0)) {
+		nid = curve_allowed(curve);
+		fits = EVP_PKEY_get_utf8_string_param(key,
+		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen)
+		    == 1 && nid != NID_undef && OBJ_sn2nid(group) == nid;
+	}
+	ERR_clear_error();
+	return fits;
+}
+
 EVP_PKEY *
 cr_key_generate(const char *type, int bits, const char *curve, cr_err *err)
 {
@@ -52,13 +135,9 @@ cr_key_generate(const char *type, int bits, const char *curve, cr_err *err)
 	EVP_PKEY *key = NULL;
 	int nid;
 
-	if (type != NULL && strcmp(type, "rsa") == 0) {
-		if (bits < CR_RSA_MIN_BITS || bits > CR_RSA_MAX_BITS) {
-			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-			    "RSA key length %d is outside %d..%d", bits,
-			    CR_RSA_MIN_BITS, CR_RSA_MAX_BITS);
-			goto out;
-		}
+	if (!cr_key_params_check(type, bits, curve, err))
+		goto out;
+	if (strcmp(type, "rsa") == 0) {
 		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL))
 		    == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
 		    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) != 1) {
@@ -66,15 +145,10 @@ cr_key_generate(const char *type, int bits, const char *curve, cr_err *err)
 			    bits);
 			goto out;
 		}
-	} else if (type != NULL && strcmp(type, "ec") == 0) {
+	} else {
 		if (curve == NULL)
 			curve = CR_EC_DEFAULT_CURVE;
-		if ((nid = curve_nid(curve)) == NID_undef) {
-			cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-			    "'%s' is not an elliptic curve OpenSSL supports "
-			    "(e.g. prime256v1, secp384r1)", curve);
-			goto out;
-		}
+		nid = curve_allowed(curve);
 		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL))
 		    == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
 		    EVP_PKEY_CTX_set_group_name(ctx, OBJ_nid2sn(nid)) != 1) {
@@ -82,11 +156,6 @@ cr_key_generate(const char *type, int bits, const char *curve, cr_err *err)
 			    "on %s", curve);
 			goto out;
 		}
-	} else {
-		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-		    "key type '%s' is not \"rsa\" or \"ec\"",
-		    type ? type : "(null)");
-		goto out;
 	}
 	if (EVP_PKEY_generate(ctx, &key) != 1) {
 		EVP_PKEY_free(key);

@@ -15,12 +15,32 @@
 #define CR_RSA_MIN_BITS 2048
 #define CR_RSA_MAX_BITS 16384
 #define CR_EC_DEFAULT_CURVE "prime256v1"	/* Puppet's named_curve */
+/* The curve names the task accepts (tasks/regenerate.json has the same
+ * Enum; the lint compares them): the ones curve_allowed() lets through. */
+#define CR_EC_CURVE_PATTERN \
+	"^(prime256v1|secp256r1|P-256|secp384r1|P-384|secp521r1|P-521)$"
+
+/* The EC curves accepted: the ones both Puppet's agents and puppetserver's
+ * JVM TLS (SunEC: NIST P-256, P-384, P-521 only) use, by any of their
+ * names. */
+#define CR_EC_CURVES_TEXT "prime256v1 (secp256r1, P-256), secp384r1 " \
+	"(P-384) or secp521r1 (P-521)"
+
+/* Whether cr_key_generate would accept these parameters (checked before
+ * anything is created): CR_KIND_INVALID_PARAMETER when not. */
+bool cr_key_params_check(const char *type, int bits, const char *curve,
+    cr_err *err);
+
+/* Whether key is what these parameters ask for; only what is given is
+ * compared (type NULL, bits <= 0, curve NULL: anything). */
+bool cr_key_fits(const EVP_PKEY *key, const char *type, int bits,
+    const char *curve);
 
 /*
  * A new key (the caller's; EVP_PKEY_free): type "rsa" with bits in
- * [CR_RSA_MIN_BITS, CR_RSA_MAX_BITS] (e 65537), or "ec" on the named
- * curve (OpenSSL or NIST name: prime256v1, secp384r1, P-384; NULL =
- * CR_EC_DEFAULT_CURVE).  Bad parameters: CR_KIND_INVALID_PARAMETER.
+ * [CR_RSA_MIN_BITS, CR_RSA_MAX_BITS] (e 65537), or "ec" on one of the
+ * curves of CR_EC_CURVES_TEXT (NULL = CR_EC_DEFAULT_CURVE).  Bad
+ * parameters: CR_KIND_INVALID_PARAMETER.
  */
 EVP_PKEY *cr_key_generate(const char *type, int bits, const char *curve,
     cr_err *err);

@@ -4,6 +4,7 @@
  * cr_regen_ca.c, the swap in cr_swap.c.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -263,18 +264,39 @@ out:
 	return ok;
 }
 
+/* The key asked for: the parameters, else Puppet's settings. */
+static void
+key_params(struct regen *r, const char **type, int *bits, const char **curve)
+{
+	const char *kl = cr_settings_get(r->set, "keylength");
+
+	*type = r->o->key_type ? r->o->key_type :
+	    cr_settings_get(r->set, "key_type");
+	if (*type == NULL)
+		*type = "rsa";
+	*bits = r->o->key_size > 0 ? r->o->key_size : (kl ? atoi(kl) : 4096);
+	*curve = r->o->curve ? r->o->curve :
+	    cr_settings_get(r->set, "named_curve");
+}
+
+/*
+ * The key and the CSR are made in memory first: a parameter the key
+ * generator or the CSR builder refuses (curve, alt name, OID) leaves no
+ * staging directory behind.  Whatever fails before the journal is written
+ * removes the directory again (nothing was sent).
+ */
 static bool
 stage(struct regen *r, cr_err *err)
 {
-	const char *type = r->o->key_type ? r->o->key_type :
-	    cr_settings_get(r->set, "key_type");
-	const char *kl = cr_settings_get(r->set, "keylength");
-	int bits = r->o->key_size > 0 ? r->o->key_size : (kl ? atoi(kl) : 4096);
-	const char *curve = r->o->curve ? r->o->curve :
-	    cr_settings_get(r->set, "named_curve");
+	const char *type, *curve;
+	int bits;
 	char *key_path = NULL, *csr_path = NULL;
 	bool ok = false;
 
+	key_params(r, &type, &bits, &curve);
+	if ((r->key = cr_key_generate(type, bits, curve, err)) == NULL ||
+	    !make_csr(r, err))
+		goto out;
 	/* a staging directory without a journal is what a run killed
 	 * before its first journal write leaves: nothing was sent */
 	if (!cr_tree_remove(r->staging, err) ||
@@ -286,14 +308,12 @@ stage(struct regen *r, cr_err *err)
 		goto out;
 	}
 	regen_test_point("staging-created");
-	if ((r->key = cr_key_generate(type ? type : "rsa", bits, curve, err))
-	    == NULL || !cr_key_write_new(key_path, r->key, 0600, err) ||
-	    !make_csr(r, err) ||
+	if (!cr_key_write_new(key_path, r->key, 0600, err) ||
 	    !cr_csr_write(csr_path, r->csr, 0644, (uid_t)-1, (gid_t)-1, err))
 		goto out;
 	r->journal = json_pack("{s:i, s:s, s:s, s:s, s:s, s:O}", "version", 1,
 	    "certname", r->certname, "ssldir", r->ssldir,
-	    "csr_fingerprint", r->csr_fp, "key_type", type ? type : "rsa",
+	    "csr_fingerprint", r->csr_fp, "key_type", type,
 	    "request", r->request);
 	if (r->journal == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
@@ -301,6 +321,10 @@ stage(struct regen *r, cr_err *err)
 	}
 	ok = cr_journal_write(r->staging, r->journal, CR_J_STAGED, err);
 out:
+	/* nothing was sent: no staging directory is left behind (not even
+	 * the one a pinned bundle was fetched into) */
+	if (!ok)
+		cr_tree_remove(r->staging, NULL);
 	free(key_path);
 	free(csr_path);
 	return ok;
@@ -343,6 +367,15 @@ resume(struct regen *r, cr_err *err)
 	}
 	json_decref(r->request);
 	r->request = json_incref(json_object_get(r->journal, "request"));
+	if (r->state == CR_J_SWAPPED) {
+		/* the new identity is live; only the cleanup is left, and a
+		 * run killed in it may have removed the staged files already */
+		const char *fp = json_string_value(json_object_get(r->journal,
+		    "csr_fingerprint"));
+		r->csr_fp = fp ? strdup(fp) : NULL;
+		ok = true;
+		goto out;
+	}
 	if ((key_path = cr_staging_file(r->staging, "key.pem")) == NULL ||
 	    (csr_path = cr_staging_file(r->staging, "csr.pem")) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
@@ -370,6 +403,272 @@ out:
 	free(key_path);
 	free(csr_path);
 	return ok;
+}
+
+static char *live_fingerprint(struct regen *r);
+
+/* ------------------------------------------- asked against staged -- */
+
+/* Same set of strings (DNS names compare case-insensitively). */
+static bool
+same_names(json_t *a, json_t *b, bool nocase)
+{
+	json_t *v, *w;
+	size_t i, j;
+	bool found;
+
+	if (json_array_size(a) != json_array_size(b))
+		return false;
+	json_array_foreach(a, i, v) {
+		found = false;
+		json_array_foreach(b, j, w) {
+			const char *x = json_string_value(v), *y = json_string_value(w);
+			if (x != NULL && y != NULL && (nocase ? strcasecmp(x, y) :
+			    strcmp(x, y)) == 0)
+				found = true;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* The value of extension k (short name or OID) in ext, by its OID. */
+static json_t *
+ext_value(json_t *ext, const char *k)
+{
+	char want[128], have[128];
+	const char *k2;
+	json_t *v, *out = NULL;
+	cr_err e;
+
+	cr_err_init(&e);
+	if (!cr_ext_oid_resolve(k, true, want, sizeof(want), &e))
+		snprintf(want, sizeof(want), "%s", k);
+	cr_err_clear(&e);
+	json_object_foreach(ext, k2, v) {
+		if (!cr_ext_oid_resolve(k2, true, have, sizeof(have), &e))
+			snprintf(have, sizeof(have), "%s", k2);
+		cr_err_clear(&e);
+		if (strcmp(want, have) == 0)
+			out = v;
+	}
+	ERR_clear_error();
+	return out;
+}
+
+static void
+diff_add(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+diff_add(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n + 3 >= len)
+		return;
+	if (n > 0) {
+		strcat(buf, "; ");
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* A JSON value as compact text (new string; "(none)" for NULL). */
+static char *
+json_text(json_t *v)
+{
+	return v == NULL ? strdup("(none)") :
+	    json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* The staged key in words: "ec secp384r1" / "rsa 2048". */
+static void
+key_words(EVP_PKEY *key, char *buf, size_t len)
+{
+	json_t *k = cr_key_json(key);
+	const char *t = json_string_value(json_object_get(k, "type"));
+	const char *c = json_string_value(json_object_get(k, "curve"));
+
+	if (t != NULL && strcmp(t, "EC") == 0)
+		snprintf(buf, len, "key_type ec, curve %s", c ? c : "?");
+	else
+		snprintf(buf, len, "key_type rsa, key_size %lld",
+		    (long long)json_integer_value(json_object_get(k, "bits")));
+	json_decref(k);
+}
+
+/*
+ * What the parameters of this run ask for (asked, built by preflight)
+ * against what an earlier run staged (r->request, r->key).  Only what the
+ * run names explicitly (key_type, key_size, curve, dns_alt_names,
+ * extension_requests) and the custom attributes of csr_attributes.yaml
+ * are compared: a plain rerun resumes.  Writes the differences into diff
+ * (empty: none) and the staged parameters into staged.
+ */
+static void
+params_diff(struct regen *r, json_t *asked, char *diff, size_t dlen,
+    char *staged, size_t slen)
+{
+	json_t *sa = json_object_get(r->request, "attributes");
+	json_t *aa = json_object_get(asked, "attributes");
+	json_t *sext = json_object_get(sa, "extension_requests"), *v, *w;
+	char kw[96], *x = NULL, *y = NULL, *names = NULL;
+	const char *k;
+
+	diff[0] = '\0';
+	key_words(r->key, kw, sizeof(kw));
+	if (!cr_key_fits(r->key, r->o->key_type, r->o->key_size, r->o->curve))
+		diff_add(diff, dlen, "key: staged %s, asked %s%s%s%s%s", kw,
+		    r->o->key_type ? "key_type " : "",
+		    r->o->key_type ? r->o->key_type : "",
+		    r->o->curve ? " curve " : "", r->o->curve ? r->o->curve : "",
+		    r->o->key_size > 0 ? " key_size given" : "");
+	if (r->o->dns_alt_names != NULL &&
+	    (!same_names(json_object_get(asked, "dns_alt_names"),
+	    json_object_get(r->request, "dns_alt_names"), true) ||
+	    !same_names(json_object_get(asked, "ip_alt_names"),
+	    json_object_get(r->request, "ip_alt_names"), false))) {
+		char *xi = json_text(json_object_get(r->request, "ip_alt_names"));
+		char *yi = json_text(json_object_get(asked, "ip_alt_names"));
+		x = json_text(json_object_get(r->request, "dns_alt_names"));
+		y = json_text(json_object_get(asked, "dns_alt_names"));
+		diff_add(diff, dlen, "dns_alt_names: staged %s IP %s, asked %s "
+		    "IP %s", x, xi, y, yi);
+		free(x);
+		free(y);
+		free(xi);
+		free(yi);
+		x = y = NULL;
+	}
+	json_object_foreach(r->o->extension_requests, k, v) {
+		w = ext_value(sext, k);
+		if (w == NULL || !json_equal(v, w)) {
+			x = json_text(w);
+			diff_add(diff, dlen, "extension_requests %s: staged %s, "
+			    "asked %s", k, x, json_string_value(v));
+			free(x);
+			x = NULL;
+		}
+	}
+	if (!json_equal(json_object_get(sa, "custom_attributes"),
+	    json_object_get(aa, "custom_attributes")) &&
+	    (json_object_size(json_object_get(sa, "custom_attributes")) > 0 ||
+	    json_object_size(json_object_get(aa, "custom_attributes")) > 0))
+		diff_add(diff, dlen, "custom_attributes of csr_attributes.yaml "
+		    "changed since the CSR was staged");
+	names = json_text(json_object_get(r->request, "dns_alt_names"));
+	x = json_text(sext);
+	snprintf(staged, slen, "%s, dns_alt_names %s, extension_requests %s",
+	    kw, names ? names : "?", x ? x : "?");
+	free(names);
+	free(x);
+}
+
+/*
+ * A rerun whose parameters differ from the staged key and CSR: before the
+ * CSR reached the CA, the staging is dropped and the run stages afresh
+ * (a warning says so); once the CA has it (submitted, pending or signed),
+ * the run stops with cert_regen/parameters-changed and says what differs.
+ */
+static bool
+params_check(struct regen *r, json_t *asked, json_t *warnings, cr_err *err)
+{
+	char diff[1024], staged[768], *pending = NULL;
+	bool none = false, ok = false;
+	int signed_ = 0;
+
+	if (r->key == NULL || r->state >= CR_J_SWAPPED)
+		return true;	/* swapped: the new identity is live already */
+	params_diff(r, asked, diff, sizeof(diff), staged, sizeof(staged));
+	if (diff[0] == '\0' || r->state >= CR_J_PREPARED) {
+		if (diff[0] != '\0')
+			json_array_append_new(warnings, json_sprintf("the "
+			    "parameters differ from the identity being "
+			    "installed (%s): run the task again afterwards to "
+			    "apply them", diff));
+		ok = true;
+		goto out;
+	}
+	if (r->state <= CR_J_SUBMITTED) {
+		/* does the CA hold this CSR, pending or signed? */
+		pending = regen_ca_pending_fp(r, &none, err);
+		if ((pending == NULL && !none) ||
+		    (signed_ = regen_ca_signed_for_staged(r, err)) < 0)
+			goto out;
+	}
+	if (r->state <= CR_J_SUBMITTED && signed_ == 0 && (pending == NULL ||
+	    strcmp(pending, r->csr_fp) != 0)) {
+		/* the CA does not have this CSR (never took it, or it was
+		 * cleaned since): stage afresh */
+		if (!cr_tree_remove(r->staging, err))
+			goto out;
+		json_array_append_new(warnings, json_sprintf("the key and CSR "
+		    "staged by an earlier run (%s) did not match this run's "
+		    "parameters (%s) and the CA does not hold that CSR: they "
+		    "were discarded and a new key and CSR staged", staged,
+		    diff));
+		EVP_PKEY_free(r->key);
+		X509_REQ_free(r->csr);
+		free(r->csr_fp);
+		r->key = NULL;
+		r->csr = NULL;
+		r->csr_fp = NULL;
+		json_decref(r->request);
+		r->request = json_incref(asked);
+		json_decref(r->journal);
+		r->journal = NULL;
+		r->state = CR_J_NONE;
+		ok = true;
+		goto out;
+	}
+	cr_err_set(err, CR_KIND_PARAMETERS_CHANGED, "the parameters differ "
+	    "from the key and CSR an earlier run staged and sent to the CA "
+	    "(journal state %s, CSR %s): %s",
+	    signed_ == 1 ? "the CA signed it" : pending != NULL ?
+	    "the CA holds it pending" : cr_jstate_name(r->state), r->csr_fp,
+	    diff);
+	cr_err_detail_new(err, "differences", cr_json_str(diff));
+	cr_err_detail_new(err, "staged", cr_json_str(staged));
+	cr_err_detail_new(err, "csr_fingerprint", cr_json_str(r->csr_fp));
+	regen_next(err, "either run the task again with the staged parameters "
+	    "(%s) to finish that run, or drop it: remove the name's request or "
+	    "certificate on the CA (cert_regen::ca_clean, or `puppetserver ca "
+	    "clean --certname %s`, which exits 24 for a request that was never "
+	    "signed but removes it)%s%s, and run the task again with the new "
+	    "parameters", staged, r->certname, r->state >= CR_J_SIGNED ?
+	    ", remove the staging directory " : "",
+	    r->state >= CR_J_SIGNED ? r->staging : "");
+out:
+	free(pending);
+	return ok;
+}
+
+/* A staging directory without a journal whose key is the live one: an
+ * earlier run swapped it in and was killed while cleaning up. */
+static bool
+stale_staging_is_live(struct regen *r)
+{
+	STACK_OF(X509) *c = NULL;
+	EVP_PKEY *key = NULL;
+	char *path = cr_staging_file(r->staging, "key.pem");
+	bool live = false;
+	cr_err e;
+
+	cr_err_init(&e);
+	if (path != NULL && cr_path_exists(path) == 1 &&
+	    (key = cr_key_read(path, &e)) != NULL &&
+	    (c = cr_certs_read(cr_settings_get(r->set, "hostcert"), &e)) != NULL)
+		live = cr_key_matches(sk_X509_value(c, 0), key) == 1;
+	sk_X509_pop_free(c, X509_free);
+	EVP_PKEY_free(key);
+	free(path);
+	cr_err_clear(&e);
+	ERR_clear_error();
+	return live;
 }
 
 /* -------------------------------------------------- prepare and swap -- */
@@ -741,6 +1040,50 @@ regen_catalog_remove(const cr_settings *set, const char *certname,
 	free(catalog);
 }
 
+/*
+ * Removes a staging directory with its journal LAST: a run killed in
+ * between still finds the journal, and its rerun finishes the cleanup
+ * instead of starting afresh next to a staged key that is live already.
+ */
+static bool
+regen_staging_remove(const char *staging, cr_err *err)
+{
+	struct dirent *de;
+	DIR *d = opendir(staging);
+	char *path = NULL;
+	bool ok = false;
+
+	if (d == NULL) {
+		if (errno == ENOENT)
+			ok = true;
+		else
+			cr_err_errno(err, CR_KIND_IO, errno, "cannot open %s",
+			    staging);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "journal.json") == 0)
+			continue;
+		if ((path = cr_staging_file(staging, de->d_name)) == NULL) {
+			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+			goto out;
+		}
+		if (!cr_tree_remove(path, err))
+			goto out;
+		free(path);
+		path = NULL;
+	}
+	regen_test_point("staging-emptied");
+	ok = cr_tree_remove(staging, err);
+out:
+	if (d != NULL)
+		closedir(d);
+	free(path);
+	return ok;
+}
+
 /* After the swap: cached catalog, services, staging. */
 static void
 finish_swap(struct regen *r, bool under_pxp, json_t *warnings)
@@ -763,7 +1106,7 @@ finish_swap(struct regen *r, bool under_pxp, json_t *warnings)
 		json_array_append_new(warnings, cr_json_str(e.msg));
 	cr_err_clear(&e);
 	/* the old identity is in tree/ now; the backup (if asked) is its copy */
-	if (!cr_tree_remove(r->staging, &e))
+	if (!regen_staging_remove(r->staging, &e))
 		json_array_append_new(warnings, cr_json_str(e.msg));
 	cr_err_clear(&e);
 }
@@ -865,6 +1208,7 @@ regen_lock_both(const cr_settings *set, long timeout_ms, cr_lock **locks,
 	paths[1] = cr_settings_get(set, "ssl_lockfile");
 	for (i = 0; i < 2; i++) {
 		free(dir);
+		dir = NULL;
 		if (paths[i] == NULL || (dir = strdup(paths[i])) == NULL) {
 			cr_err_set(err, CR_KIND_SETTINGS, "no lock file setting");
 			goto out;
@@ -888,7 +1232,9 @@ static bool
 preflight(struct regen *r, cr_lock **locks, cr_err *err)
 {
 	STACK_OF(X509) *current = NULL;
-	const char *hostcert;
+	const char *hostcert, *type, *curve;
+	char *after = NULL;
+	int bits;
 	cr_err e;
 	bool ok = false;
 
@@ -911,10 +1257,25 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 	}
 	json_object_set_new(r->result, "ssldir", cr_json_str(r->ssldir));
 	json_object_set_new(r->result, "staging", cr_json_str(r->staging));
+	key_params(r, &type, &bits, &curve);
+	if (!cr_key_params_check(type, bits, curve, err)) {
+		regen_next(err, "give key_type rsa with key_size 2048 or more, "
+		    "or key_type ec with curve %s (parameters, or Puppet's "
+		    "key_type / keylength / named_curve settings); nothing was "
+		    "changed", CR_EC_CURVES_TEXT);
+		goto out;
+	}
 	/* locks first: what is read below must not change under us */
+	r->live_fp = live_fingerprint(r);
 	if (!r->o->noop && !regen_lock_both(r->set, r->o->lock_timeout_ms,
 	    locks, err))
 		goto out;
+	if (!r->o->noop && (after = live_fingerprint(r)) != NULL &&
+	    r->live_fp != NULL && strcmp(after, r->live_fp) != 0)
+		r->current = "the certificate changed while this run waited "
+		    "for Puppet's locks (another regeneration, or a puppet run, "
+		    "installed it): nothing was done; run the task again to "
+		    "replace this certificate too";
 	hostcert = cr_settings_get(r->set, "hostcert");
 	json_object_set_new(r->result, "before", summary_of(hostcert));
 	current = cr_certs_read(hostcert, &e);	/* absent: nothing to carry */
@@ -923,6 +1284,7 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 		goto out;
 	ok = true;
 out:
+	free(after);
 	sk_X509_pop_free(current, X509_free);
 	cr_err_clear(&e);
 	return ok;
@@ -945,13 +1307,46 @@ describe(struct regen *r, bool found, cr_err *err)
 	    cr_jstate_name(r->state) : "none"));
 	if (r->http != NULL)
 		regen_ca_check_clean(r, plan, err);
-	json_object_set_new(plan, "would", json_pack("[s,s,s,s,s,s]",
-	    "stage a new key and CSR", "submit the CSR",
-	    "wait for the signed certificate", "verify it",
-	    "back up the ssldir and build the new one",
-	    "stop services, swap, remove the cached catalog, restart"));
+	if (json_object_get(plan, "blocked_by") != NULL)
+		json_object_set_new(plan, "would", json_pack("[s,s]", found ?
+		    "resume with the staged key and CSR" :
+		    "stage a new key and CSR", "stop at the submit step with "
+		    "cert_regen/ca-not-cleaned (see blocked_by.next_step): "
+		    "nothing else"));
+	else
+		json_object_set_new(plan, "would", json_pack("[s,s,s,s,s,s]",
+		    "stage a new key and CSR", "submit the CSR",
+		    "wait for the signed certificate", "verify it",
+		    "back up the ssldir and build the new one",
+		    "stop services, swap, remove the cached catalog, restart"));
 	json_object_set_new(r->result, "plan", plan);
 	return !err->set;
+}
+
+/* noop: the staged key, if any, read only (the CA's certificate may be
+ * the one signed for it). */
+static void
+noop_staged_key(struct regen *r)
+{
+	char *path = cr_staging_file(r->staging, "key.pem");
+	cr_err e;
+
+	cr_err_init(&e);
+	if (path != NULL && cr_path_exists(path) == 1)
+		r->key = cr_key_read(path, &e);
+	free(path);
+	cr_err_clear(&e);
+	ERR_clear_error();
+}
+
+/* The answer when the live identity needs nothing more. */
+static void
+say_current(struct regen *r)
+{
+	json_object_set_new(r->result, "state", json_string("current"));
+	json_object_set_new(r->result, "reason", cr_json_str(r->current));
+	json_object_set_new(r->result, "after",
+	    summary_of(cr_settings_get(r->set, "hostcert")));
 }
 
 static void
@@ -969,6 +1364,7 @@ regen_free(struct regen *r)
 	json_decref(r->result);
 	free(r->staging);
 	free(r->ssldir);
+	free(r->live_fp);
 	cr_settings_free(r->set);
 }
 
@@ -1024,6 +1420,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 	cr_lock *locks[2] = { NULL, NULL };
 	json_t *out = NULL, *warnings = json_array(), *s;
 	enum cr_jstate resumed = CR_J_NONE;
+	json_t *asked = NULL;
 	bool found = false, signed_ = false, under_pxp = cr_under_pxp_agent();
 
 	memset(&r, 0, sizeof(r));
@@ -1043,9 +1440,28 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 		goto fail;
 	r.state = found ? cr_journal_state(r.journal) : CR_J_NONE;
 	resumed = r.state;
+	if (!found && !o->noop && r.current == NULL &&
+	    stale_staging_is_live(&r))
+		r.current = "the live certificate carries the key an earlier "
+		    "run staged: that run installed it and was stopped while "
+		    "it cleaned up; its staging directory is removed now, "
+		    "nothing else was needed";
+	if (r.current != NULL && !found) {
+		if (!o->noop && !regen_staging_remove(r.staging, err))
+			goto fail;
+		regen_step_end(&r);
+		say_current(&r);
+		goto done;
+	}
+	r.current = NULL;
+	asked = json_incref(r.request);
 	if (found && !o->noop && !resume(&r, err))
 		goto fail;
+	if (o->noop && found)
+		noop_staged_key(&r);
 	if ((o->noop || r.state < CR_J_SIGNED) && !regen_ca_connect(&r, err))
+		goto fail;
+	if (found && !o->noop && !params_check(&r, asked, warnings, err))
 		goto fail;
 	if (!o->noop && r.state >= CR_J_SIGNED && r.state < CR_J_SWAPPED)
 		recheck_revocation(&r, warnings);
@@ -1141,6 +1557,7 @@ out:
 	cr_lock_release(locks[1]);
 	cr_lock_release(locks[0]);
 	json_decref(warnings);
+	json_decref(asked);
 	regen_free(&r);
 	ERR_clear_error();
 	return out;

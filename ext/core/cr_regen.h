@@ -42,6 +42,8 @@
 #define CR_KIND_CA_CHANGED "cert_regen/ca-changed"
 #define CR_KIND_SERVICE "cert_regen/service-error"
 #define CR_KIND_STAGING "cert_regen/staging-conflict"
+/* a rerun asks for other parameters than the key and CSR already sent */
+#define CR_KIND_PARAMETERS_CHANGED "cert_regen/parameters-changed"
 
 struct cr_regen_opts {
 	const char *confdir, *ssldir, *certname, *ca_server;

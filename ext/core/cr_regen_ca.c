@@ -110,6 +110,13 @@ regen_ca_connect(struct regen *r, cr_err *err)
 		goto out;
 	ok = true;
 out:
+	if (!ok && err->set && strcmp(err->kind, CR_KIND_CA_PIN_MISMATCH) == 0)
+		regen_next(err, "check ca_fingerprint against the fingerprint "
+		    "the new CA printed (rebuild_ca's output, or on the CA: "
+		    "openssl x509 -noout -fingerprint -sha256 -in "
+		    "<cadir>/ca_crt.pem), and that %s:%d is that CA, then run "
+		    "the task again; nothing was changed",
+		    ho.server ? ho.server : "?", ho.port);
 	if (!ok && err->set && (strcmp(err->kind, CR_KIND_CA_UNREACHABLE) == 0 ||
 	    strcmp(err->kind, CR_KIND_CA_TLS) == 0))
 		regen_next(err, "check that %s:%d is the CA and answers "
@@ -153,16 +160,66 @@ pem_has_key(const char *pem, size_t len, EVP_PKEY *key, cr_err *err)
 	return rc;
 }
 
-static void
-not_cleaned(struct regen *r, cr_err *err)
+/* Whether the certificate in pem is the live hostcert (same SHA-256). */
+static bool
+pem_is_live(struct regen *r, const char *pem, size_t len)
 {
+	STACK_OF(X509) *a = NULL, *b = NULL;
+	cr_err e;
+	bool same = false;
+
+	cr_err_init(&e);
+	if (pem != NULL &&
+	    (a = cr_certs_parse(pem, len, "the CA's answer", &e)) != NULL &&
+	    (b = cr_certs_read(cr_settings_get(r->set, "hostcert"), &e))
+	    != NULL)
+		same = X509_cmp(sk_X509_value(a, 0), sk_X509_value(b, 0)) == 0;
+	sk_X509_pop_free(a, X509_free);
+	sk_X509_pop_free(b, X509_free);
+	cr_err_clear(&e);
+	ERR_clear_error();
+	return same;
+}
+
+/* The next step of ca-not-cleaned, for the error and for noop. */
+static void
+not_cleaned_next(struct regen *r, bool live, char *buf, size_t len)
+{
+	snprintf(buf, len, "%sclean it on the CA (`puppetserver ca clean "
+	    "--certname %s` or the cert_regen::ca_clean task), then run this "
+	    "task again at once: it resumes with the key and CSR already "
+	    "staged", live ? "the CA's certificate is this node's live one, "
+	    "which cleaning revokes: to replace it, " : "the CA's certificate "
+	    "is neither the live one nor the staged one: ", r->certname);
+}
+
+static void
+not_cleaned(struct regen *r, const char *pem, size_t len, cr_err *err)
+{
+	char next[512];
+	bool live = pem_is_live(r, pem, len);
+
 	cr_err_set(err, CR_KIND_CA_NOT_CLEANED,
 	    "the CA still holds a signed certificate for %s that is not the "
-	    "one being staged", r->certname);
-	regen_next(err, "clean it on the CA (`puppetserver ca clean --certname "
-	    "%s` or the cert_regen::ca_clean task), then run this task again: "
-	    "it resumes with the key and CSR already staged; the current "
-	    "certificate is untouched and still works", r->certname);
+	    "one being staged (%s)", r->certname, live ? "it is the live "
+	    "certificate" : "not the live certificate either");
+	not_cleaned_next(r, live, next, sizeof(next));
+	regen_next(err, "%s", next);
+}
+
+static char *pending_csr_fp(struct regen *r, cr_err *err);
+
+int
+regen_ca_signed_for_staged(struct regen *r, cr_err *err)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	int rc = ca_cert(r, &pem, &len, err);
+
+	if (rc == 1)
+		rc = pem_has_key(pem, len, r->key, err);
+	free(pem);
+	return rc;
 }
 
 bool
@@ -170,13 +227,44 @@ regen_ca_check_clean(struct regen *r, json_t *into, cr_err *err)
 {
 	char *pem = NULL;
 	size_t len = 0;
-	int found = ca_cert(r, &pem, &len, err);
+	int found = ca_cert(r, &pem, &len, err), mine = 0;
+	char next[512];
+	bool live;
 
 	if (found >= 0)
 		json_object_set_new(into, "ca_holds_signed_cert",
 		    json_boolean(found == 1));
+	if (found == 1 && r->key != NULL)
+		mine = pem_has_key(pem, len, r->key, err);
+	if (found == 1 && mine == 0) {
+		/* what the real run would stop at */
+		live = pem_is_live(r, pem, len);
+		not_cleaned_next(r, live, next, sizeof(next));
+		json_object_set_new(into, "blocked_by", json_pack(
+		    "{s:s, s:s, s:b, s:s}", "step", "submit", "kind",
+		    CR_KIND_CA_NOT_CLEANED, "ca_cert_is_live", live,
+		    "next_step", next));
+	}
 	free(pem);
-	return found >= 0;
+	return found >= 0 && mine >= 0;
+}
+
+char *
+regen_ca_pending_fp(struct regen *r, bool *none, cr_err *err)
+{
+	cr_err e;
+	char *fp;
+
+	cr_err_init(&e);
+	*none = false;
+	if ((fp = pending_csr_fp(r, &e)) == NULL) {
+		if (cr_http_err_status(&e) == 404)
+			*none = true;
+		else
+			cr_err_set(err, e.kind, "%s", e.msg);
+	}
+	cr_err_clear(&e);
+	return fp;
 }
 
 /* Fingerprint of the CSR the CA holds for certname, or NULL. */
@@ -229,7 +317,7 @@ regen_ca_submit(struct regen *r, cr_err *err)
 		if (mine < 0)
 			goto out;
 		if (mine == 0) {
-			not_cleaned(r, err);
+			not_cleaned(r, pem, len, err);
 			goto out;
 		}
 		ok = true;	/* already signed: the wait step picks it up */
@@ -268,7 +356,11 @@ regen_ca_submit(struct regen *r, cr_err *err)
 	} else if (status == 400 && body != NULL &&
 	    (strstr(body, "already has a signed") != NULL ||
 	    strstr(body, "already has a revoked") != NULL)) {
-		not_cleaned(r, err);
+		free(pem);
+		pem = NULL;
+		if (ca_cert(r, &pem, &len, err) < 0)
+			goto out;
+		not_cleaned(r, pem, len, err);
 	} else if (status == 400) {
 		/* refused for its content: alt names or authorization
 		 * extensions the CA does not allow, a bad name...
@@ -278,7 +370,11 @@ regen_ca_submit(struct regen *r, cr_err *err)
 		cr_err_detail_new(err, "ca_message", cr_json_str(body));
 		regen_next(err, "%s; the key and CSR stay staged: run the task "
 		    "again, and if the CA kept the request pending, sign it "
-		    "(csr_fingerprint %s) with cert_regen::ca_sign",
+		    "(csr_fingerprint %s) with cert_regen::ca_sign; to ask for "
+		    "other dns_alt_names or extensions instead, remove the "
+		    "pending request on the CA first (cert_regen::ca_clean) and "
+		    "run the task with the corrected parameters: it stages a "
+		    "new key and CSR",
 		    body != NULL && strstr(body, "subject alternative names") ?
 		    "allow alt names on the CA (allow-subject-alt-names: true "
 		    "in puppetserver's ca.conf, then reload it), or give "
@@ -315,7 +411,7 @@ regen_ca_wait(struct regen *r, bool *signed_, cr_err *err)
 			if ((mine = pem_has_key(pem, len, r->key, err)) < 0)
 				goto out;
 			if (mine == 0) {
-				not_cleaned(r, err);
+				not_cleaned(r, pem, len, err);
 				goto out;
 			}
 			r->cert_pem = pem;

@@ -34,6 +34,9 @@ struct regen {
 	char *cert_pem, *ca_pem, *crl_pem;
 	size_t cert_len, ca_len, crl_len;
 	const char *step;	/* the step under way, for errors */
+	const char *current;	/* why the live identity needs nothing
+				 * more (state "current"), or NULL */
+	char *live_fp;		/* live hostcert's SHA-256 before the locks */
 	struct timespec t0;
 };
 
@@ -84,6 +87,12 @@ void regen_carry_extensions(X509 *current, json_t *ext);
 /* CA side (cr_regen_ca.c) */
 bool regen_ca_connect(struct regen *r, cr_err *err);
 bool regen_ca_check_clean(struct regen *r, json_t *into, cr_err *err);
+/* Fingerprint of the request the CA holds pending for the certname: NULL
+ * with *none true when there is none, NULL with err set on error. */
+char *regen_ca_pending_fp(struct regen *r, bool *none, cr_err *err);
+/* 1 when the CA's certificate for the certname carries the staged key,
+ * 0 when there is none or another, -1 on error (err set). */
+int regen_ca_signed_for_staged(struct regen *r, cr_err *err);
 bool regen_ca_submit(struct regen *r, cr_err *err);
 /* true with *signed_ false on time-out (pending) */
 bool regen_ca_wait(struct regen *r, bool *signed_, cr_err *err);

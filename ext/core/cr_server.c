@@ -773,10 +773,14 @@ journal_operation_ok(struct srv *s, cr_err *err)
 		    "no operation of these tasks (%s): it is damaged or not "
 		    "cert_regen's, and no task can resume it", s->staging,
 		    op ? op : "none");
-		fail_next(err, "unknown", "compare the live ssldir and cadir "
-		    "with the backups the journal names (under <ssldir>_bak "
-		    "and <cadir>_bak); when the live ones are good, move %s "
-		    "aside and run the task again", s->staging);
+		fail_next(err, "unknown", "check the live identity with "
+		    "cert_regen::check_server (or puppetserver ca list and "
+		    "puppet ssl verify) and compare the live ssldir and cadir "
+		    "with the backups under <ssldir>_bak and <cadir>_bak; if "
+		    "it works, move %s aside (it may hold keys: keep it 0700 "
+		    "or remove it) and run the task again; if it does not, "
+		    "put the newest verified backup back with "
+		    "cert_regen::primary_restore", s->staging);
 		return false;
 	}
 	if (strcmp(op, op_names[s->o->op]) != 0) {

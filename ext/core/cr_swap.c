@@ -186,7 +186,9 @@ bool
 cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 {
 	char *parent = strdup(dest);
+	const char *base;
 	bool ok = false;
+	int pfd = -1;
 
 	if (parent == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
@@ -198,8 +200,20 @@ cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 		    "run the task again, or give another backup_dir", dest);
 		goto out;
 	}
-	if (!cr_mkdir_p(dirname(parent), 0700, err) ||
-	    !cr_tree_copy(ssldir, dest, err))
+	/* no component of the backup path is followed through a symlink:
+	 * a planted <ssldir>_bak link must not receive the private key */
+	if ((pfd = cr_mkdir_p_nofollow(dirname(parent), 0700, err)) == -1) {
+		if (strcmp(err->kind, CR_KIND_PATH_SYMLINK) == 0)
+			cr_err_detail_new(err, "next_step", json_sprintf(
+			    "remove the symlink %s (a backup is never written "
+			    "through a link) or give backup_dir a directory "
+			    "path without symlinks, then run the task again; "
+			    "nothing was changed", json_string_value(
+			    json_object_get(err->details, "path"))));
+		goto out;
+	}
+	base = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
+	if (!cr_tree_copy_at(ssldir, pfd, base, dest, err))
 		goto out;
 	if (!cr_tree_compare(ssldir, dest, err)) {
 		cr_err_set_step(err, "backup");
@@ -209,6 +223,8 @@ cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 	}
 	ok = true;
 out:
+	if (pfd != -1)
+		close(pfd);
 	free(parent);
 	return ok;
 }

@@ -38,7 +38,9 @@ plan cert_regen::util::regenerate_batch(
     } else {
       $res = run_plan('cert_regen::util::run_task', 'task' => 'cert_regen::regenerate',
         'targets' => $acc['active'].map |$n| { $by_name[$n] }, 'params' => $regen_params)
-      $done = $res.filter |$n, $a| { $a['ok'] and $a['value']['state'] == 'regenerated' }.reduce({}) |$m, $kv| {
+      # `current`: an earlier or concurrent run already installed the new
+      # certificate; the check below verifies it like a fresh one.
+      $done = $res.filter |$n, $a| { $a['ok'] and $a['value']['state'] in ['regenerated', 'current'] }.reduce({}) |$m, $kv| {
         $m + { $kv[0] => $kv[1].dig('value', 'after', 'fingerprint_sha256') }
       }
       $pending = $res.filter |$n, $a| { $a['ok'] and $a['value']['state'] == 'pending' and $round < 3 }

@@ -177,13 +177,13 @@ for fp in "$fp_root" "$fp_inter" "$fp_text"; do
     assert_eq 0 "$CAR_RC" "pin ${fp:0:11}... matches the CA bundle"
 done
 car "$T/pinbad.json" GET "$CA/certificate/ca" "${SRV[@]}" "${TRUST[@]}" --ca-fingerprint "$fp_fake"
-expect_error "$T/pinbad.json" cert_regen/ca-tls-error 0 "a pin of another CA: ca-tls-error"
+expect_error "$T/pinbad.json" cert_regen/ca-pin-mismatch 0 "a pin of another CA: ca-pin-mismatch"
 for fp in "$fp_root" "$fp_text"; do
     car "$T/boot.json" GET "$CA/certificate/ca" "${SRV[@]}" --bootstrap --ca-fingerprint "$fp"
     assert_eq "0 2" "$CAR_RC $(json_get "$T/boot.json" certs)" "bootstrap (no CA bundle) with pin ${fp:0:11}...: the bundle is accepted"
 done
 car "$T/bootbad.json" GET "$CA/certificate/ca" "${SRV[@]}" --bootstrap --ca-fingerprint "$fp_fake"
-expect_error "$T/bootbad.json" cert_regen/ca-tls-error 200 "bootstrap with a wrong pin: ca-tls-error"
+expect_error "$T/bootbad.json" cert_regen/ca-pin-mismatch 200 "bootstrap with a wrong pin: ca-pin-mismatch"
 car "$T/bootnopin.json" GET "$CA/certificate/ca" "${SRV[@]}" --bootstrap
 assert_eq "1 cert_regen/invalid-parameter" "$CAR_RC $(json_get "$T/bootnopin.json" _error.kind)" \
     "bootstrap without a pin is refused"

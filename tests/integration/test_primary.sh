@@ -221,8 +221,9 @@ agent_run $A1 && not_ok "old agent fails against the new CA" || ok "old agent fa
 A1C=$(stack_agent_confdir $A1)
 snap "$A1C/ssl" >"$TEST_TMP/a1.ssl"
 task_run regenerate "{\"confdir\":\"$A1C\",\"services\":[],\"ca_fingerprint\":\"$OLD_ROOT_FP\"}"
-[ "$TASK_RC" = 1 ] && [ "$(err_kind)" = cert_regen/ca-tls-error ] &&
-    ok "wrong ca_fingerprint (the old CA's) refused" || not_ok "wrong ca_fingerprint (the old CA's) refused" "$TASK_OUT"
+[ "$TASK_RC" = 1 ] && [ "$(err_kind)" = cert_regen/ca-pin-mismatch ] &&
+    ok "wrong ca_fingerprint (the old CA's) refused: ca-pin-mismatch" || not_ok "wrong ca_fingerprint (the old CA's) refused: ca-pin-mismatch" "$TASK_OUT"
+assert_match 'fingerprint the new CA printed' "$(json_get "$TASK_OUT" _error.details.next_step)" "wrong ca_fingerprint: next_step says where the right one is"
 snap "$A1C/ssl" | cmp -s - "$TEST_TMP/a1.ssl" && ok "refused agent left byte-identical" ||
     not_ok "refused agent left byte-identical"
 task_run regenerate "{\"confdir\":\"$A1C\",\"services\":[],\"ca_fingerprint\":\"$NEW_ROOT_FP\"}"

@@ -25,7 +25,7 @@ stack_ensure
 # (the server-* points belong to the primary's tasks: test_primary.sh)
 points=$(grep -ho 'regen_test_point("[a-z-]*")' "$REPO_ROOT"/ext/core/*.c | sed 's/.*("\(.*\)")/\1/' | grep -v '^server-')
 # the order a run reaches them in
-order="staging-created staged submitted signed tree-built prepared services-stopped exchanged swapped"
+order="staging-created staged submitted signed tree-built prepared services-stopped exchanged swapped staging-emptied"
 for p in $points; do
     case " $order " in *" $p "*) ;; *) not_ok "kill point $p is covered by this test" "add it to \$order" ;; esac
 done
@@ -111,7 +111,7 @@ for p in $order; do
     pub_cert=$(openssl x509 -in "$s/certs/$n.pem" -noout -pubkey 2>/dev/null || echo nocert)
     pub_key=$(openssl pkey -in "$s/private_keys/$n.pem" -pubout 2>/dev/null || echo nokey)
     case $p in
-    exchanged|swapped) want=new ;;
+    exchanged|swapped|staging-emptied) want=new ;;
     *) want=old ;;
     esac
     if diff -q "$TEST_TMP/pre-$p" "$TEST_TMP/kill-$p" >/dev/null; then
@@ -149,6 +149,7 @@ for p in $order; do
     staging-created) resumed=none ;;
     tree-built) resumed=signed ;;
     services-stopped|exchanged) resumed=prepared ;;
+    staging-emptied) resumed=swapped ;;   # the journal is removed last
     *) resumed=$p ;;
     esac
     assert_eq "$resumed" "$(out steps.0.resumed_from)" "$p: second run resumes from $resumed"

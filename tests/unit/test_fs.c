@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "cr_fs.h"
+#include "cr_swap.h"
 #include "pki.h"
 
 /* New "dir/rel"; rel may use printf formats. */
@@ -694,6 +695,56 @@ test_tree_remove(void **state)
 	free(f);
 }
 
+/* A planted symlink in a backup path: refused (its own kind), nothing
+ * written through it (issue 10 #5). */
+static void
+test_backup_path_nofollow(void **state)
+{
+	char *live = tp("bk/ssl"), *target = tp("bk/elsewhere");
+	char *bak = tp("bk/ssl_bak"), *dest = tp("bk/ssl_bak/20260101T000000Z");
+	char *key = tp("bk/ssl/key.pem"), *deep = tp("bk/new/a/b");
+	char *mid = tp("bk/new/a/link"), *deep2 = tp("bk/new/a/link/c");
+	char *good = tp("bk/ssl_bak2/20260101T000000Z");
+	int fd;
+	cr_err e;
+
+	(void)state;
+	cr_err_init(&e);
+	assert_true(cr_mkdir_p(live, 0700, &e));
+	assert_int_equal(mkdir(target, 0700), 0);
+	assert_true(pki_write_file(key, "secret", 6, 0600));
+	assert_int_equal(symlink(target, bak), 0);
+	assert_false(cr_backup_make(live, dest, &e));
+	assert_string_equal(e.kind, CR_KIND_PATH_SYMLINK);
+	assert_string_equal(err_detail(&e, "path"), bak);
+	assert_non_null(strstr(err_detail(&e, "next_step"), "remove the symlink"));
+	assert_int_equal(count_prefixed(target, ""), 0);	/* still empty */
+	cr_err_clear(&e);
+	/* a symlink in the middle of a longer path, too */
+	assert_true(cr_mkdir_p(deep, 0700, &e));
+	assert_int_equal(symlink(target, mid), 0);
+	assert_int_equal(cr_mkdir_p_nofollow(deep2, 0700, &e), -1);
+	assert_string_equal(e.kind, CR_KIND_PATH_SYMLINK);
+	assert_int_equal(count_prefixed(target, ""), 0);
+	cr_err_clear(&e);
+	/* the ordinary case: made 0700, the copy verified */
+	assert_true((fd = cr_mkdir_p_nofollow(deep, 0700, &e)) >= 0);
+	close(fd);
+	assert_true(cr_backup_make(live, good, &e));
+	assert_int_equal(lst(good).st_mode & 07777, 0700);
+	assert_false(e.set);
+	cr_err_clear(&e);
+	free(live);
+	free(target);
+	free(bak);
+	free(dest);
+	free(key);
+	free(deep);
+	free(mid);
+	free(deep2);
+	free(good);
+}
+
 int
 main(void)
 {
@@ -706,6 +757,7 @@ main(void)
 		cmocka_unit_test(test_tree_copy_refusals),
 		cmocka_unit_test(test_tree_compare_detects),
 		cmocka_unit_test(test_tree_remove),
+		cmocka_unit_test(test_backup_path_nofollow),
 	};
 
 	return cmocka_run_group_tests(tests, pki_group_setup, pki_group_teardown);

@@ -495,11 +495,11 @@ test_fingerprint_forms(void **state)
 	/* a pin the CA bundle does not carry */
 	opts_init(&o, "localhost", 8140);
 	o.ca_fingerprint = F.pin_other;
-	assert_new_fails(&o, CR_KIND_CA_TLS, "does not match the pinned");
+	assert_new_fails(&o, CR_KIND_CA_PIN_MISMATCH, "does not match the pinned");
 	/* an unrelated CA riding along in the bundle */
 	o.cacert = F.mixed_ca;
 	o.ca_fingerprint = F.pin_root;
-	assert_new_fails(&o, CR_KIND_CA_TLS, "does not match the pinned");
+	assert_new_fails(&o, CR_KIND_CA_PIN_MISMATCH, "does not match the pinned");
 }
 
 static void
@@ -942,8 +942,8 @@ test_bootstrap_pinned(void **state)
 	bootstrap_case(good, F.pin_root, NULL);
 	bootstrap_case(good, F.pin_inter, NULL);
 	bootstrap_case(good, F.pin_bundle, NULL);
-	bootstrap_case(good, F.pin_other, CR_KIND_CA_TLS);
-	bootstrap_case(mixed, F.pin_root, CR_KIND_CA_TLS);
+	bootstrap_case(good, F.pin_other, CR_KIND_CA_PIN_MISMATCH);
+	bootstrap_case(mixed, F.pin_root, CR_KIND_CA_PIN_MISMATCH);
 	bootstrap_case("no PEM here", F.pin_root, CR_KIND_CA_PROTOCOL);
 	/* a bootstrap handle does nothing else */
 	cr_err_init(&e);

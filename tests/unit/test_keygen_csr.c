@@ -144,6 +144,9 @@ test_ec_keys(void **state)
 		{ NULL, "prime256v1", 256 },	/* Puppet's default */
 		{ "secp384r1", "secp384r1", 384 },
 		{ "P-384", "secp384r1", 384 },
+		{ "secp256r1", "prime256v1", 256 },	/* RFC 8422's name */
+		{ "P-256", "prime256v1", 256 },
+		{ "secp521r1", "secp521r1", 521 },
 	};
 	size_t i;
 	char name[32], *path;
@@ -174,6 +177,32 @@ test_ec_keys(void **state)
 	}
 }
 
+/* What a rerun compares with the staged key (issue 10 #2). */
+static void
+test_key_fits(void **state)
+{
+	EVP_PKEY *ec = pki_ec_cached(), *rsa;
+	cr_err e;
+
+	(void)state;
+	cr_err_init(&e);
+	assert_non_null(rsa = cr_key_generate("rsa", 2048, NULL, &e));
+	assert_true(cr_key_fits(rsa, NULL, 0, NULL));
+	assert_true(cr_key_fits(rsa, "rsa", 2048, NULL));
+	assert_true(cr_key_fits(rsa, "rsa", 0, "secp384r1"));
+	assert_false(cr_key_fits(rsa, "rsa", 4096, NULL));
+	assert_false(cr_key_fits(rsa, "ec", 0, NULL));
+	assert_true(cr_key_fits(ec, "ec", 4096, "prime256v1"));
+	assert_true(cr_key_fits(ec, "ec", 0, "secp256r1"));
+	assert_true(cr_key_fits(ec, NULL, 0, "P-256"));
+	assert_false(cr_key_fits(ec, "ec", 0, "secp384r1"));
+	assert_false(cr_key_fits(ec, "rsa", 2048, NULL));
+	QUEUE_EMPTY();
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
+	cr_err_clear(&e);
+}
+
 static void
 test_keygen_invalid(void **state)
 {
@@ -186,6 +215,12 @@ test_keygen_invalid(void **state)
 		{ "rsa", 16385, NULL }, { "rsa", -1, NULL },
 		{ "dsa", 2048, NULL }, { "RSA", 2048, NULL }, { NULL, 2048, NULL },
 		{ "ec", 0, "nope" }, { "ec", 0, "" }, { "ec", 0, "rsaEncryption" },
+		/* curves OpenSSL has but TLS on one end refuses (issue 10 #1):
+		 * 112 bits is under OpenSSL's default security level, the
+		 * others are not in puppetserver's JVM */
+		{ "ec", 0, "secp112r1" }, { "ec", 0, "secp160r1" },
+		{ "ec", 0, "secp256k1" }, { "ec", 0, "brainpoolP256r1" },
+		{ "ec", 0, "prime192v1" }, { "ec", 0, "secp224r1" },
 	};
 	size_t i;
 	cr_err e;
@@ -193,6 +228,10 @@ test_keygen_invalid(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cr_err_init(&e);
+		assert_false(cr_key_params_check(cases[i].type, cases[i].bits,
+		    cases[i].curve, &e));
+		assert_string_equal(e.kind, CR_KIND_INVALID_PARAMETER);
+		cr_err_clear(&e);
 		assert_null(cr_key_generate(cases[i].type, cases[i].bits,
 		    cases[i].curve, &e));
 		assert_true(e.set);
@@ -822,6 +861,7 @@ main(void)
 		cmocka_unit_test(test_rsa_key),
 		cmocka_unit_test(test_ec_keys),
 		cmocka_unit_test(test_keygen_invalid),
+		cmocka_unit_test(test_key_fits),
 		cmocka_unit_test(test_key_write_refusals),
 		cmocka_unit_test(test_csr_fields),
 		cmocka_unit_test(test_csr_minimal),

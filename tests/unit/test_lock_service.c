@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "cr_lock.h"
+#include "cr_regen_int.h"
 #include "cr_service.h"
 
 struct t {
@@ -795,6 +796,43 @@ test_under_pxp_agent(void **state)
 	assert_false(cr_under_pxp_agent());
 }
 
+/*
+ * regen_lock_both with a lock path that does not resolve (issue 15 #7):
+ * the first lock is taken, the second is missing; it used to free the
+ * first path's copy twice (ASan: double-free).  Now: an error, and the
+ * first lock released by the caller as usual.
+ */
+static void
+test_lock_both_missing_path(void **state)
+{
+	struct t *t = *state;
+	const char *ov[] = { "agent_catalog_run_lockfile", t->lock, NULL };
+	const char *const names[] = { "agent_catalog_run_lockfile", NULL };
+	struct cr_settings_opts so;
+	cr_settings *set;
+	cr_lock *locks[2] = { NULL, NULL };
+	cr_err e;
+
+	memset(&so, 0, sizeof(so));
+	cr_err_init(&e);
+	so.confdir = t->dir;
+	so.section = "agent";
+	so.overrides = ov;
+	so.names = names;
+	if ((set = cr_settings_load(&so, &e)) == NULL)
+		fail_msg("settings: %s", e.msg);
+	assert_string_equal(cr_settings_get(set, "agent_catalog_run_lockfile"),
+	    t->lock);
+	assert_null(cr_settings_get(set, "ssl_lockfile"));
+	assert_false(regen_lock_both(set, 0, locks, &e));
+	assert_string_equal(e.kind, CR_KIND_SETTINGS);
+	assert_non_null(locks[0]);
+	assert_null(locks[1]);
+	cr_lock_release(locks[0]);
+	cr_err_clear(&e);
+	cr_settings_free(set);
+}
+
 int
 main(void)
 {
@@ -816,6 +854,7 @@ main(void)
 		T(test_service_sysv),
 		T(test_restart_detached),
 		T(test_under_pxp_agent),
+		T(test_lock_both_missing_path),
 	};
 #undef T
 
