@@ -300,7 +300,7 @@ Init_cert_regen_native(void)
 	eError = rb_define_class_under(mNative, "Error", rb_eStandardError);
 	rb_define_attr(eError, "kind", 1, 0);
 	rb_define_const(mNative, "WARN_DAYS_DEFAULT", INT2FIX(CR_WARN_DAYS_DEFAULT));
-	rb_define_const(mNative, "VERSION", rb_str_freeze(rb_str_new_cstr("0.1.0")));
+	rb_define_const(mNative, "VERSION", rb_str_freeze(rb_str_new_cstr(CERT_REGEN_VERSION)));
 	rb_define_module_function(mNative, "status", native_status, -1);
 	rb_define_module_function(mNative, "settings", native_settings, -1);
 }

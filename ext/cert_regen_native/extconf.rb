@@ -3,6 +3,7 @@
 # Builds CertRegen::Native for the Ruby that runs this file.  The C core in
 # ext/core is compiled into the extension (no shared library to install on
 # the agent); only Init_cert_regen_native is exported.
+require 'json'
 require 'mkmf'
 
 core = File.expand_path('../core', __dir__)
@@ -40,6 +41,10 @@ $CFLAGS << ' -fvisibility=hidden -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror' \
 $CFLAGS << ' -fsanitize=address,undefined -fno-omit-frame-pointer --param=asan-stack=0' if ENV['CERT_REGEN_SAN'] == '1'
 $LDFLAGS << ' -fsanitize=address,undefined' if ENV['CERT_REGEN_SAN'] == '1'
 $INCFLAGS << " -I#{core}"
+# The module's version has one source: metadata.json.
+version = JSON.parse(File.read(File.expand_path('../../metadata.json', __dir__)))['version']
+abort 'cert_regen: no "version" in metadata.json' unless version.is_a?(String) && version.match?(/\A\d+\.\d+\.\d+\z/)
+$defs << %(-DCERT_REGEN_VERSION=\\"#{version}\\")
 $VPATH << core
 $srcs = ['cert_regen_native.c'] + Dir[File.join(core, '*.c')].map { |f| File.basename(f) }.sort
 

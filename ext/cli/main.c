@@ -22,7 +22,7 @@
 #include "tasks.h"
 
 #ifndef CERT_REGEN_VERSION
-#define CERT_REGEN_VERSION "0.1.0"
+#error "CERT_REGEN_VERSION comes from metadata.json (ext/Makefile)"
 #endif
 
 extern char **environ;

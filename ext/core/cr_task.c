@@ -357,10 +357,42 @@ too_long(json_t *v)
 	return false;
 }
 
+/*
+ * A pattern that only lists words, "^(a|b|c)$", as "a, b, c" in buf; false
+ * (buf unspecified) for any other pattern.
+ */
+static bool
+pattern_words(const char *pattern, char *buf, size_t len)
+{
+	size_t n = strlen(pattern), i, o = 0;
+
+	if (n < 5 || strncmp(pattern, "^(", 2) != 0 ||
+	    strcmp(pattern + n - 2, ")$") != 0)
+		return false;
+	for (i = 2; i < n - 2; i++) {
+		const char c = pattern[i];
+
+		if (o + 3 >= len)
+			return false;
+		if (c == '|') {
+			buf[o++] = ',';
+			buf[o++] = ' ';
+		} else if (isalnum((unsigned char)c) || strchr("_.@-", c) != NULL) {
+			buf[o++] = c;
+		} else {
+			return false;
+		}
+	}
+	buf[o] = '\0';
+	return o > 0;
+}
+
 /* Sets err for a value of p that value_ok refused. */
 static void
 value_error(const struct cr_param *p, json_t *v, const char *bad, cr_err *err)
 {
+	char words[512];
+
 	if (p->type != CR_P_INT && too_long(v))
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
 		    "holds a value that is too long (at most %d characters)",
@@ -380,7 +412,14 @@ value_error(const struct cr_param *p, json_t *v, const char *bad, cr_err *err)
 		    p->type == CR_P_FINGERPRINTS ? "a certname to a SHA-256 "
 		    "fingerprint (" CR_FINGERPRINT_FORM ")" : "a non-empty name "
 		    "to a non-empty string");
-	else if (p->pattern != NULL)
+	else if (p->pattern != NULL &&
+	    pattern_words(p->pattern, words, sizeof(words))) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
+		    "must be one of: %s", p->name, words);
+		cr_err_detail_new(err, "next_step", json_sprintf("give '%s' "
+		    "one of %s and run the task again",
+		    p->name, words));
+	} else if (p->pattern != NULL)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
 		    "must be %s matching %s", p->name, type_name(p->type),
 		    p->pattern);

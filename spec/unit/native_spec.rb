@@ -39,6 +39,15 @@ RSpec.describe CertRegen::Native do
       expect(described_class::WARN_DAYS_DEFAULT).to be_an(Integer).and be_positive
       expect(described_class::VERSION).to match(/\A\d+\.\d+\.\d+\z/)
     end
+
+    it 'has the version of metadata.json, as the task executable does' do
+      root = File.expand_path('../..', __dir__)
+      version = JSON.parse(File.read(File.join(root, 'metadata.json')))['version']
+      expect(described_class::VERSION).to eq(version)
+      exe = Dir[File.join(root, 'files/bin/*/cert_regen')].first
+      skip 'no task executable built' if exe.nil?
+      expect(IO.popen([exe, '--version'], &:read)).to start_with("cert_regen #{version} ")
+    end
   end
 
   describe '.status on a healthy ssldir' do

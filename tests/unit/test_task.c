@@ -424,9 +424,21 @@ test_check_matches_metadata(void **state)
 	check(buf, "fps", "entry 'A/b'");
 	/* enumerations and name patterns: the whole value must match */
 	check("{\"key_type\": \"ec\"}", NULL, NULL);
-	check("{\"key_type\": \"dsa\"}", "key_type", "matching ^(rsa|ec)$");
-	check("{\"key_type\": \"rsaX\"}", "key_type", "matching");
-	check("{\"key_type\": \"xec\"}", "key_type", "matching");
+	check("{\"key_type\": \"dsa\"}", "key_type", "must be one of: rsa, ec");
+	check("{\"key_type\": \"rsaX\"}", "key_type", "must be one of: rsa, ec");
+	check("{\"key_type\": \"xec\"}", "key_type", "must be one of: rsa, ec");
+	{	/* ... and the next step names the values that work */
+		json_t *p = json_loads("{\"key_type\": \"dsa\"}", 0, NULL);
+		cr_err e;
+
+		cr_err_init(&e);
+		assert_false(cr_task_params_check(p, spec, &e));
+		assert_string_equal(json_string_value(json_object_get(
+		    e.details, "next_step")), "give 'key_type' one of rsa, ec "
+		    "and run the task again");
+		cr_err_clear(&e);
+		json_decref(p);
+	}
 	check("{\"services\": [\"puppet\", \"pxp-agent\", \"a@b.service\"]}",
 	    NULL, NULL);
 	check("{\"services\": [\"-x\"]}", "services", "matching");
