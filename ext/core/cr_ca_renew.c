@@ -5,18 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "cr_ca_renew.h"
 #include "cr_json.h"
 #include "cr_x509.h"
 
-#define SERIAL_BITS 127		/* random, positive, 16 bytes in DER */
 #define DAY 86400L
 
 /* The key among keys whose public half is pub (borrowed), or NULL. */
@@ -56,24 +53,6 @@ old_digest(X509 *x, const EVP_MD **md)
 	return md_nid == NID_undef || *md != NULL;
 }
 
-static bool
-new_serial(X509 *x)
-{
-	BIGNUM *bn = BN_new();
-	ASN1_INTEGER *ai = NULL;
-	bool ok = false;
-
-	if (bn == NULL || !BN_rand(bn, SERIAL_BITS, BN_RAND_TOP_ANY,
-	    BN_RAND_BOTTOM_ANY) || BN_is_zero(bn) ||
-	    (ai = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
-		goto out;
-	ok = X509_set_serialNumber(x, ai) == 1;
-out:
-	ASN1_INTEGER_free(ai);
-	BN_free(bn);
-	return ok;
-}
-
 /* A copy of old, valid from now - 1 day to now + days, signed by key. */
 static X509 *
 resign_one(X509 *old, EVP_PKEY *key, time_t now, long days, cr_err *err)
@@ -82,7 +61,7 @@ resign_one(X509 *old, EVP_PKEY *key, time_t now, long days, cr_err *err)
 	const EVP_MD *md = NULL;
 	char *subj = NULL;
 
-	if (x == NULL || !old_digest(old, &md) || !new_serial(x) ||
+	if (x == NULL || !old_digest(old, &md) ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, &now) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, &now) ==
 	    NULL || X509_sign(x, key, md) <= 0 ||

@@ -4,13 +4,19 @@
  * (cert_regen::ca_bundle_update).
  *
  * Renewal: each CA certificate of the bundle is copied (X509_dup: subject,
- * issuer, public key, every extension, so the subject and authority key
- * identifiers too) and given a new random serial, notBefore = now - 1 day
- * and notAfter = now + days, then signed again with the digest of its old
+ * issuer, serial, public key, every extension, so the subject and
+ * authority key identifiers too) and given notBefore = now - 1 day and
+ * notAfter = now + days, then signed again with the digest of its old
  * signature by the key of its issuer: a self-signed certificate by its own
  * key, an intermediate by the key of the bundle's certificate that issued
  * it.  Certificates and CRLs signed by the old CA certificates verify
  * against the new ones (same names, same keys, same key identifiers).
+ *
+ * The serial stays: puppetserver's CA writes into every certificate it
+ * signs an authority key identifier that names the issuer's issuer AND
+ * SERIAL (keyid, DirName, serial), and OpenSSL (and Java) then accept only
+ * an issuer with that serial: a new serial would cut every agent off
+ * (measured on puppetserver 7.9.5: "sslv3 alert certificate unknown").
  *
  * Acceptance: a new bundle is trusted only when each of its certificates
  * has the public key AND the subject of a certificate the node already

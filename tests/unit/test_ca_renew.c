@@ -65,6 +65,28 @@ ca2_free(struct ca2 *c)
 	X509_free(c->leaf);
 }
 
+/* c->leaf as puppetserver's CA signs agents: its authority key identifier
+ * names the issuer's key AND the issuer's issuer and serial number */
+static X509 *
+leaf_aki_serial(const struct ca2 *c)
+{
+	X509 *x = X509_dup(c->leaf);
+	X509_EXTENSION *e;
+	X509V3_CTX v3;
+	int i = X509_get_ext_by_NID(x, NID_authority_key_identifier, -1);
+
+	assert_true(i >= 0);
+	X509_EXTENSION_free(X509_delete_ext(x, i));
+	X509V3_set_ctx(&v3, c->inter->cert, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &v3, NID_authority_key_identifier,
+	    "keyid:always,issuer:always");
+	assert_non_null(e);
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, c->inter->key, EVP_sha256()) > 0);
+	return x;
+}
+
 static STACK_OF(X509) *
 bundle2(const struct ca2 *c)
 {
@@ -134,7 +156,8 @@ assert_same_ca(X509 *old, X509 *fresh, time_t t, long days)
 	assert_int_equal(ASN1_STRING_cmp(ext_data(old,
 	    NID_subject_key_identifier), ext_data(fresh,
 	    NID_subject_key_identifier)), 0);
-	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(old),
+	/* the serial stays: leaves name it in their AKI */
+	assert_int_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(old),
 	    X509_get0_serialNumber(fresh)), 0);
 	assert_int_equal(X509_get_signature_nid(old),
 	    X509_get_signature_nid(fresh));
@@ -152,6 +175,7 @@ test_root_and_intermediate(void **state)
 	STACK_OF(X509) *old, *fresh;
 	STACK_OF(X509_CRL) *crls;
 	EVP_PKEY *keys[2];
+	X509 *leaf2;
 	cr_err e;
 
 	(void)state;
@@ -183,6 +207,11 @@ test_root_and_intermediate(void **state)
 	assert_int_equal(verify_at(c.leaf, fresh, crls, now), 1);
 	assert_int_equal(verify_at(c.leaf, old, crls, now + 10 * PKI_DAY), 0);
 	assert_int_equal(verify_at(c.leaf, fresh, crls, now + 10 * PKI_DAY), 1);
+	/* a leaf whose AKI names the intermediate's issuer and serial (as
+	 * puppetserver writes them) must still find the renewed one */
+	leaf2 = leaf_aki_serial(&c);
+	assert_int_equal(verify_at(leaf2, fresh, crls, now + 10 * PKI_DAY), 1);
+	X509_free(leaf2);
 	assert_int_equal(cr_crls_unsigned(crls, fresh), -1);
 	/* an agent that trusts the old bundle takes the renewed one */
 	assert_true(cr_ca_bundle_acceptable(old, fresh, &e));
