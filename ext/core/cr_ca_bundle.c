@@ -10,7 +10,8 @@
  *              bundle is fetched again without verification: its content
  *              is what is checked, never the channel
  *   accept     same key + subject per certificate (or the pin); same text
- *              as installed: state current, nothing written
+ *              as installed, or a bundle that ends earlier than the one
+ *              installed (a replay): state current, nothing written
  *   install    verified backup of the ssldir, then localcacert replaced
  *              atomically (temp file, fsync, rename, directory fsync) with
  *              the old file's owner and mode
@@ -225,6 +226,13 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 	check_hostcert(set, fresh, result);
 	if (same_file(local, pem, len)) {
 		json_object_set_new(result, "state", json_string("current"));
+	} else if (cr_ca_bundle_older(trusted, fresh)) {
+		/* the installed bundle (same keys) ends later: keep it */
+		json_object_set_new(result, "state", json_string("current"));
+		json_array_append_new(json_object_get(result, "warnings"),
+		    json_string("the CA serves a bundle that ends before the "
+		    "installed one (same keys): the installed one was kept; "
+		    "check the CA with cert_regen::ca_renew _noop=true"));
 	} else if (o->noop) {
 		json_object_set_new(result, "state", json_string(
 		    "would_update"));

@@ -210,3 +210,28 @@ cr_ca_bundle_acceptable(STACK_OF(X509) *trusted, STACK_OF(X509) *fresh,
 	free(fp);
 	return ok;
 }
+
+bool
+cr_ca_bundle_older(STACK_OF(X509) *trusted, STACK_OF(X509) *fresh)
+{
+	bool older = false;
+	int i, j;
+
+	for (i = 0; i < sk_X509_num(fresh); i++) {
+		X509 *x = sk_X509_value(fresh, i);
+
+		for (j = 0; j < sk_X509_num(trusted); j++) {
+			X509 *t = sk_X509_value(trusted, j);
+
+			if (X509_NAME_cmp(X509_get_subject_name(t),
+			    X509_get_subject_name(x)) == 0 &&
+			    EVP_PKEY_eq(X509_get0_pubkey(t),
+			    X509_get0_pubkey(x)) == 1 &&
+			    ASN1_TIME_compare(X509_get0_notAfter(x),
+			    X509_get0_notAfter(t)) < 0)
+				older = true;
+		}
+	}
+	ERR_clear_error();
+	return older;
+}

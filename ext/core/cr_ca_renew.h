@@ -61,6 +61,11 @@ char *cr_certs_pem(STACK_OF(X509) *certs, size_t *len, cr_err *err);
 bool cr_ca_bundle_acceptable(STACK_OF(X509) *trusted, STACK_OF(X509) *fresh,
     cr_err *err);
 
+/* true when a certificate of fresh ends before the trusted certificate
+ * with its key and subject: an older bundle (a replay, or a CA put back
+ * from a backup), which must not replace a renewed one. */
+bool cr_ca_bundle_older(STACK_OF(X509) *trusted, STACK_OF(X509) *fresh);
+
 /* cert_regen::ca_bundle_update's parameters */
 struct cr_bundle_opts {
 	const char *confdir;	/* NULL: packaging default */

@@ -11,7 +11,8 @@
 #   3. an agent with the OLD bundle still runs; cert_regen::ca_bundle_update
 #      installs the new one (noop first; a rerun: current) and it runs;
 #   4. a bundle from another CA (a fake CA port: openssl s_server) is refused
-#      with cert_regen/ca-key-changed and nothing changes;
+#      with cert_regen/ca-key-changed and nothing changes; the CA's old
+#      bundle replayed there (same keys, ends earlier) is not installed;
 #   5. an EXPIRED CA (notAfter an hour ago, re-signed with the server's own
 #      root key, in the CA and in an agent's bundle): the agent fails;
 #      ca_renew renews it; ca_bundle_update (the expired bundle cannot
@@ -191,6 +192,14 @@ task_run ca_bundle_update "$(aparams $A1 "ca_port=$FPORT")"
     [ -n "$(json_get "$TASK_OUT" _error.details.next_step)" ] && [ "$(sha "$A1CA")" = "$A1SHA" ] &&
     ok "a bundle with another key is refused, ca.pem unchanged" ||
     not_ok "a bundle with another key is refused, ca.pem unchanged" "$TASK_OUT"
+# the same fake port serving the CA's OLD bundle (a replay): same keys, but
+# it ends before the installed one: kept, nothing written
+cp "$BAK_CA/ca_crt.pem" "$FAKE/www/puppet-ca/v1/certificate/ca"
+task_run ca_bundle_update "$(aparams $A1 "ca_port=$FPORT")"
+[ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = current ] && [ "$(sha "$A1CA")" = "$A1SHA" ] &&
+    [ -n "$(json_get "$TASK_OUT" warnings.0)" ] &&
+    ok "an older bundle with the same keys is not installed" ||
+    not_ok "an older bundle with the same keys is not installed" "$TASK_OUT"
 stop_fake
 
 # -------------------------------------------------- 5. an expired CA

@@ -215,6 +215,10 @@ test_root_and_intermediate(void **state)
 	assert_int_equal(cr_crls_unsigned(crls, fresh), -1);
 	/* an agent that trusts the old bundle takes the renewed one */
 	assert_true(cr_ca_bundle_acceptable(old, fresh, &e));
+	/* and once it has it, the old one is older: not installed again */
+	assert_false(cr_ca_bundle_older(old, fresh));
+	assert_true(cr_ca_bundle_older(fresh, old));
+	assert_false(cr_ca_bundle_older(fresh, fresh));
 	cr_err_clear(&e);
 	sk_X509_pop_free(old, X509_free);
 	sk_X509_pop_free(fresh, X509_free);
