@@ -42,8 +42,8 @@ function cert_regen::ca_condition(Hash $status) >> Optional[Hash] {
       $late_cas.empty ? {
         true    => [],
         default => [
-          'renew the CA certificate on the CA host (for example with the puppetlabs-ca_extend module),',
-          'then put the new ca.pem on every agent, or move to a new CA with cert_regen::rebuild_ca',
+          'renew the CA with its own keys and give every agent the renewed bundle:',
+          'bolt plan run cert_regen::renew_ca primary=<primary> agents=<agents> (or move to a new CA with cert_regen::rebuild_ca)',
         ],
       },
       $late_crls.empty ? {

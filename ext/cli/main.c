@@ -37,6 +37,8 @@ static const struct cr_task_def *const all_tasks[] = {
 	&cr_task_primary_cert,
 	&cr_task_ca_rebuild,
 	&cr_task_primary_restore,
+	&cr_task_ca_renew,
+	&cr_task_ca_bundle_update,
 	&cr_task_check_server,
 	NULL,
 };

@@ -1,11 +1,12 @@
 /*
  * task_server.c - the tasks that run on the primary (the CA host):
- * cert_regen::primary_cert, cert_regen::ca_rebuild and
- * cert_regen::primary_restore.  Parameters in, cr_server_run, result out.
+ * cert_regen::primary_cert, cert_regen::ca_rebuild,
+ * cert_regen::primary_restore and cert_regen::ca_renew.  Parameters in, cr_server_run, result out.
  */
 #include <stddef.h>
 #include <string.h>
 
+#include "cr_ca_renew.h"
 #include "cr_check.h"
 #include "cr_server.h"
 #include "cr_service.h"
@@ -41,6 +42,12 @@ static const struct cr_param primary_restore_params[] = {
 	{ NULL, 0, 0, 0, NULL },
 };
 
+static const struct cr_param ca_renew_params[] = {
+	COMMON_PARAMS,
+	{ "days", CR_P_INT, CR_CA_RENEW_DAYS_MIN, 36500, NULL },
+	{ NULL, 0, 0, 0, NULL },
+};
+
 static json_t *
 null_is_absent(json_t *params, const char *key)
 {
@@ -68,6 +75,7 @@ server_run(enum cr_server_op op, json_t *params, cr_err *err)
 	o.ca_name = cr_param_str(params, "ca_name");
 	o.backup = cr_param_str(params, "backup");
 	o.ca_backup = cr_param_str(params, "ca_backup");
+	o.days = cr_param_int(params, "days", 0);
 	o.noop = cr_task_noop(params);
 	if (op == CR_SRV_CA_REBUILD && !o.noop &&
 	    !cr_param_bool(params, "confirm", false)) {
@@ -118,6 +126,19 @@ const struct cr_task_def cr_task_ca_rebuild = {
 	ca_rebuild_run,
 };
 
+static json_t *
+ca_renew_run(json_t *params, cr_err *err)
+{
+	return server_run(CR_SRV_CA_RENEW, params, err);
+}
+
+const struct cr_task_def cr_task_ca_renew = {
+	"ca_renew",
+	"sign the CA certificates again with the same keys and a new validity",
+	ca_renew_params,
+	ca_renew_run,
+};
+
 const struct cr_task_def cr_task_primary_restore = {
 	"primary_restore",
 	"put a backup pair of the primary's ssldir and cadir back",
@@ -156,4 +177,38 @@ const struct cr_task_def cr_task_check_server = {
 	"does this server serve this agent: TLS identity, CRLs, a catalog",
 	check_server_params,
 	check_server_run,
+};
+
+static const struct cr_param ca_bundle_update_params[] = {
+	{ "confdir", CR_P_DIR, 0, 0, NULL },
+	{ "ca_server", CR_P_STRING, 0, 0, NULL },
+	{ "ca_port", CR_P_INT, 1, 65535, NULL },
+	{ "ca_fingerprint", CR_P_FINGERPRINT, 0, 0, NULL },
+	{ "backup_dir", CR_P_PATH, 0, 0, NULL },
+	{ "lock_timeout", CR_P_INT, 0, 86400, NULL },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+static json_t *
+ca_bundle_update_run(json_t *params, cr_err *err)
+{
+	struct cr_bundle_opts o = { 0 };
+
+	o.confdir = cr_param_str(params, "confdir");
+	o.ca_server = cr_param_str(params, "ca_server");
+	o.ca_port = (int)cr_param_int(params, "ca_port", 0);
+	o.ca_fingerprint = cr_param_str(params, "ca_fingerprint");
+	o.backup_dir = cr_param_str(params, "backup_dir");
+	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
+	if (o.lock_timeout_ms > 0)
+		o.lock_timeout_ms *= 1000;
+	o.noop = cr_task_noop(params);
+	return cr_ca_bundle_update(&o, err);
+}
+
+const struct cr_task_def cr_task_ca_bundle_update = {
+	"ca_bundle_update",
+	"install the CA's renewed bundle when it holds the same CA keys",
+	ca_bundle_update_params,
+	ca_bundle_update_run,
 };

@@ -28,6 +28,8 @@ extern const struct cr_task_def cr_task_ca_list;
 extern const struct cr_task_def cr_task_primary_cert;
 extern const struct cr_task_def cr_task_ca_rebuild;
 extern const struct cr_task_def cr_task_primary_restore;
+extern const struct cr_task_def cr_task_ca_renew;
+extern const struct cr_task_def cr_task_ca_bundle_update;
 extern const struct cr_task_def cr_task_check_server;
 
 #endif

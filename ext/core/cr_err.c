@@ -163,6 +163,15 @@ static const struct cr_err_kind_info kind_registry[] = {
 	    "of the staged request to finish that run, or remove the request "
 	    "on the CA (cert_regen::ca_clean) and the staging directory named "
 	    "above, then run again with the new parameters." },
+	{ "cert_regen/ca-key-changed", "nothing was changed: the fetched CA "
+	    "bundle holds a key this node does not trust, so it is a new CA, "
+	    "not a renewal; move the node with cert_regen::rebuild_ca's agent "
+	    "step, or run cert_regen::regenerate with ca_fingerprint set to "
+	    "the new CA's fingerprint." },
+	{ "cert_regen/ca-renew-failed", "nothing was changed: put the CA's "
+	    "keys named above back (ca_key.pem, and root_key.pem for a root "
+	    "and intermediate CA) from the backup under <cadir>_bak, then run "
+	    "cert_regen::ca_renew again." },
 	{ "cert_regen/ca-pin-mismatch", "check ca_fingerprint against the "
 	    "fingerprint the new CA printed (rebuild_ca's output) and that "
 	    "ca_server is that CA, then run again; nothing was changed." },

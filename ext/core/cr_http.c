@@ -316,7 +316,8 @@ opts_ok(const struct cr_http_opts *o, cr_err *err)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
 		    "ca_fingerprint '%.120s' is not a SHA-256 fingerprint "
 		    "(64 hex digits, colons optional)", o->ca_fingerprint);
-	else if (o->cacert == NULL && o->ca_fingerprint == NULL)
+	else if (o->cacert == NULL && o->ca_fingerprint == NULL &&
+	    !o->content_checked)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
 		    "without a CA bundle (cacert) the server cannot be "
 		    "verified: give ca_fingerprint to pin the bundle");
@@ -760,7 +761,7 @@ get_pem(cr_http *h, const char *path, bool crl, const char *what,
 	if (!perform(h, "GET", path, NULL, NULL, 0, &r, err))
 		goto out;
 	switch (cr_http_pem_answer(r.body, r.len, crl, what,
-	    h->bootstrap ? h->pin : NULL, &perr)) {
+	    h->bootstrap && h->pinned ? h->pin : NULL, &perr)) {
 	case CR_HTTP_ANSWER_OK:
 		break;
 	case CR_HTTP_ANSWER_PIN_MISMATCH:

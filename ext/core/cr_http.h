@@ -90,6 +90,10 @@ struct cr_http_opts {
 	long timeout_s;		/* 0: CR_HTTP_DEFAULT_TIMEOUT */
 	long connect_timeout_s;	/* 0: CR_HTTP_DEFAULT_CONNECT_TIMEOUT */
 	size_t max_body;	/* 0: CR_HTTP_DEFAULT_MAX_BODY */
+	bool content_checked;	/* cacert NULL without a pin is allowed: the
+				 * caller checks the bundle's CONTENT itself
+				 * (ca_bundle_update, when the trusted bundle
+				 * has expired and cannot verify the server) */
 };
 
 struct cr_http_response {

@@ -56,7 +56,7 @@ static const char *const default_services[] = {
 };
 
 static const char *const op_names[] = {
-	NULL, "primary_cert", "ca_rebuild", "primary_restore"
+	NULL, "primary_cert", "ca_rebuild", "primary_restore", "ca_renew"
 };
 
 /* settings that must stay inside each directory */
@@ -294,7 +294,8 @@ read_old_cert(struct srv *s, cr_err *err)
 		s->old_cert = sk_X509_shift(certs);
 		sk_X509_pop_free(certs, X509_free);
 	}
-	if (s->old_cert == NULL && s->o->op == CR_SRV_PRIMARY_CERT) {
+	if (s->old_cert == NULL && (s->o->op == CR_SRV_PRIMARY_CERT ||
+	    s->o->op == CR_SRV_CA_RENEW)) {
 		cr_err_set(err, e.kind[0] ? e.kind : CR_KIND_IO, "the primary's "
 		    "certificate: %s", e.msg);
 		cr_err_clear(&e);
@@ -655,7 +656,7 @@ finish(struct srv *s, bool under_pxp, cr_err *err)
 {
 	json_t *stopped = json_object_get(s->journal, "services_stopped");
 	static const char *const done[] = {
-		NULL, "regenerated", "rebuilt", "restored"
+		NULL, "regenerated", "rebuilt", "restored", "renewed"
 	};
 	json_t *out = NULL;
 
@@ -713,11 +714,14 @@ srv_free(struct srv *s)
 static bool
 check_opts(const struct cr_server_opts *o, cr_err *err)
 {
-	if (o->op < CR_SRV_PRIMARY_CERT || o->op > CR_SRV_RESTORE)
+	if (o->op < CR_SRV_PRIMARY_CERT || o->op > CR_SRV_CA_RENEW)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "unknown operation");
 	else if (o->op == CR_SRV_RESTORE && o->dns_alt_names != NULL)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "a restore takes "
 		    "no dns_alt_names: it puts the backed-up certificate back");
+	else if (o->op == CR_SRV_CA_RENEW && o->dns_alt_names != NULL)
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "a CA renewal takes "
+		    "no dns_alt_names: the server's certificate stays as it is");
 	return !err->set;
 }
 
@@ -747,6 +751,8 @@ describe_noop(struct srv *s, cr_err *err)
 	json_object_set_new(s->result, "state", json_string("unchanged"));
 	json_object_set_new(s->result, "noop", json_true());
 	json_decref(names);
+	if (s->o->op == CR_SRV_CA_RENEW && !srv_renew_preview(s, err))
+		return false;
 	return s->o->op == CR_SRV_RESTORE || srv_alt_names(s, err);
 }
 
@@ -905,6 +911,10 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 		    "new"));
 		json_object_set(s.journal, "new_ca", json_object_get(s.result,
 		    "new_ca"));
+		json_object_set(s.journal, "renewal", json_object_get(
+		    s.result, "renewal"));
+		json_object_set(s.journal, "bundle_sha256", json_object_get(
+		    s.result, "bundle_sha256"));
 		if (!journal_save(&s, "built", err))
 			goto fail_after_stop;
 		regen_test_point("server-built");
@@ -913,6 +923,10 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 		    "new"));
 		json_object_set(s.result, "new_ca", json_object_get(s.journal,
 		    "new_ca"));
+		json_object_set(s.result, "renewal", json_object_get(s.journal,
+		    "renewal"));
+		json_object_set(s.result, "bundle_sha256", json_object_get(
+		    s.journal, "bundle_sha256"));
 	}
 	json_object_set_new(s.result, "backup", json_pack("{s:O?, s:O?}",
 	    "ssldir", json_object_get(json_object_get(s.journal, "backup"),

@@ -1,7 +1,7 @@
 /*
  * cr_server.h - the CA host's side: its own certificate, a whole new CA,
  * and putting a pair of backups back (cert_regen::primary_cert,
- * cert_regen::ca_rebuild, cert_regen::primary_restore).
+ * cert_regen::ca_rebuild, cert_regen::primary_restore, cert_regen::ca_renew).
  *
  * The three change two directories together, the primary's ssldir and the
  * CA directory, always the same way (see cr_server.c and README "The
@@ -34,6 +34,7 @@ enum cr_server_op {
 	CR_SRV_PRIMARY_CERT = 1,	/* new cert for the CA host, same CA */
 	CR_SRV_CA_REBUILD,		/* new CA, new cert for the CA host */
 	CR_SRV_RESTORE,			/* put a backup pair back */
+	CR_SRV_CA_RENEW,		/* same CA keys, new CA validity */
 };
 
 struct cr_server_opts {
@@ -49,6 +50,7 @@ struct cr_server_opts {
 	const char *puppetserver;	/* NULL: the packaging's puppetserver */
 	long start_timeout_s;	/* 0: CR_SERVER_START_TIMEOUT_DEFAULT */
 	long lock_timeout_ms;	/* < 0: default */
+	long days;		/* renew: new validity, 0: default */
 	bool noop;
 };
 

@@ -13,6 +13,11 @@
  *   ca_rebuild       empty directories; `puppetserver ca setup` makes a
  *                    new root + intermediate CA and the primary's cert
  *   primary_restore  verified copies of a backup pair
+ *   ca_renew         copies of both directories; in the copy, the CA
+ *                    certificates are signed again with the same keys and
+ *                    a new validity (cr_ca_renew) and written to cacert and
+ *                    localcacert; the CRLs are kept (same keys) and must
+ *                    verify against the new certificates
  *
  * The CA tool runs as an argv array, on a puppet.conf of its own that
  * points it at the staged directories.  Owners and modes of the live
@@ -32,6 +37,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "cr_ca_renew.h"
 #include "cr_crl_edit.h"
 #include "cr_csr.h"
 #include "cr_fs.h"
@@ -832,6 +838,189 @@ out:
 	return ok;
 }
 
+
+/* ---------------------------------------------------------- ca_renew -- */
+
+#define ROOT_KEY "root_key.pem"
+
+/* The CA bundle under ca_base (live cadir or the staged copy) and its
+ * renewal; the CA key and, when there, root_key.pem sign. */
+static bool
+renew_read(struct srv *s, const char *ca_base, STACK_OF(X509) **old_out,
+    STACK_OF(X509) **new_out, cr_err *err)
+{
+	const char *rc = srv_rel(cr_settings_get(s->set, "cadir"),
+	    cr_settings_get(s->set, "cacert"), "cacert", err);
+	const char *rk = rc ? srv_rel(cr_settings_get(s->set, "cadir"),
+	    cr_settings_get(s->set, "cakey"), "cakey", err) : NULL;
+	char *p_cert = rk ? cr_path_join(ca_base, rc) : NULL;
+	char *p_key = rk ? cr_path_join(ca_base, rk) : NULL;
+	char *p_root = rk ? cr_path_join(ca_base, ROOT_KEY) : NULL;
+	EVP_PKEY *keys[2] = { NULL, NULL };
+	struct stat st;
+	bool ok = false;
+
+	*old_out = *new_out = NULL;
+	if (rk == NULL)
+		goto out;
+	if (p_cert == NULL || p_key == NULL || p_root == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((*old_out = cr_certs_read(p_cert, err)) == NULL ||
+	    (keys[0] = cr_key_read(p_key, err)) == NULL)
+		goto out;
+	if (lstat(p_root, &st) == 0 && (keys[1] = cr_key_read(p_root, err)) ==
+	    NULL)
+		goto out;
+	if (cr_key_matches(sk_X509_value(*old_out, 0), keys[0]) != 1) {
+		cr_err_set(err, CR_KIND_CA_RENEW, "the CA key %s is not the key "
+		    "of the first certificate of %s", p_key, p_cert);
+		goto out;
+	}
+	*new_out = cr_ca_renew(*old_out, keys, 2, time(NULL), s->o->days > 0 ?
+	    s->o->days : CR_CA_RENEW_DAYS_DEFAULT, err);
+	ok = *new_out != NULL;
+out:
+	if (!ok) {
+		sk_X509_pop_free(*old_out, X509_free);
+		*old_out = NULL;
+	}
+	EVP_PKEY_free(keys[0]);
+	EVP_PKEY_free(keys[1]);
+	free(p_cert);
+	free(p_key);
+	free(p_root);
+	return ok;
+}
+
+static char *
+not_after_of(X509 *x)
+{
+	time_t t = 0;
+	char buf[21];
+
+	if (!cr_asn1_time_epoch(X509_get0_notAfter(x), &t))
+		return NULL;
+	cr_iso8601(t, buf);
+	return strdup(buf);
+}
+
+/* [{subject, old_fingerprint_sha256, old_not_after, new_not_after,
+ * new_fingerprint_sha256 (with_new_fp)}...] */
+static json_t *
+renewal_json(STACK_OF(X509) *old, STACK_OF(X509) *fresh, bool with_new_fp)
+{
+	json_t *out = json_array();
+	int i;
+
+	for (i = 0; out != NULL && i < sk_X509_num(old); i++) {
+		X509 *a = sk_X509_value(old, i), *b = sk_X509_value(fresh, i);
+		char *subj = cr_name_string(X509_get_subject_name(a));
+		char *fa = cr_fingerprint_x509(a, EVP_sha256());
+		char *fb = with_new_fp ? cr_fingerprint_x509(b, EVP_sha256()) :
+		    NULL;
+		char *na = not_after_of(a), *nb = not_after_of(b);
+
+		json_array_append_new(out, json_pack("{s:s?, s:b, s:s?, s:s?, "
+		    "s:s?, s:s?}", "subject", subj, "root",
+		    X509_check_issued(a, a) == X509_V_OK,
+		    "old_fingerprint_sha256", fa, "old_not_after", na,
+		    "new_fingerprint_sha256", fb, "new_not_after", nb));
+		free(subj);
+		free(fa);
+		free(fb);
+		free(na);
+		free(nb);
+	}
+	return out;
+}
+
+bool
+srv_renew_preview(struct srv *s, cr_err *err)
+{
+	STACK_OF(X509) *old = NULL, *fresh = NULL;
+
+	if (!renew_read(s, s->cadir, &old, &fresh, err))
+		return false;
+	json_object_set_new(s->result, "renewal", renewal_json(old, fresh,
+	    false));
+	sk_X509_pop_free(old, X509_free);
+	sk_X509_pop_free(fresh, X509_free);
+	return true;
+}
+
+/* The CRLs in file still verify: each is signed by a certificate of the
+ * new bundle that bears its issuer's name. */
+static bool
+crls_still_signed(const char *file, STACK_OF(X509) *bundle, cr_err *err)
+{
+	STACK_OF(X509_CRL) *crls = cr_crls_read(file, err);
+	int bad;
+
+	if (crls == NULL)
+		return false;
+	bad = cr_crls_unsigned(crls, bundle);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	if (bad >= 0)
+		cr_err_set(err, CR_KIND_CA_RENEW, "CRL number %d of %s does not "
+		    "verify against the renewed CA certificates", bad + 1, file);
+	return bad < 0;
+}
+
+static json_t *
+sha256_text(const char *text, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char *hex;
+	json_t *out;
+
+	if (EVP_Digest(text, len, md, &n, EVP_sha256(), NULL) != 1)
+		return json_null();
+	hex = cr_hex_colon(md, n);
+	out = hex ? cr_json_str(hex) : json_null();
+	free(hex);
+	return out;
+}
+
+static bool
+build_renew(struct srv *s, cr_err *err)
+{
+	STACK_OF(X509) *old = NULL, *fresh = NULL;
+	char *cacert = NULL, *local = NULL, *cacrl = NULL, *hostcrl = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+	bool ok = false;
+
+	if (!cr_tree_copy(s->cadir, s->new_ca, err) ||
+	    !cr_tree_copy(s->ssldir, s->new_ssl, err) ||
+	    !regen_drop_lock_copy(s->set, s->new_ssl, err) ||
+	    !renew_read(s, s->new_ca, &old, &fresh, err) ||
+	    (cacert = staged(s, true, "cacert", err)) == NULL ||
+	    (local = staged(s, false, "localcacert", err)) == NULL ||
+	    (cacrl = staged(s, true, "cacrl", err)) == NULL ||
+	    (hostcrl = staged(s, false, "hostcrl", err)) == NULL ||
+	    (pem = cr_certs_pem(fresh, &len, err)) == NULL ||
+	    !rewrite(cacert, pem, len, err) || !rewrite(local, pem, len, err) ||
+	    !crls_still_signed(cacrl, fresh, err) ||
+	    !crls_still_signed(hostcrl, fresh, err))
+		goto out;
+	json_object_set_new(s->result, "renewal", renewal_json(old, fresh,
+	    true));
+	json_object_set_new(s->result, "bundle_sha256", sha256_text(pem, len));
+	ok = true;
+out:
+	sk_X509_pop_free(old, X509_free);
+	sk_X509_pop_free(fresh, X509_free);
+	free(cacert);
+	free(local);
+	free(cacrl);
+	free(hostcrl);
+	free(pem);
+	return ok;
+}
+
 static json_t *
 bundle_summary(const struct srv *s, cr_err *err)
 {
@@ -882,6 +1071,9 @@ srv_build(struct srv *s, cr_err *err)
 		break;
 	case CR_SRV_RESTORE:
 		ok = build_restore(s, err);
+		break;
+	case CR_SRV_CA_RENEW:
+		ok = build_renew(s, err);
 		break;
 	}
 	if (!ok)

@@ -31,6 +31,9 @@ struct srv {
 /* Builds s->new_ssl and s->new_ca for s->o->op, complete and verified.
  * Puts "new" (and for a rebuild "new_ca") into s->result. */
 bool srv_build(struct srv *s, cr_err *err);
+/* ca_renew's noop: per CA certificate the old fingerprint and not_after
+ * and the new not_after, into s->result "renewal" (nothing is written). */
+bool srv_renew_preview(struct srv *s, cr_err *err);
 /* Names for the new cert: the parameter, else the old cert's, else the
  * dns_alt_names setting; "DNS:"/"IP:" prefixed, the certname first. */
 bool srv_alt_names(struct srv *s, cr_err *err);

@@ -34,7 +34,7 @@ RSpec.describe 'cert_regen::select' do
     d = pick(s)
     expect(d['regenerate']).to be(false)
     expect(d['ca_condition']).to include('kind' => 'cert_regen/ca-expiring')
-    expect(d['ca_condition']['next_step']).to match(/renew the CA certificate/)
+    expect(d['ca_condition']['next_step']).to match(/renew the CA with its own keys.*cert_regen::renew_ca/)
   end
 
   it 'uses the contract fields when the status has them' do
@@ -136,7 +136,7 @@ RSpec.describe 'cert_regen::ca_condition' do
     r = subject.execute(status(ca: { 'expires_in_days' => -1 }))
     expect(r['kind']).to eq('cert_regen/ca-expired')
     expect(r['message']).to eq('CA certificate CN=Puppet CA: ca.test has expired')
-    expect(r['next_step']).to match(/renew the CA certificate.*cert_regen::rebuild_ca.*does not fix this/)
+    expect(r['next_step']).to match(/renew the CA with its own keys.*cert_regen::renew_ca.*cert_regen::rebuild_ca.*does not fix this/)
   end
 
   it 'names a CRL near its nextUpdate' do
