@@ -129,23 +129,15 @@ char *
 cr_certs_pem(STACK_OF(X509) *certs, size_t *len, cr_err *err)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	char *data = NULL, *out = NULL;
-	long n;
+	char *out = NULL;
 	int i;
 
 	for (i = 0; b != NULL && i < sk_X509_num(certs); i++)
 		if (PEM_write_bio_X509(b, sk_X509_value(certs, i)) != 1)
 			break;
-	if (b == NULL || i < sk_X509_num(certs) ||
-	    (n = BIO_get_mem_data(b, &data)) <= 0 ||
-	    (out = malloc((size_t)n + 1)) == NULL) {
+	if (b == NULL || i == 0 || i < sk_X509_num(certs) ||
+	    (out = cr_bio_string(b, len)) == NULL)
 		cr_err_openssl(err, "cannot write the certificates as PEM");
-		goto out;
-	}
-	memcpy(out, data, (size_t)n);
-	out[n] = '\0';
-	*len = (size_t)n;
-out:
 	BIO_free(b);
 	return out;
 }

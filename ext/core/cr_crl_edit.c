@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "cr_crl_edit.h"
+#include "cr_x509.h"
 
 /* Five years, what puppetserver gives a CRL it re-signs. */
 #define CRL_NEXT_UPDATE_S (5LL * 365 * 24 * 3600)
@@ -143,26 +144,16 @@ char *
 cr_crls_pem(STACK_OF(X509_CRL) *crls, size_t *len, cr_err *err)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	char *data = NULL, *out = NULL;
-	long n;
+	char *out = NULL;
 	int i;
 
 	for (i = 0; b != NULL && i < sk_X509_CRL_num(crls); i++)
 		if (PEM_write_bio_X509_CRL(b, sk_X509_CRL_value(crls, i)) != 1)
 			break;
-	if (b == NULL || i < sk_X509_CRL_num(crls) ||
-	    (n = BIO_get_mem_data(b, &data)) < 0) {
+	if (b == NULL || i < sk_X509_CRL_num(crls))
 		cr_err_openssl(err, "cannot write the CRL chain");
-		goto out;
-	}
-	if ((out = malloc((size_t)n + 1)) == NULL) {
+	else if ((out = cr_bio_string(b, len)) == NULL)
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	memcpy(out, data, (size_t)n);
-	out[n] = '\0';
-	*len = (size_t)n;
-out:
 	BIO_free(b);
 	return out;
 }

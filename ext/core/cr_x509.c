@@ -340,9 +340,8 @@ cr_fingerprint_req(X509_REQ *r, const EVP_MD *md)
 	return cr_hex_colon(d, n);
 }
 
-/* Copies a memory BIO's contents into a new string. */
-static char *
-bio_string(BIO *bio)
+char *
+cr_bio_string(BIO *bio, size_t *len)
 {
 	char *data = NULL, *out;
 	long n = BIO_get_mem_data(bio, &data);
@@ -351,6 +350,8 @@ bio_string(BIO *bio)
 		return NULL;
 	memcpy(out, data, (size_t)n);
 	out[n] = '\0';
+	if (len != NULL)
+		*len = (size_t)n;
 	return out;
 }
 
@@ -364,7 +365,7 @@ cr_name_string(const X509_NAME *name)
 		return NULL;
 	if (X509_NAME_print_ex(bio, name, 0,
 	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0)
-		out = bio_string(bio);
+		out = cr_bio_string(bio, NULL);
 	BIO_free(bio);
 	return out;
 }

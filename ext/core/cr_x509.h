@@ -44,6 +44,9 @@ char *cr_fingerprint_req(X509_REQ *r, const EVP_MD *md);
 char *cr_hex_colon(const unsigned char *p, size_t n);
 /* New RFC 2253 string of a name ("CN=agent.example.com"). */
 char *cr_name_string(const X509_NAME *name);
+/* A memory BIO's contents as a new NUL-terminated string (its length in
+ * *len when len is not NULL); NULL when out of memory. */
+char *cr_bio_string(BIO *bio, size_t *len);
 /* New upper-case hex serial, as `openssl x509 -serial` prints it. */
 char *cr_serial_hex(const X509 *x);
 
