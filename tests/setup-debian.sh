@@ -12,6 +12,9 @@ PACKAGES=(
     metadata-json-lint puppet-lint puppet-strings ruby-puppetserver-ca-cli
     build-essential pkg-config curl openssl clang procps util-linux iproute2
     git ca-certificates time libclang-rt-14-dev
+    # self-contained builds (ext/deps, make TARGET=...) and their tests
+    musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+    binfmt-support mingw-w64 cmake ninja-build patch xz-utils hyperfine
 )
 FACTER_CONF=${FACTER_CONF:-/etc/facter/facter.conf}
 
