@@ -8,19 +8,11 @@
 # A build that does not load is a failure here; on such an agent the fact
 # falls back to the static executable (test_static, the fact's specs).
 . "$(dirname "$0")/../lib/testlib.sh"
-mirror=${CR_DEBIAN_MIRROR:-http://deb.debian.org}
-src=/var/cache/cert_regen/src
-mkdir -p "$src"
-while read -r ver suite sha path; do
+while read -r ver suite _; do
     case $ver in '#'* | '') continue ;; esac
-    deb="$src/${path##*/}"
-    if ! echo "$sha  $deb" | sha256sum -c --status 2>/dev/null; then
-        curl -fsSL -o "$deb" "$mirror/$path" || true
-    fi
-    assert_cmd "ruby $ver: the pinned $(basename "$deb")" -- sh -c "echo '$sha  $deb' | sha256sum -c --status"
     so="$TEST_TMP/$ver/cert_regen_native.so"
-    assert_cmd "ruby $ver: build_abi.sh compiles against its headers" -- \
-        bash "$REPO_ROOT/ext/cert_regen_native/build_abi.sh" "$deb" "$so"
+    assert_cmd "ruby $ver: build_abi.sh compiles against its pinned headers" -- \
+        bash "$REPO_ROOT/ext/cert_regen_native/build_abi.sh" "$ver" "$so"
     root=""
     for r in /var/cache/cert_regen/roots/"$suite"-*/; do
         [ -x "$r/usr/bin/ruby$ver" ] && root=${r%/}
