@@ -46,6 +46,7 @@ assert_eq "$old" "$(out hostcert.serial)" "x86_64 status: the live serial"
 task_run status "{\"confdir\":\"$c\",\"fresh_crl\":true}"
 assert_eq ca "$(out crl_source)" "x86_64 status fresh_crl: the CA's CRL over HTTPS (static libcurl)"
 
+stack_ca clean --certname "$n" >/dev/null 2>&1   # the plan's order: clean, then regenerate
 task_run regenerate "{\"confdir\":\"$c\",\"key_type\":\"ec\",\"services\":[]}"
 assert_eq regenerated "$(out state)" "x86_64 regenerate (EC key) against the real CA"
 new=$(serial_of "$s/certs/$n.pem")
@@ -79,6 +80,7 @@ a64_task status "{\"confdir\":\"$ca\"}"
 assert_eq 0 "$TASK_RC" "aarch64 status exits 0"
 assert_eq ok "$(out health)" "aarch64 status: health ok"
 aold=$(serial_of "$ca/ssl/certs/$m.pem")
+stack_ca clean --certname "$m" >/dev/null 2>&1
 a64_task regenerate "{\"confdir\":\"$ca\",\"key_type\":\"ec\",\"services\":[]}"
 assert_eq regenerated "$(out state)" "aarch64 regenerate (EC key) against the real CA"
 anew=$(serial_of "$ca/ssl/certs/$m.pem")
