@@ -28,7 +28,6 @@
 #include "cr_http.h"
 #include "cr_json.h"
 #include "cr_lock.h"
-#include "cr_regen_int.h"
 #include "cr_settings.h"
 #include "cr_swap.h"
 #include "cr_x509.h"
@@ -141,7 +140,7 @@ install(const struct cr_bundle_opts *o, cr_settings *set, const char *pem,
     size_t len, json_t *result, cr_err *err)
 {
 	const char *path = cr_settings_get(set, "localcacert");
-	char *ssldir = regen_real_ssldir(cr_settings_get(set, "ssldir"), err);
+	char *ssldir = cr_settings_real_ssldir(cr_settings_get(set, "ssldir"), err);
 	char *bak = NULL;
 	struct stat st;
 	bool ok = false;
@@ -153,7 +152,7 @@ install(const struct cr_bundle_opts *o, cr_settings *set, const char *pem,
 		goto out;
 	}
 	if (!cr_backup_make(ssldir, bak, err) ||
-	    !regen_drop_lock_copy(set, bak, err))
+	    !cr_lock_drop_copy(set, bak, err))
 		goto out;
 	json_object_set_new(result, "backup", cr_json_str(bak));
 	if (lstat(path, &st) == -1) {
@@ -182,7 +181,7 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 	cr_err e;
 
 	cr_err_init(&e);
-	if (result == NULL || (set = regen_settings(o->confdir, NULL, NULL,
+	if (result == NULL || (set = cr_settings_agent(o->confdir, NULL, NULL,
 	    NULL, err)) == NULL) {
 		if (!err->set)
 			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
@@ -192,7 +191,7 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 	}
 	local = cr_settings_get(set, "localcacert");
 	json_object_set_new(result, "localcacert", cr_json_str(local));
-	if (!o->noop && !regen_lock_both(set, o->lock_timeout_ms, locks, err)) {
+	if (!o->noop && !cr_lock_pair(set, o->lock_timeout_ms, locks, err)) {
 		next(err, "nothing was changed: wait for the puppet run (or "
 		    "the other cert_regen task) to end and run the task again");
 		goto out;

@@ -13,8 +13,8 @@
 #include "cr_check.h"
 #include "cr_http.h"
 #include "cr_json.h"
-#include "cr_regen_int.h"
-#include "cr_server_int.h"
+#include "cr_identity.h"
+#include "cr_settings.h"
 #include "cr_x509.h"
 
 /* Lower-case hex digits of a fingerprint, any common spelling. */
@@ -73,7 +73,7 @@ check_peer(const struct cr_check_opts *o, const cr_settings *set, X509 *peer,
 	cr_err e;
 
 	cr_err_init(&e);
-	json_object_set_new(result, "certificate", srv_cert_summary(peer));
+	json_object_set_new(result, "certificate", cr_identity_cert_summary(peer));
 	if ((bundle = cr_certs_read(cr_settings_get(set, "localcacert"), err))
 	    == NULL)
 		goto out;
@@ -183,7 +183,7 @@ cr_check_server(const struct cr_check_opts *o, cr_err *err)
 		    "environment name", env);
 		goto out;
 	}
-	if ((set = regen_settings(o->confdir, NULL, NULL, NULL, err)) == NULL)
+	if ((set = cr_settings_agent(o->confdir, NULL, NULL, NULL, err)) == NULL)
 		goto out;
 	port = cr_settings_get(set, "serverport");
 	ho.server = o->server ? o->server : cr_settings_get(set, "server");

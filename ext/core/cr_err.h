@@ -50,6 +50,13 @@ void cr_err_set_step(cr_err *e, const char *step);
 /* Adds details[key] = value (value reference is stolen). */
 void cr_err_detail_new(cr_err *e, const char *key, json_t *value);
 /*
+ * The one way a flow names the operator's next step for a set error:
+ * printf-style into details.next_step.  The first one wins (the step that
+ * failed knows best); does nothing when e is NULL or not set.
+ */
+void cr_err_next(cr_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
  * New reference: {"msg":..., "kind":..., "details":{..., "step":...,
  * "next_step":...}}.  The printed msg is cr_err_message_new's: the record's
  * msg followed by " Next step: <next step>".

@@ -19,9 +19,11 @@
 
 #include "cr_fs.h"
 #include "cr_http.h"
+#include "cr_journal.h"
 #include "cr_json.h"
 #include "cr_lock.h"
-#include "cr_regen_int.h"
+#include "cr_regen.h"
+#include "cr_settings.h"
 #include "cr_service.h"
 #include "cr_swap.h"
 #include "cr_x509.h"
@@ -179,7 +181,7 @@ check_backup_cert(const struct cr_restore_opts *o, cr_settings *set,
 	    "changed", backup, certname, serial ? serial : "?");
 	cr_err_detail_new(err, "backup", cr_json_str(backup));
 	cr_err_detail_new(err, "backup_certificate", json_incref(info));
-	regen_next(err, "regenerate instead: run cert_regen::regenerate on %s "
+	cr_err_next(err, "regenerate instead: run cert_regen::regenerate on %s "
 	    "(or the plan cert_regen::regenerate_agents); restore with "
 	    "allow_revoked=true only if you know the CA will accept it",
 	    certname);
@@ -215,8 +217,8 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((set = regen_settings(o->confdir, o->ssldir, NULL, NULL, err)) == NULL ||
-	    (live = regen_real_ssldir(cr_settings_get(set, "ssldir"), err)) == NULL)
+	if ((set = cr_settings_agent(o->confdir, o->ssldir, NULL, NULL, err)) == NULL ||
+	    (live = cr_settings_real_ssldir(cr_settings_get(set, "ssldir"), err)) == NULL)
 		goto out;
 	if (o->backup == NULL || strcmp(o->backup, "latest") == 0)
 		backup = cr_backup_latest(live, o->backup_dir, err);
@@ -244,7 +246,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 		json_object_set_new(result, "noop", json_true());
 		goto done;
 	}
-	if (!regen_lock_both(set, o->lock_timeout_ms, locks, err)) {
+	if (!cr_lock_pair(set, o->lock_timeout_ms, locks, err)) {
 		cr_err_set_step(err, "preflight");
 		goto out;
 	}
@@ -256,7 +258,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	}
 	/* the identity being replaced is kept too */
 	if (!cr_backup_make(live, safety, err) ||
-	    !regen_drop_lock_copy(set, safety, err)) {
+	    !cr_lock_drop_copy(set, safety, err)) {
 		cr_err_set_step(err, "backup");
 		goto out;
 	}
@@ -264,12 +266,12 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	if (!cr_mkdir_p(staging, 0700, err) || !cr_tree_remove(tree, err) ||
 	    !cr_tree_copy(backup, tree, err) ||
 	    !cr_tree_compare(backup, tree, err) ||
-	    !regen_drop_lock_copy(set, tree, err)) {
+	    !cr_lock_drop_copy(set, tree, err)) {
 		cr_err_set_step(err, "prepare");
 		goto out;
 	}
-	names = regen_service_list(o->services);
-	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL) {
+	names = cr_services_list(o->services);
+	if ((stopped = cr_services_stop(names, under_pxp, err)) == NULL) {
 		cr_err_set_step(err, "swap");
 		goto out;
 	}
@@ -280,11 +282,11 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 			    "exchange directories atomically; restore %s by "
 			    "hand (the current ssldir is saved in %s)", backup,
 			    safety);
-		json_decref(regen_services_start(stopped, warnings));
+		json_decref(cr_services_start(stopped, warnings));
 		if (exchanged) {	/* exchanged, not made durable */
 			cr_err_detail_new(err, "live_identity",
 			    json_string("restored"));
-			regen_next(err, "the backup %s is live, but the change "
+			cr_err_next(err, "the backup %s is live, but the change "
 			    "could not be synced to disk: check the disk, then "
 			    "run the task again", backup);
 		}
@@ -292,7 +294,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 	}
 	json_object_set(result, "services_stopped", stopped);
 	json_object_set_new(result, "services_restarted",
-	    regen_services_start(stopped, warnings));
+	    cr_services_start(stopped, warnings));
 	/* restored: leftovers are warnings; a regeneration's staging
 	 * (journal, staged key) beside ours is not ours to remove */
 	{
@@ -320,7 +322,7 @@ done:
 out:
 	if (out == NULL) {
 		cr_err_set_step(err, "restore");
-		regen_next(err, "the live ssldir is unchanged unless the "
+		cr_err_next(err, "the live ssldir is unchanged unless the "
 		    "message says otherwise; fix the cause and run again");
 	}
 	cr_lock_release(locks[1]);

@@ -41,7 +41,10 @@
 #include "cr_json.h"
 #include "cr_journal.h"
 #include "cr_lock.h"
-#include "cr_regen_int.h"
+#include "cr_identity.h"
+#include "cr_killpoint.h"
+#include "cr_regen.h"
+#include "cr_settings.h"
 #include "cr_server_int.h"
 #include "cr_service.h"
 #include "cr_swap.h"
@@ -102,60 +105,6 @@ srv_rel(const char *dir, const char *path, const char *setting, cr_err *err)
 		return NULL;
 	}
 	return path + n + 1;
-}
-
-static void
-prefixed_add(json_t *list, const char *prefix, const char *name)
-{
-	char *s = NULL;
-
-	if (asprintf(&s, "%s%s", prefix, name) != -1)
-		json_array_append_new(list, cr_json_str(s));
-	free(s);
-}
-
-/* The certificate's SANs as the results' top-level dns_alt_names lists
- * them: "DNS:<name>"..., then "IP:<address>"... */
-static json_t *
-alt_names_of(X509 *x)
-{
-	json_t *dns = json_array(), *ip = json_array(), *out = json_array();
-	json_t *v;
-	size_t i;
-
-	if (dns == NULL || ip == NULL || out == NULL) {
-		json_decref(out);
-		out = NULL;
-		goto out;
-	}
-	cr_sans_json(X509_get0_extensions(x), dns, ip);
-	json_array_foreach(dns, i, v)
-		prefixed_add(out, "DNS:", json_string_value(v));
-	json_array_foreach(ip, i, v)
-		prefixed_add(out, "IP:", json_string_value(v));
-out:
-	json_decref(dns);
-	json_decref(ip);
-	return out;
-}
-
-json_t *
-srv_cert_summary(X509 *x)
-{
-	json_t *full = cr_cert_json(x, time(NULL)), *out;
-
-	if (full == NULL)
-		return json_null();
-	out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:o?, s:O}",
-	    "subject", json_object_get(full, "subject"),
-	    "issuer", json_object_get(full, "issuer"),
-	    "serial", json_object_get(full, "serial"),
-	    "fingerprint_sha256", json_object_get(full, "fingerprint_sha256"),
-	    "not_after", json_object_get(full, "not_after"),
-	    "dns_alt_names", alt_names_of(x),
-	    "extensions", json_object_get(full, "extensions"));
-	json_decref(full);
-	return out ? out : json_null();
 }
 
 /* New "<staging path of dir>.server". */
@@ -304,7 +253,7 @@ read_old_cert(struct srv *s, cr_err *err)
 	cr_err_clear(&e);
 	ERR_clear_error();
 	json_object_set_new(s->result, "old", s->old_cert ?
-	    srv_cert_summary(s->old_cert) : json_null());
+	    cr_identity_cert_summary(s->old_cert) : json_null());
 	return true;
 }
 
@@ -500,7 +449,7 @@ backups(struct srv *s, cr_err *err)
 		goto out;
 	}
 	if (!cr_backup_make(s->ssldir, s->backup_ssl, err) ||
-	    !regen_drop_lock_copy(s->set, s->backup_ssl, err))
+	    !cr_lock_drop_copy(s->set, s->backup_ssl, err))
 		goto out;
 	if (!cr_backup_make(s->cadir, s->backup_ca, err))
 		goto out;
@@ -521,7 +470,7 @@ out:
 static bool
 stop_services(struct srv *s, bool under_pxp, cr_err *err)
 {
-	json_t *names = regen_service_list(s->o->services), *stopped;
+	json_t *names = cr_services_list(s->o->services), *stopped;
 	size_t i;
 	bool ok = false;
 
@@ -532,11 +481,11 @@ stop_services(struct srv *s, bool under_pxp, cr_err *err)
 			json_array_append_new(names,
 			    json_string(default_services[i]));
 	}
-	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL)
+	if ((stopped = cr_services_stop(names, under_pxp, err)) == NULL)
 		goto out;
 	json_object_set_new(s->journal, "services_stopped", stopped);
 	if (!journal_save(s, "stopped", err)) {
-		json_decref(regen_services_start(stopped, s->warnings));
+		json_decref(cr_services_start(stopped, s->warnings));
 		goto out;
 	}
 	ok = true;
@@ -590,9 +539,9 @@ exchange_one(struct srv *s, const char *live, const char *built,
 		return false;
 	}
 	if (ca)
-		regen_test_point("server-ca-exchanged");
+		cr_killpoint("server-ca-exchanged");
 	else
-		regen_test_point("server-ssl-exchanged");
+		cr_killpoint("server-ssl-exchanged");
 	return journal_save(s, state, err);
 }
 
@@ -637,14 +586,14 @@ remove_cached_catalog(struct srv *s)
 	cr_err e;
 
 	cr_err_init(&e);
-	if ((agent = regen_settings(s->o->confdir, NULL, NULL, NULL, &e)) ==
+	if ((agent = cr_settings_agent(s->o->confdir, NULL, NULL, NULL, &e)) ==
 	    NULL)
 		json_array_append_new(s->warnings, json_sprintf("the cached "
 		    "catalog was not removed (%s): remove "
 		    "$client_datadir/catalog/%s.json by hand", e.msg,
 		    s->certname));
 	else
-		regen_catalog_remove(agent,
+		cr_identity_catalog_remove(agent,
 		    cr_settings_get(agent, "certname"), s->result,
 		    s->warnings);
 	cr_settings_free(agent);
@@ -660,12 +609,12 @@ finish(struct srv *s, bool under_pxp, cr_err *err)
 	};
 	json_t *out = NULL;
 
-	regen_test_point("server-exchanged");
+	cr_killpoint("server-exchanged");
 	remove_cached_catalog(s);
 	json_object_set(s->result, "services_stopped", stopped ? stopped :
 	    json_array());
 	json_object_set_new(s->result, "services_restarted",
-	    regen_services_start(stopped, s->warnings));
+	    cr_services_start(stopped, s->warnings));
 	if (under_pxp) {
 		cr_err e;
 		cr_err_init(&e);
@@ -728,7 +677,7 @@ check_opts(const struct cr_server_opts *o, cr_err *err)
 static bool
 describe_noop(struct srv *s, cr_err *err)
 {
-	json_t *names = regen_service_list(s->o->services), *st = json_object();
+	json_t *names = cr_services_list(s->o->services), *st = json_object();
 	json_t *v;
 	size_t i;
 	cr_err e;
@@ -828,7 +777,7 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	 * these tasks (or a puppet run) finishes before this one reads the
 	 * old certificate and the journal, so it never goes on with state
 	 * that run has since changed */
-	if (!o->noop && !regen_lock_both(s.set, o->lock_timeout_ms, locks,
+	if (!o->noop && !cr_lock_pair(s.set, o->lock_timeout_ms, locks,
 	    err)) {
 		cr_err_set_step(err, "preflight");
 		fail_next(err, "old", "nothing was changed: wait for the puppet "
@@ -878,7 +827,7 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 			drop_staging(&s, false);
 			goto out;
 		}
-		regen_test_point("server-stopped");
+		cr_killpoint("server-stopped");
 	} else {
 		json_object_set(s.result, "resumed_from", json_object_get(
 		    s.journal, "state"));
@@ -894,7 +843,7 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 			fail_next(err, "old", "the live ssldir and cadir are "
 			    "unchanged and the services were started again: "
 			    "fix the cause and run the task again");
-			json_decref(regen_services_start(stopped, s.warnings));
+			json_decref(cr_services_start(stopped, s.warnings));
 			drop_staging(&s, false);
 			goto out;
 		}
@@ -917,7 +866,7 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 		    s.result, "bundle_sha256"));
 		if (!journal_save(&s, "built", err))
 			goto fail_after_stop;
-		regen_test_point("server-built");
+		cr_killpoint("server-built");
 	} else {
 		json_object_set(s.result, "new", json_object_get(s.journal,
 		    "new"));

@@ -850,3 +850,48 @@ cr_settings_sources_json(const cr_settings *s)
 {
 	return to_json(s, true);
 }
+
+cr_settings *
+cr_settings_agent(const char *confdir, const char *ssldir, const char *certname,
+    const char *ca_server, cr_err *err)
+{
+	const char *pairs[9];
+	size_t n = 0;
+	struct cr_settings_opts so;
+
+	memset(&so, 0, sizeof(so));
+	if (ssldir != NULL) {
+		pairs[n++] = "ssldir";
+		pairs[n++] = ssldir;
+	}
+	if (certname != NULL) {
+		pairs[n++] = "certname";
+		pairs[n++] = certname;
+	}
+	if (ca_server != NULL) {
+		pairs[n++] = "ca_server";
+		pairs[n++] = ca_server;
+	}
+	pairs[n] = NULL;
+	so.confdir = confdir;
+	so.section = "agent";
+	so.overrides = pairs;
+	so.allow_exec = true;
+	return cr_settings_load(&so, err);
+}
+
+/* The live ssldir's real path (symlinks resolved: the exchange must act
+ * on the directory itself). */
+char *
+cr_settings_real_ssldir(const char *ssldir, cr_err *err)
+{
+	char *out = realpath(ssldir, NULL);
+
+	if (out == NULL) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot resolve the ssldir %s",
+		    ssldir);
+		cr_err_next(err, "this node has no Puppet identity to "
+		    "regenerate: bootstrap it with `puppet ssl bootstrap`");
+	}
+	return out;
+}

@@ -70,4 +70,16 @@ enum cr_packaging cr_packaging_detect(enum cr_packaging want);
 /* NULL-terminated list of every setting name the resolver knows. */
 const char *const *cr_settings_names(void);
 
+/*
+ * The agent section's settings of confdir (NULL: the packaging default),
+ * with ssldir, certname and ca_server overridden when not NULL; may run
+ * `puppet config print` when undecided.  The agent flows' one way in.
+ */
+cr_settings *cr_settings_agent(const char *confdir, const char *ssldir,
+    const char *certname, const char *ca_server, cr_err *err);
+/* The live ssldir's real path (symlinks resolved: an exchange must act on
+ * the directory itself); caller frees; NULL with err set (a node without
+ * an identity to act on). */
+char *cr_settings_real_ssldir(const char *ssldir, cr_err *err);
+
 #endif
