@@ -32,13 +32,6 @@
 #include "cr_swap.h"
 #include "cr_x509.h"
 
-static void
-next(cr_err *err, const char *text)
-{
-	if (err->set && json_object_get(err->details, "next_step") == NULL)
-		cr_err_detail_new(err, "next_step", cr_json_str(text));
-}
-
 /* GET certificate/ca; *how says which channel was used. */
 static char *
 fetch(const struct cr_bundle_opts *o, cr_settings *set, size_t *len,
@@ -66,7 +59,7 @@ fetch(const struct cr_bundle_opts *o, cr_settings *set, size_t *len,
 	if ((h = cr_http_new(&ho, &e)) != NULL &&
 	    (pem = cr_ca_get_ca_bundle(h, len, &e)) != NULL)
 		goto out;
-	if (strcmp(e.kind, CR_KIND_CA_TLS) != 0) {
+	if (!cr_err_is(&e, CR_KIND_CA_TLS)) {
 		cr_err_set(err, e.kind, "%s", e.msg);
 		json_object_update(err->details, e.details);
 		goto out;
@@ -185,27 +178,27 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 	    NULL, err)) == NULL) {
 		if (!err->set)
 			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		next(err, "nothing was changed: fix puppet.conf and run the "
+		cr_err_next(err, "nothing was changed: fix puppet.conf and run the "
 		    "task again");
 		goto out;
 	}
 	local = cr_settings_get(set, "localcacert");
 	json_object_set_new(result, "localcacert", cr_json_str(local));
 	if (!o->noop && !cr_lock_pair(set, o->lock_timeout_ms, locks, err)) {
-		next(err, "nothing was changed: wait for the puppet run (or "
+		cr_err_next(err, "nothing was changed: wait for the puppet run (or "
 		    "the other cert_regen task) to end and run the task again");
 		goto out;
 	}
 	trusted = cr_certs_read(local, &e);
 	if (trusted == NULL && o->ca_fingerprint == NULL) {
 		cr_err_set(err, e.kind, "%s", e.msg);
-		next(err, "nothing was changed: without a CA bundle this node "
+		cr_err_next(err, "nothing was changed: without a CA bundle this node "
 		    "trusts, pin the CA with ca_fingerprint");
 		goto out;
 	}
 	json_object_set_new(result, "old", certs_json(trusted));
 	if ((pem = fetch(o, set, &len, &how, err)) == NULL) {
-		next(err, "nothing was changed: check that the CA answers on "
+		cr_err_next(err, "nothing was changed: check that the CA answers on "
 		    "ca_server:ca_port (and the pin, if one was given), then "
 		    "run the task again");
 		goto out;
@@ -216,7 +209,7 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 	json_object_set_new(result, "new", certs_json(fresh));
 	if (o->ca_fingerprint == NULL && !cr_ca_bundle_acceptable(trusted,
 	    fresh, err)) {
-		next(err, "nothing was changed: this is a new CA, not a "
+		cr_err_next(err, "nothing was changed: this is a new CA, not a "
 		    "renewal; move the node to it with cert_regen::rebuild_ca's "
 		    "agent step, or cert_regen::regenerate with ca_fingerprint "
 		    "set to the new CA's fingerprint");
@@ -238,7 +231,7 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 		json_object_set_new(result, "noop", json_true());
 	} else {
 		if (!install(o, set, pem, len, result, err)) {
-			next(err, "the old CA bundle is still installed: fix the "
+			cr_err_next(err, "the old CA bundle is still installed: fix the "
 			    "cause named above and run the task again");
 			goto out;
 		}

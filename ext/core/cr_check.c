@@ -49,10 +49,10 @@ env_valid(const char *e)
 static void
 remap(cr_err *err)
 {
-	if (strcmp(err->kind, CR_KIND_CA_UNREACHABLE) == 0)
+	if (cr_err_is(err, CR_KIND_CA_UNREACHABLE))
 		snprintf(err->kind, sizeof(err->kind), "%s",
 		    CR_KIND_SERVER_UNREACHABLE);
-	else if (strcmp(err->kind, CR_KIND_CA_TLS) == 0)
+	else if (cr_err_is(err, CR_KIND_CA_TLS))
 		snprintf(err->kind, sizeof(err->kind), "%s", CR_KIND_SERVER_TLS);
 }
 
@@ -142,8 +142,8 @@ check_catalog(cr_http *h, const char *certname, const char *env,
 	    certname, env);
 	if (!cr_http_request(h, "GET", path, NULL, NULL, 0, &r, err)) {
 		remap(err);
-		if (strcmp(err->kind, CR_KIND_SERVER_UNREACHABLE) != 0 &&
-		    strcmp(err->kind, CR_KIND_SERVER_TLS) != 0)
+		if (!cr_err_is(err, CR_KIND_SERVER_UNREACHABLE) &&
+		    !cr_err_is(err, CR_KIND_SERVER_TLS))
 			snprintf(err->kind, sizeof(err->kind), "%s",
 			    CR_KIND_CATALOG);
 		goto out;
@@ -218,11 +218,9 @@ cr_check_server(const struct cr_check_opts *o, cr_err *err)
 		goto out;
 	out = json_incref(result);
 out:
-	if (out == NULL && err->set && json_object_get(err->details,
-	    "next_step") == NULL)
-		cr_err_detail_new(err, "next_step", json_string(
-		    "nothing was changed by this check: see the message, and "
-		    "the server's log"));
+	if (out == NULL)
+		cr_err_next(err, "nothing was changed by this check: see the "
+		    "message, and the server's log");
 	cr_http_response_clear(&r);
 	cr_http_free(h);
 	sk_X509_pop_free(peer, X509_free);

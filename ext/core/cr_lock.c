@@ -555,7 +555,7 @@ cr_lock_pair(const cr_settings *set, long timeout_ms, cr_lock **locks,
 		}
 		if (!cr_mkdir_p(dirname(dir), 0755, err) ||
 		    (locks[i] = cr_lock_acquire(paths[i], t, err)) == NULL) {
-			if (strcmp(err->kind, CR_KIND_LOCKED) == 0)
+			if (cr_err_is(err, CR_KIND_LOCKED))
 				cr_err_next(err, "a puppet run holds the lock: "
 				    "wait for it to finish (or stop it), then "
 				    "run the task again");

@@ -1251,8 +1251,7 @@ fail:
 	if (r.steps != NULL)
 		cr_err_detail_new(err, "steps", json_incref(r.steps));
 	if (r.state < CR_J_SWAPPED)
-		cr_err_detail_new(err, "live_identity",
-		    json_string(live_is_new(&r) ? "new" : "untouched"));
+		cr_err_live(err, live_is_new(&r) ? CR_LIVE_NEW : CR_LIVE_OLD);
 out:
 	cr_lock_release(locks[1]);
 	cr_lock_release(locks[0]);

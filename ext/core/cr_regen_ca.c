@@ -110,15 +110,15 @@ regen_ca_connect(struct regen *r, cr_err *err)
 		goto out;
 	ok = true;
 out:
-	if (!ok && err->set && strcmp(err->kind, CR_KIND_CA_PIN_MISMATCH) == 0)
+	if (!ok && cr_err_is(err, CR_KIND_CA_PIN_MISMATCH))
 		cr_err_next(err, "check ca_fingerprint against the fingerprint "
 		    "the new CA printed (rebuild_ca's output, or on the CA: "
 		    "openssl x509 -noout -fingerprint -sha256 -in "
 		    "<cadir>/ca_crt.pem), and that %s:%d is that CA, then run "
 		    "the task again; nothing was changed",
 		    ho.server ? ho.server : "?", ho.port);
-	if (!ok && err->set && (strcmp(err->kind, CR_KIND_CA_UNREACHABLE) == 0 ||
-	    strcmp(err->kind, CR_KIND_CA_TLS) == 0))
+	if (!ok && (cr_err_is(err, CR_KIND_CA_UNREACHABLE) ||
+	    cr_err_is(err, CR_KIND_CA_TLS)))
 		cr_err_next(err, "check that %s:%d is the CA and answers "
 		    "(ca_server / ca_port), then run the task again; nothing "
 		    "was changed", ho.server ? ho.server : "?", ho.port);

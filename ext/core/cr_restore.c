@@ -284,8 +284,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 			    safety);
 		json_decref(cr_services_start(stopped, warnings));
 		if (exchanged) {	/* exchanged, not made durable */
-			cr_err_detail_new(err, "live_identity",
-			    json_string("restored"));
+			cr_err_live(err, CR_LIVE_RESTORED);
 			cr_err_next(err, "the backup %s is live, but the change "
 			    "could not be synced to disk: check the disk, then "
 			    "run the task again", backup);

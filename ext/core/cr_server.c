@@ -74,23 +74,6 @@ static const char *const ca_settings[] = {
 
 /* ------------------------------------------------------------ helpers -- */
 
-static void __attribute__((format(printf, 3, 4)))
-fail_next(cr_err *err, const char *live, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	if (err == NULL || !err->set)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (json_object_get(err->details, "next_step") == NULL)
-		cr_err_detail_new(err, "next_step", cr_json_str(buf));
-	if (json_object_get(err->details, "live") == NULL)
-		cr_err_detail_new(err, "live", json_string(live));
-}
-
 const char *
 srv_rel(const char *dir, const char *path, const char *setting, cr_err *err)
 {
@@ -321,7 +304,7 @@ server_down(const struct srv *s, cr_err *err)
 		goto out;
 	}
 	cr_http_request(h, "GET", "/status/v1/simple", NULL, NULL, 0, &r, &e);
-	down = e.set && strcmp(e.kind, CR_KIND_CA_UNREACHABLE) == 0;
+	down = cr_err_is(&e, CR_KIND_CA_UNREACHABLE);
 	if (!down)
 		cr_err_set(err, CR_KIND_SERVER_RUNNING, "something still "
 		    "answers on %s:%s after the services were stopped: add the "
@@ -564,7 +547,7 @@ exchange(struct srv *s, cr_err *err)
 
 			if (cr_swap_exchange(s->cadir, s->new_ca, &back, &e) &&
 			    back && journal_save(s, "built", &e))
-				cr_err_detail_new(err, "live", json_string("old"));
+				cr_err_live(err, CR_LIVE_OLD);
 		}
 		goto out;
 	}
@@ -625,7 +608,8 @@ finish(struct srv *s, bool under_pxp, cr_err *err)
 	drop_staging(s, false);
 	if (!server_check(s, err)) {
 		cr_err_set_step(err, "verify");
-		fail_next(err, "new", "the new identity is live and the old "
+		cr_err_live(err, CR_LIVE_NEW);
+		cr_err_next(err, "the new identity is live and the old "
 		    "one is kept in %s and %s: look at the server's log; to go "
 		    "back run cert_regen::primary_restore with backup=%s "
 		    "ca_backup=%s", s->backup_ssl, s->backup_ca,
@@ -728,7 +712,8 @@ journal_operation_ok(struct srv *s, cr_err *err)
 		    "no operation of these tasks (%s): it is damaged or not "
 		    "cert_regen's, and no task can resume it", s->staging,
 		    op ? op : "none");
-		fail_next(err, "unknown", "check the live identity with "
+		cr_err_live(err, CR_LIVE_UNKNOWN);
+		cr_err_next(err, "check the live identity with "
 		    "cert_regen::check_server (or puppetserver ca list and "
 		    "puppet ssl verify) and compare the live ssldir and cadir "
 		    "with the backups under <ssldir>_bak and <cadir>_bak; if "
@@ -742,7 +727,8 @@ journal_operation_ok(struct srv *s, cr_err *err)
 		cr_err_set(err, CR_KIND_BUSY, "a %s run did not finish (%s): "
 		    "run cert_regen::%s again to finish it first", op,
 		    journal_state(s), op);
-		fail_next(err, "unknown", "run cert_regen::%s again", op);
+		cr_err_live(err, CR_LIVE_UNKNOWN);
+		cr_err_next(err, "run cert_regen::%s again", op);
 		return false;
 	}
 	return true;
@@ -769,7 +755,8 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	json_object_set_new(s.result, "operation", json_string(op_names[o->op]));
 	if (!load_settings(&s, err)) {
 		cr_err_set_step(err, "preflight");
-		fail_next(err, "old", "nothing was changed: fix the settings "
+		cr_err_live(err, CR_LIVE_OLD);
+		cr_err_next(err, "nothing was changed: fix the settings "
 		    "named above and run the task again");
 		goto out;
 	}
@@ -780,14 +767,16 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	if (!o->noop && !cr_lock_pair(s.set, o->lock_timeout_ms, locks,
 	    err)) {
 		cr_err_set_step(err, "preflight");
-		fail_next(err, "old", "nothing was changed: wait for the puppet "
+		cr_err_live(err, CR_LIVE_OLD);
+		cr_err_next(err, "nothing was changed: wait for the puppet "
 		    "run (or the other cert_regen task) to end and run the task "
 		    "again");
 		goto out;
 	}
 	if (!read_old_cert(&s, err)) {
 		cr_err_set_step(err, "preflight");
-		fail_next(err, "old", "nothing was changed: fix the settings "
+		cr_err_live(err, CR_LIVE_OLD);
+		cr_err_next(err, "nothing was changed: fix the settings "
 		    "named above and run the task again");
 		goto out;
 	}
@@ -798,7 +787,8 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	    cr_settings_get(s.set, "cacert")));
 	if ((s.journal = cr_journal_read(s.staging, &found, err)) == NULL &&
 	    err->set) {
-		fail_next(err, "unknown", "look at %s", s.staging);
+		cr_err_live(err, CR_LIVE_UNKNOWN);
+		cr_err_next(err, "look at %s", s.staging);
 		goto out;
 	}
 	if (found && !journal_operation_ok(&s, err))
@@ -822,7 +812,8 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 		    !cr_mkdir_p(s.staging, 0700, err) ||
 		    !stop_services(&s, under_pxp, err)) {
 			cr_err_set_step(err, "stop");
-			fail_next(err, "old", "nothing was changed: fix the "
+			cr_err_live(err, CR_LIVE_OLD);
+			cr_err_next(err, "nothing was changed: fix the "
 			    "cause and run the task again");
 			drop_staging(&s, false);
 			goto out;
@@ -840,7 +831,8 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 		    !srv_build(&s, err)) {
 			json_t *stopped = json_object_get(s.journal,
 			    "services_stopped");
-			fail_next(err, "old", "the live ssldir and cadir are "
+			cr_err_live(err, CR_LIVE_OLD);
+			cr_err_next(err, "the live ssldir and cadir are "
 			    "unchanged and the services were started again: "
 			    "fix the cause and run the task again");
 			json_decref(cr_services_start(stopped, s.warnings));
@@ -895,7 +887,8 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	out = finish(&s, under_pxp, err);
 	goto out;
 fail_after_stop:
-	fail_next(err, "unknown", "the services stay stopped and the journal "
+	cr_err_live(err, CR_LIVE_UNKNOWN);
+	cr_err_next(err, "the services stay stopped and the journal "
 	    "in %s knows where the run is: fix the cause and run the task "
 	    "again (backups: %s, %s)", s.staging, s.backup_ssl ?
 	    s.backup_ssl : "-", s.backup_ca ? s.backup_ca : "-");

@@ -416,9 +416,9 @@ value_error(const struct cr_param *p, json_t *v, const char *bad, cr_err *err)
 	    pattern_words(p->pattern, words, sizeof(words))) {
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
 		    "must be one of: %s", p->name, words);
-		cr_err_detail_new(err, "next_step", json_sprintf("give '%s' "
+		cr_err_next(err, "give '%s' "
 		    "one of %s and run the task again",
-		    p->name, words));
+		    p->name, words);
 	} else if (p->pattern != NULL)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
 		    "must be %s matching %s", p->name, type_name(p->type),

@@ -133,8 +133,8 @@ for r in twin-a twin-b; do
     else
         k=$(bg_get "$r" _error.kind)
         if [ "$(bg_rc "$r")" -ne 0 ] && [[ $k =~ ^cert_regen/(locked|staging-conflict|csr-conflict)$ ]]; then
-            ok "1: $r failed cleanly ($k, live_identity $(bg_get "$r" _error.details.live_identity))"
-            [ "$(bg_get "$r" _error.details.live_identity)" = untouched ] &&
+            ok "1: $r failed cleanly ($k, live $(bg_get "$r" _error.details.live))"
+            [ "$(bg_get "$r" _error.details.live)" = old ] &&
                 ok "1: $r says it left the live identity untouched" ||
                 not_ok "1: $r says it left the live identity untouched" "$(printf '%s' "$o" | head -c 800)"
         else
