@@ -1105,6 +1105,41 @@ recheck_revocation(struct regen *r, json_t *warnings)
 
 /* A step reached its journal state: record it, time it, and (test build)
  * offer the kill point named after the state. */
+/*
+ * A run resumed at "submitted" waits for the CA to sign the CSR it holds.
+ * When the CA holds neither that CSR nor a certificate for the staged key
+ * (the request was cleaned or rejected since), nothing would ever be
+ * signed: go back to "staged" so that the CSR is submitted again.
+ */
+static bool
+resubmit_if_dropped(struct regen *r, json_t *warnings, cr_err *err)
+{
+	char *pending = NULL;
+	bool none = false, ok = false;
+	int signed_ = 0;
+
+	if (r->state != CR_J_SUBMITTED) {
+		ok = true;
+		goto out;
+	}
+	pending = regen_ca_pending_fp(r, &none, err);
+	if ((pending == NULL && !none) ||
+	    (signed_ = regen_ca_signed_for_staged(r, err)) < 0)
+		goto out;
+	if (signed_ == 0 && (pending == NULL ||
+	    strcmp(pending, r->csr_fp) != 0)) {
+		r->state = CR_J_STAGED;
+		json_array_append_new(warnings, json_sprintf("the CA no longer "
+		    "holds the CSR an earlier run submitted (%s): it was "
+		    "cleaned or rejected since, and is submitted again",
+		    r->csr_fp));
+	}
+	ok = true;
+out:
+	free(pending);
+	return ok;
+}
+
 static void
 advanced(struct regen *r, enum cr_jstate s)
 {
@@ -1161,7 +1196,8 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 		noop_staged_key(&r);
 	if ((o->noop || r.state < CR_J_SIGNED) && !regen_ca_connect(&r, err))
 		goto fail;
-	if (found && !o->noop && !params_check(&r, asked, warnings, err))
+	if (found && !o->noop && (!params_check(&r, asked, warnings, err) ||
+	    !resubmit_if_dropped(&r, warnings, err)))
 		goto fail;
 	if (!o->noop && r.state >= CR_J_SIGNED && r.state < CR_J_SWAPPED)
 		recheck_revocation(&r, warnings);
