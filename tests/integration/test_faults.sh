@@ -24,6 +24,8 @@
 # CR_FAULTS_BIN overrides the executable (default: the release build).
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
+SNAP_EXCLUDE=ssl.lock	# a SIGKILLed holder leaves its lock: checked on its own
 
 T_START=$(date +%s)
 PLAT="$(uname -s | tr 'A-Z' 'a-z')-$(uname -m)"
@@ -79,13 +81,6 @@ fields() {
 }
 short() { printf '%s' "$OUT" | head -c "${1:-400}"; }
 
-# snap DIR: entries (type, mode, owner) and file hashes, ssl.lock left out
-# (checked on its own).
-snap() {
-    (cd "$1" && find . ! -name ssl.lock -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f ! -name ssl.lock -print0 | sort -z | xargs -0 -r sha256sum)
-}
-
 # ident DIR NAME: the serial when DIR holds a complete identity (hostcert
 # with the key's public key, the public key file if any, chains to the CA
 # bundle, not revoked by the CRL), else "BAD <why>".  Prints no key.
@@ -133,14 +128,6 @@ ca_clean() {
         "$BIN" task ca_clean 2>/dev/null) || RC=$?
     [ "$RC" -eq 0 ] || echo "# ca_clean $1 failed: $OUT" >&2
     RC=$rc OUT=$out
-}
-
-new_agent() {
-    local n=$1 c
-    c=$(stack_agent "$n")
-    grep -q '^keylength' "$c/puppet.conf" || echo 'keylength = 2048' >>"$c/puppet.conf"
-    stack_bootstrap "$n" >"$TEST_TMP/boot-$n.log" 2>&1 || true
-    printf '%s\n' "$c"
 }
 
 # Failures of a loop are collected per check: one ok/not_ok per check, the

@@ -9,6 +9,8 @@
 # shellcheck disable=SC2015,SC2030,SC2031
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
+SNAP_EXCLUDE=ssl.lock	# a SIGKILLed holder leaves its lock: checked on its own
 . "$REPO_ROOT/tests/lib/task.sh"
 
 ASAN_BIN="$REPO_ROOT/build/asan/cert_regen"
@@ -29,21 +31,6 @@ order="staging-created staged submitted signed tree-built prepared services-stop
 for p in $points; do
     case " $order " in *" $p "*) ;; *) not_ok "kill point $p is covered by this test" "add it to \$order" ;; esac
 done
-
-# snap DIR: entries (type, mode, owner) and file hashes; ssl.lock left out
-# (a SIGKILLed holder cannot remove its lock; checked separately).
-snap() {
-    (cd "$1" && find . ! -name ssl.lock -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f ! -name ssl.lock -print0 | sort -z | xargs -0 -r sha256sum)
-}
-
-new_agent() {
-    local n=$1 c
-    c=$(stack_agent "$n")
-    grep -q '^keylength' "$c/puppet.conf" || echo 'keylength = 2048' >>"$c/puppet.conf"
-    stack_bootstrap "$n" >"$TEST_TMP/boot-$n.log" 2>&1 || true
-    printf '%s\n' "$c"
-}
 
 serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
 out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
