@@ -50,7 +50,6 @@
 #include "cr_swap.h"
 #include "cr_x509.h"
 
-#define JOURNAL "journal.json"
 #define CHECK_CONNECT_S 5L
 #define DOWN_CONNECT_S 3L
 
@@ -102,27 +101,19 @@ server_staging(const char *dir)
 	return out;
 }
 
+/*
+ * The server flows' journal states, in order (cr_journal_save writes them):
+ *   new           the run began: nothing changed yet
+ *   stopped       the services named in services_stopped are stopped
+ *   built         new ssldir (and cadir) complete and verified in staging,
+ *                 the live ones backed up
+ *   ca_exchanged  the new cadir is live (rebuild, restore, renew)
+ *   exchanged     the new ssldir is live; services still to be started
+ */
 static bool
 journal_save(struct srv *s, const char *state, cr_err *err)
 {
-	char *path = cr_path_join(s->staging, JOURNAL), *text = NULL;
-	char now[21];
-	bool ok = false;
-
-	cr_iso8601(time(NULL), now);
-	json_object_set_new(s->journal, "state", json_string(state));
-	json_object_set_new(s->journal, "updated_at", json_string(now));
-	if (path == NULL || (text = json_dumps(s->journal, JSON_INDENT(2) |
-	    JSON_SORT_KEYS)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	ok = cr_file_write_atomic(path, text, strlen(text), 0600, (uid_t)-1,
-	    (gid_t)-1, err);
-out:
-	free(path);
-	free(text);
-	return ok;
+	return cr_journal_save(s->staging, s->journal, state, err);
 }
 
 static const char *
@@ -483,7 +474,7 @@ out:
 static void
 drop_staging(struct srv *s, bool keep_journal)
 {
-	char *j = cr_path_join(s->staging, JOURNAL);
+	char *j = cr_path_join(s->staging, CR_JOURNAL_FILE);
 	cr_err e;
 
 	cr_err_init(&e);
@@ -708,7 +699,7 @@ journal_operation_ok(struct srv *s, cr_err *err)
 		if (op_names[i] != NULL && strcmp(op, op_names[i]) == 0)
 			known = true;
 	if (!known) {
-		cr_err_set(err, CR_KIND_BUSY, "the journal %s/" JOURNAL " names "
+		cr_err_set(err, CR_KIND_BUSY, "the journal %s/" CR_JOURNAL_FILE " names "
 		    "no operation of these tasks (%s): it is damaged or not "
 		    "cert_regen's, and no task can resume it", s->staging,
 		    op ? op : "none");
