@@ -513,45 +513,6 @@ cr_services_list(json_t *param)
 	return out;
 }
 
-/* Stops the running ones (not pxp-agent when it runs this task); returns
- * the names stopped (new reference) or NULL with err set.  On failure the
- * ones already stopped are started again. */
-json_t *
-cr_services_stop(json_t *names, bool under_pxp, cr_err *err)
-{
-	json_t *stopped = json_array(), *v;
-	const char *name;
-	size_t i;
-	cr_err e;
-
-	cr_err_init(&e);
-	json_array_foreach(names, i, v) {
-		name = json_string_value(v);
-		if (under_pxp && strcmp(name, "pxp-agent") == 0)
-			continue;	/* restarted detached at the end */
-		switch (cr_service_state(name, &e)) {
-		case CR_SVC_RUNNING:
-			if (!cr_service_stop(name, &e))
-				goto fail;
-			json_array_append_new(stopped, json_string(name));
-			break;
-		case CR_SVC_UNKNOWN:
-			goto fail;
-		default:
-			break;
-		}
-	}
-	return stopped;
-fail:
-	cr_err_set(err, CR_KIND_SERVICE, "%s", e.msg);
-	cr_err_clear(&e);
-	json_array_foreach(stopped, i, v)
-		cr_service_start(json_string_value(v), &e);
-	cr_err_clear(&e);
-	json_decref(stopped);
-	return NULL;
-}
-
 /* The running ones among names (not pxp-agent under pxp-agent): a new
  * reference, or NULL with err set when a state cannot be read. */
 json_t *
@@ -579,6 +540,40 @@ cr_services_running(json_t *names, bool under_pxp, cr_err *err)
 	}
 	cr_err_clear(&e);
 	return running;
+}
+
+/* Stops the running ones (not pxp-agent when it runs this task); returns
+ * the names stopped (new reference) or NULL with err set.  On failure the
+ * ones already stopped are started again. */
+json_t *
+cr_services_stop(json_t *names, bool under_pxp, cr_err *err)
+{
+	json_t *running = cr_services_running(names, under_pxp, err);
+	json_t *stopped = running ? json_array() : NULL, *v;
+	bool ok = stopped != NULL;
+	size_t i;
+	cr_err e;
+
+	cr_err_init(&e);
+	json_array_foreach(running, i, v) {
+		if (!ok || !cr_service_stop(json_string_value(v), &e)) {
+			ok = false;
+			break;
+		}
+		json_array_append(stopped, v);
+	}
+	if (!ok && running != NULL) {
+		cr_err_set(err, e.set ? CR_KIND_SERVICE : CR_KIND_NOMEM, "%s",
+		    e.set ? e.msg : "out of memory");
+		cr_err_clear(&e);
+		json_array_foreach(stopped, i, v)
+			cr_service_start(json_string_value(v), &e);
+		json_decref(stopped);
+		stopped = NULL;
+	}
+	cr_err_clear(&e);
+	json_decref(running);
+	return stopped;
 }
 
 /* Starts what was stopped; failures are reported as warnings. */
