@@ -11,7 +11,8 @@
  *              is what is checked, never the channel
  *   accept     same key + subject per certificate (or the pin); same text
  *              as installed, or a bundle that ends earlier than the one
- *              installed (a replay): state current, nothing written
+ *              installed (a replay: offered_ends_sooner, with a warning):
+ *              state current, nothing written
  *   install    verified backup of the ssldir, then localcacert replaced
  *              atomically (temp file, fsync, rename, directory fsync) with
  *              the old file's owner and mode
@@ -171,6 +172,7 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 	const char *how = NULL, *local;
 	char *pem = NULL;
 	size_t len = 0;
+	bool sooner;
 	cr_err e;
 
 	cr_err_init(&e);
@@ -216,10 +218,14 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 		goto out;
 	}
 	check_hostcert(set, fresh, result);
+	sooner = cr_ca_bundle_older(trusted, fresh);
+	json_object_set_new(result, "offered_ends_sooner", json_boolean(
+	    sooner));
 	if (same_file(local, pem, len)) {
 		json_object_set_new(result, "state", json_string("current"));
-	} else if (cr_ca_bundle_older(trusted, fresh)) {
-		/* the installed bundle (same keys) ends later: keep it */
+	} else if (sooner) {
+		/* the installed bundle (same keys) ends later: refused, the
+		 * installed one is kept */
 		json_object_set_new(result, "state", json_string("current"));
 		json_array_append_new(json_object_get(result, "warnings"),
 		    json_string("the CA serves a bundle that ends before the "

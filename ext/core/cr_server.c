@@ -799,7 +799,10 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 			goto out;
 		}
-		if (!srv_alt_names(&s, err) ||
+		/* a renewal that cannot be made (a key missing, days that
+		 * shorten the CA) is refused before anything stops */
+		if (!srv_alt_names(&s, err) || (o->op == CR_SRV_CA_RENEW &&
+		    !srv_renew_preview(&s, err)) ||
 		    !cr_mkdir_p(s.staging, 0700, err) ||
 		    !stop_services(&s, under_pxp, err)) {
 			cr_err_set_step(err, "stop");

@@ -860,6 +860,7 @@ renew_read(struct srv *s, const char *ca_base, STACK_OF(X509) **old_out,
 	char *p_root = rk ? cr_path_join(ca_base, ROOT_KEY) : NULL;
 	EVP_PKEY *keys[2] = { NULL, NULL };
 	struct stat st;
+	long days;
 	bool ok = false;
 
 	*old_out = *new_out = NULL;
@@ -880,8 +881,11 @@ renew_read(struct srv *s, const char *ca_base, STACK_OF(X509) **old_out,
 		    "of the first certificate of %s", p_key, p_cert);
 		goto out;
 	}
-	*new_out = cr_ca_renew(*old_out, keys, 2, time(NULL), s->o->days > 0 ?
-	    s->o->days : CR_CA_RENEW_DAYS_DEFAULT, err);
+	days = s->o->days > 0 ? s->o->days : CR_CA_RENEW_DAYS_DEFAULT;
+	if (!s->o->allow_shorter && !cr_ca_renew_not_shorter(*old_out,
+	    time(NULL), days, err))
+		goto out;
+	*new_out = cr_ca_renew(*old_out, keys, 2, time(NULL), days, err);
 	ok = *new_out != NULL;
 out:
 	if (!ok) {
