@@ -470,6 +470,29 @@ out:
 	return ok;
 }
 
+/* What a build found (srv_build's answer), journaled so that a resumed run
+ * reports it: copied from one object to the other. */
+static void
+built_copy(json_t *to, json_t *from)
+{
+	static const char *const keys[] = {
+		"new", "new_ca", "renewal", "bundle_sha256", NULL
+	};
+	size_t i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		json_object_set(to, keys[i], json_object_get(from, keys[i]));
+}
+
+/* A preflight step failed: nothing was changed, the old identity is live. */
+static void
+preflight_failed(cr_err *err, const char *next)
+{
+	cr_err_set_step(err, "preflight");
+	cr_err_live(err, CR_LIVE_OLD);
+	cr_err_next(err, "nothing was changed: %s", next);
+}
+
 /* Removes what a run leaves in the staging dirs (journal included). */
 static void
 drop_staging(struct srv *s, bool keep_journal)
@@ -745,10 +768,8 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	s.warnings = json_object_get(s.result, "warnings");
 	json_object_set_new(s.result, "operation", json_string(op_names[o->op]));
 	if (!load_settings(&s, err)) {
-		cr_err_set_step(err, "preflight");
-		cr_err_live(err, CR_LIVE_OLD);
-		cr_err_next(err, "nothing was changed: fix the settings "
-		    "named above and run the task again");
+		preflight_failed(err, "fix the settings named above and run "
+		    "the task again");
 		goto out;
 	}
 	/* the locks first, as regenerate takes them: a concurrent run of
@@ -757,18 +778,13 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	 * that run has since changed */
 	if (!o->noop && !cr_lock_pair(s.set, o->lock_timeout_ms, locks,
 	    err)) {
-		cr_err_set_step(err, "preflight");
-		cr_err_live(err, CR_LIVE_OLD);
-		cr_err_next(err, "nothing was changed: wait for the puppet "
-		    "run (or the other cert_regen task) to end and run the task "
-		    "again");
+		preflight_failed(err, "wait for the puppet run (or the other "
+		    "cert_regen task) to end and run the task again");
 		goto out;
 	}
 	if (!read_old_cert(&s, err)) {
-		cr_err_set_step(err, "preflight");
-		cr_err_live(err, CR_LIVE_OLD);
-		cr_err_next(err, "nothing was changed: fix the settings "
-		    "named above and run the task again");
+		preflight_failed(err, "fix the settings named above and run "
+		    "the task again");
 		goto out;
 	}
 	json_object_set_new(s.result, "certname", json_string(s.certname));
@@ -842,26 +858,12 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 			json_object_set_new(s.journal, "new_ssl_inode",
 			    json_string(b));
 		}
-		json_object_set(s.journal, "new", json_object_get(s.result,
-		    "new"));
-		json_object_set(s.journal, "new_ca", json_object_get(s.result,
-		    "new_ca"));
-		json_object_set(s.journal, "renewal", json_object_get(
-		    s.result, "renewal"));
-		json_object_set(s.journal, "bundle_sha256", json_object_get(
-		    s.result, "bundle_sha256"));
+		built_copy(s.journal, s.result);
 		if (!journal_save(&s, "built", err))
 			goto fail_after_stop;
 		cr_killpoint("server-built");
 	} else {
-		json_object_set(s.result, "new", json_object_get(s.journal,
-		    "new"));
-		json_object_set(s.result, "new_ca", json_object_get(s.journal,
-		    "new_ca"));
-		json_object_set(s.result, "renewal", json_object_get(s.journal,
-		    "renewal"));
-		json_object_set(s.result, "bundle_sha256", json_object_get(
-		    s.journal, "bundle_sha256"));
+		built_copy(s.result, s.journal);
 	}
 	json_object_set_new(s.result, "backup", json_pack("{s:O?, s:O?}",
 	    "ssldir", json_object_get(json_object_get(s.journal, "backup"),
