@@ -748,6 +748,159 @@ journal_operation_ok(struct srv *s, cr_err *err)
 	return true;
 }
 
+/* After the services were stopped, a failure leaves them stopped: the
+ * journal knows where the run is. */
+static bool
+stuck(struct srv *s, cr_err *err)
+{
+	cr_err_live(err, CR_LIVE_UNKNOWN);
+	cr_err_next(err, "the services stay stopped and the journal in %s "
+	    "knows where the run is: fix the cause and run the task again "
+	    "(backups: %s, %s)", s->staging, s->backup_ssl ? s->backup_ssl :
+	    "-", s->backup_ca ? s->backup_ca : "-");
+	return false;
+}
+
+/* Step 1: the options, settings, Puppet's locks (the locks first, as
+ * regenerate takes them: a concurrent run of these tasks, or a puppet run,
+ * finishes before this one reads the old certificate and the journal, so
+ * it never goes on with state that run has since changed), the old
+ * certificate and the journal (*found). */
+static bool
+step_preflight(struct srv *s, cr_lock **locks, bool *found, cr_err *err)
+{
+	const struct cr_server_opts *o = s->o;
+
+	if (!check_opts(o, err))
+		return false;
+	if ((s->result = json_object()) == NULL ||
+	    json_object_set_new(s->result, "warnings", json_array()) != 0) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	s->warnings = json_object_get(s->result, "warnings");
+	json_object_set_new(s->result, "operation",
+	    json_string(op_names[o->op]));
+	if (!load_settings(s, err)) {
+		preflight_failed(err, "fix the settings named above and run "
+		    "the task again");
+		return false;
+	}
+	if (!o->noop && !cr_lock_pair(s->set, o->lock_timeout_ms, locks,
+	    err)) {
+		preflight_failed(err, "wait for the puppet run (or the other "
+		    "cert_regen task) to end and run the task again");
+		return false;
+	}
+	if (!read_old_cert(s, err)) {
+		preflight_failed(err, "fix the settings named above and run "
+		    "the task again");
+		return false;
+	}
+	json_object_set_new(s->result, "certname", json_string(s->certname));
+	json_object_set_new(s->result, "ssldir", json_string(s->ssldir));
+	json_object_set_new(s->result, "cadir", json_string(s->cadir));
+	json_object_set_new(s->result, "old_ca", ca_summary(
+	    cr_settings_get(s->set, "cacert")));
+	if ((s->journal = cr_journal_read(s->staging, found, err)) == NULL &&
+	    err->set) {
+		cr_err_live(err, CR_LIVE_UNKNOWN);
+		cr_err_next(err, "look at %s", s->staging);
+		return false;
+	}
+	return !*found || journal_operation_ok(s, err);
+}
+
+/* Step 2: a new run journals itself and stops the services (a renewal
+ * that cannot be made, a key missing or days that shorten the CA, is
+ * refused before anything stops); a resumed one says where it resumes. */
+static bool
+step_stop(struct srv *s, bool found, bool under_pxp, cr_err *err)
+{
+	if (found) {
+		json_object_set(s->result, "resumed_from", json_object_get(
+		    s->journal, "state"));
+		return srv_alt_names(s, err);
+	}
+	s->journal = json_pack("{s:s, s:s}", "operation", op_names[s->o->op],
+	    "state", "new");
+	if (s->journal == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	if (!srv_alt_names(s, err) || (s->o->op == CR_SRV_CA_RENEW &&
+	    !srv_renew_preview(s, err)) ||
+	    !cr_mkdir_p(s->staging, 0700, err) ||
+	    !stop_services(s, under_pxp, err)) {
+		cr_err_set_step(err, "stop");
+		cr_err_live(err, CR_LIVE_OLD);
+		cr_err_next(err, "nothing was changed: fix the cause and run "
+		    "the task again");
+		drop_staging(s, false);
+		return false;
+	}
+	cr_killpoint("server-stopped");
+	return true;
+}
+
+/* Step 3: the server down, the live directories backed up, the new ones
+ * built and journaled ("built"); a failure before that starts the
+ * services again.  A run resumed later reports what the build found. */
+static bool
+step_build(struct srv *s, cr_err *err)
+{
+	const char *st = journal_state(s);
+	char a[64], b[64];
+
+	if (strcmp(st, "stopped") != 0 && strcmp(st, "new") != 0) {
+		built_copy(s->result, s->journal);
+		return true;
+	}
+	if (!server_down(s, err) || !backups(s, err) || !srv_build(s, err)) {
+		cr_err_live(err, CR_LIVE_OLD);
+		cr_err_next(err, "the live ssldir and cadir are unchanged and "
+		    "the services were started again: fix the cause and run "
+		    "the task again");
+		json_decref(cr_services_start(json_object_get(s->journal,
+		    "services_stopped"), s->warnings));
+		drop_staging(s, false);
+		return false;
+	}
+	inode_of(s->new_ca, a);
+	inode_of(s->new_ssl, b);
+	json_object_set_new(s->journal, "new_ca_inode", json_string(a));
+	json_object_set_new(s->journal, "new_ssl_inode", json_string(b));
+	built_copy(s->journal, s->result);
+	if (!journal_save(s, "built", err))
+		return stuck(s, err);
+	cr_killpoint("server-built");
+	return true;
+}
+
+/* Step 4: the backups named in the result, the built directories
+ * exchanged with the live ones (unless a killed run did). */
+static bool
+step_exchange(struct srv *s, cr_err *err)
+{
+	json_t *b = json_object_get(s->journal, "backup");
+	const char *bs = json_string_value(json_object_get(b, "ssldir"));
+	const char *bc = json_string_value(json_object_get(b, "cadir"));
+	const char *st;
+
+	json_object_set_new(s->result, "backup", json_pack("{s:O?, s:O?}",
+	    "ssldir", json_object_get(b, "ssldir"), "cadir",
+	    json_object_get(b, "cadir")));
+	if (s->backup_ssl == NULL) {
+		s->backup_ssl = bs ? strdup(bs) : NULL;
+		s->backup_ca = bc ? strdup(bc) : NULL;
+	}
+	st = journal_state(s);
+	if ((strcmp(st, "built") == 0 || strcmp(st, "ca_exchanged") == 0) &&
+	    !exchange(s, err))
+		return stuck(s, err);
+	return true;
+}
+
 json_t *
 cr_server_run(const struct cr_server_opts *o, cr_err *err)
 {
@@ -755,139 +908,20 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	cr_lock *locks[2] = { NULL, NULL };
 	json_t *out = NULL;
 	bool found = false, under_pxp = cr_under_pxp_agent();
-	const char *st;
 
 	s.o = o;
-	if (!check_opts(o, err))
-		goto out;
-	if ((s.result = json_object()) == NULL ||
-	    json_object_set_new(s.result, "warnings", json_array()) != 0) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	s.warnings = json_object_get(s.result, "warnings");
-	json_object_set_new(s.result, "operation", json_string(op_names[o->op]));
-	if (!load_settings(&s, err)) {
-		preflight_failed(err, "fix the settings named above and run "
-		    "the task again");
-		goto out;
-	}
-	/* the locks first, as regenerate takes them: a concurrent run of
-	 * these tasks (or a puppet run) finishes before this one reads the
-	 * old certificate and the journal, so it never goes on with state
-	 * that run has since changed */
-	if (!o->noop && !cr_lock_pair(s.set, o->lock_timeout_ms, locks,
-	    err)) {
-		preflight_failed(err, "wait for the puppet run (or the other "
-		    "cert_regen task) to end and run the task again");
-		goto out;
-	}
-	if (!read_old_cert(&s, err)) {
-		preflight_failed(err, "fix the settings named above and run "
-		    "the task again");
-		goto out;
-	}
-	json_object_set_new(s.result, "certname", json_string(s.certname));
-	json_object_set_new(s.result, "ssldir", json_string(s.ssldir));
-	json_object_set_new(s.result, "cadir", json_string(s.cadir));
-	json_object_set_new(s.result, "old_ca", ca_summary(
-	    cr_settings_get(s.set, "cacert")));
-	if ((s.journal = cr_journal_read(s.staging, &found, err)) == NULL &&
-	    err->set) {
-		cr_err_live(err, CR_LIVE_UNKNOWN);
-		cr_err_next(err, "look at %s", s.staging);
-		goto out;
-	}
-	if (found && !journal_operation_ok(&s, err))
+	if (!step_preflight(&s, locks, &found, err))
 		goto out;
 	if (o->noop) {
 		if (found)
 			json_object_set(s.result, "journal", s.journal);
-		if (!describe_noop(&s, err))
-			goto out;
-		out = json_incref(s.result);
+		if (describe_noop(&s, err))
+			out = json_incref(s.result);
 		goto out;
 	}
-	if (!found) {
-		s.journal = json_pack("{s:s, s:s}", "operation",
-		    op_names[o->op], "state", "new");
-		if (s.journal == NULL) {
-			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-			goto out;
-		}
-		/* a renewal that cannot be made (a key missing, days that
-		 * shorten the CA) is refused before anything stops */
-		if (!srv_alt_names(&s, err) || (o->op == CR_SRV_CA_RENEW &&
-		    !srv_renew_preview(&s, err)) ||
-		    !cr_mkdir_p(s.staging, 0700, err) ||
-		    !stop_services(&s, under_pxp, err)) {
-			cr_err_set_step(err, "stop");
-			cr_err_live(err, CR_LIVE_OLD);
-			cr_err_next(err, "nothing was changed: fix the "
-			    "cause and run the task again");
-			drop_staging(&s, false);
-			goto out;
-		}
-		cr_killpoint("server-stopped");
-	} else {
-		json_object_set(s.result, "resumed_from", json_object_get(
-		    s.journal, "state"));
-		if (!srv_alt_names(&s, err))
-			goto out;
-	}
-	st = journal_state(&s);
-	if (strcmp(st, "stopped") == 0 || strcmp(st, "new") == 0) {
-		if (!server_down(&s, err) || !backups(&s, err) ||
-		    !srv_build(&s, err)) {
-			json_t *stopped = json_object_get(s.journal,
-			    "services_stopped");
-			cr_err_live(err, CR_LIVE_OLD);
-			cr_err_next(err, "the live ssldir and cadir are "
-			    "unchanged and the services were started again: "
-			    "fix the cause and run the task again");
-			json_decref(cr_services_start(stopped, s.warnings));
-			drop_staging(&s, false);
-			goto out;
-		}
-		{
-			char a[64], b[64];
-			inode_of(s.new_ca, a);
-			inode_of(s.new_ssl, b);
-			json_object_set_new(s.journal, "new_ca_inode",
-			    json_string(a));
-			json_object_set_new(s.journal, "new_ssl_inode",
-			    json_string(b));
-		}
-		built_copy(s.journal, s.result);
-		if (!journal_save(&s, "built", err))
-			goto fail_after_stop;
-		cr_killpoint("server-built");
-	} else {
-		built_copy(s.result, s.journal);
-	}
-	json_object_set_new(s.result, "backup", json_pack("{s:O?, s:O?}",
-	    "ssldir", json_object_get(json_object_get(s.journal, "backup"),
-	    "ssldir"), "cadir", json_object_get(json_object_get(s.journal,
-	    "backup"), "cadir")));
-	if (s.backup_ssl == NULL) {
-		json_t *b = json_object_get(s.journal, "backup");
-		const char *bs = json_string_value(json_object_get(b, "ssldir"));
-		const char *bc = json_string_value(json_object_get(b, "cadir"));
-		s.backup_ssl = bs ? strdup(bs) : NULL;
-		s.backup_ca = bc ? strdup(bc) : NULL;
-	}
-	st = journal_state(&s);
-	if ((strcmp(st, "built") == 0 || strcmp(st, "ca_exchanged") == 0) &&
-	    !exchange(&s, err))
-		goto fail_after_stop;
-	out = finish(&s, under_pxp, err);
-	goto out;
-fail_after_stop:
-	cr_err_live(err, CR_LIVE_UNKNOWN);
-	cr_err_next(err, "the services stay stopped and the journal "
-	    "in %s knows where the run is: fix the cause and run the task "
-	    "again (backups: %s, %s)", s.staging, s.backup_ssl ?
-	    s.backup_ssl : "-", s.backup_ca ? s.backup_ca : "-");
+	if (step_stop(&s, found, under_pxp, err) && step_build(&s, err) &&
+	    step_exchange(&s, err))
+		out = finish(&s, under_pxp, err);
 out:
 	if (out == NULL)
 		cr_err_set_step(err, "server");
