@@ -12,6 +12,7 @@ PACKAGES=(
     metadata-json-lint puppet-lint puppet-strings ruby-puppetserver-ca-cli
     build-essential pkg-config curl openssl clang procps util-linux iproute2
     git ca-certificates time libclang-rt-14-dev
+    puppetdb puppet-terminus-puppetdb postgresql
 )
 FACTER_CONF=${FACTER_CONF:-/etc/facter/facter.conf}
 
@@ -31,6 +32,9 @@ if [ "${#missing[@]}" -eq 0 ]; then
 else
     echo "setup-debian: installing ${#missing[@]} missing package(s): ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # the tests run PuppetDB on a cluster of their own (tests/lib/puppetdb.sh):
+    # no database in the system's cluster
+    echo 'puppetdb puppetdb/dbconfig-install boolean false' | debconf-set-selections
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
 fi
