@@ -12,7 +12,7 @@
 #   node_task DIR TASK JSON       run a task inside the booted container DIR;
 #                                 sets TASK_RC and TASK_OUT (stderr: $TEST_TMP/task.err)
 #   node_x DIR CMD...             roots_exec_dir
-#   node_bin_probe DIR            prints "" when the executable runs in DIR,
+#   node_bin_probe DIR [PREFIX]   prints "" when the executable runs in DIR,
 #                                 else the reason (first line of its error)
 
 NODES_INST=/opt/cr-inst
@@ -46,12 +46,12 @@ node_install_tasks() {
 node_x() { roots_exec_dir "$@"; }
 
 node_bin_probe() {
-    local dir=$1 out rc=0
-    [ -f "$dir/merged$NODES_INST/cert_regen/files/bin/linux-x86_64/cert_regen" ] || {
+    local dir=$1 prefix=${2:-$NODES_INST} out rc=0
+    [ -f "$dir/merged$prefix/cert_regen/files/bin/linux-x86_64/cert_regen" ] || {
         printf 'no executable at %s (build it: rake binaries, or set CR_MATRIX_BIN)' "$(nodes_bin)"
         return 0
     }
-    out=$(roots_exec_dir "$dir" "$NODES_INST/cert_regen/files/bin/linux-x86_64/cert_regen" --version 2>&1) || rc=$?
+    out=$(roots_exec_dir "$dir" "$prefix/cert_regen/files/bin/linux-x86_64/cert_regen" --version 2>&1) || rc=$?
     [ "$rc" -eq 0 ] || printf '%s' "$(printf '%s' "$out" | head -n 1 | cut -c1-200)"
 }
 
