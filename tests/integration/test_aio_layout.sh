@@ -6,7 +6,7 @@
 # naming another certname.  Proves that the settings resolver, the task
 # launcher and the fact find the AIO files.  Also: Debian 11's own layout
 # ($confdir/ssl) through the real bullseye run_mode.rb.
-# shellcheck disable=SC2015
+# shellcheck disable=SC2015,SC2016,SC2012
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/roots.sh"

@@ -210,7 +210,7 @@ run_cell() {
         if [ "$suite" = trixie ]; then
             want=$(roots_exec_dir "$dir" puppet config print hostcert_renewal_interval crl_refresh_interval --section agent 2>/dev/null | sort)
             got=$(roots_exec_dir "$dir" "$NODES_INST/cert_regen/files/bin/linux-x86_64/cert_regen" settings hostcert_renewal_interval crl_refresh_interval 2>&1 | settings_lines)
-            check "$CA_TAG" "$node" settings "$deb: Puppet 8 renewal settings resolved as puppet does ($(echo $want))" \
+            check "$CA_TAG" "$node" settings "$deb: Puppet 8 renewal settings resolved as puppet does (${want//$'\n'/, })" \
                 "$([ "$want" = "$got" ]; echo $?)" "puppet: $want / cert_regen: $got"
         fi
     fi

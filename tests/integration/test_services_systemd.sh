@@ -4,7 +4,7 @@
 # running puppet.service, pxp-agent (not packaged in Debian: absent), a
 # disabled unit, a masked unit and a running unit that fails to start again.
 # States before and after come from systemctl itself.
-# shellcheck disable=SC2015
+# shellcheck disable=SC2015,SC2016,SC2012
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/task.sh"

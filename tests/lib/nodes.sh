@@ -56,6 +56,7 @@ node_bin_probe() {
 }
 
 # node_task DIR TASK JSON [PREFIX]: Bolt's "both" input method, run from /.
+# shellcheck disable=SC2034  # TASK_RC and TASK_OUT are read by the tests
 node_task() {
     local dir=$1 task=$2 params=${3:-"{}"} prefix=${4:-$NODES_INST} full
     full=$(ruby -rjson -e 'p = JSON.parse(ARGV[0]); p["_task"] = "cert_regen::" + ARGV[1]; p["_installdir"] = ARGV[2]; print JSON.generate(p)' \

@@ -16,7 +16,6 @@
 # Suites: bullseye (Debian 11, puppet 5.5), bookworm (12, puppet 7.23),
 #         trixie (13, puppet 8.10 + puppetserver 8.7).
 
-ROOTS_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOTS_CACHE=${CR_ROOTS_CACHE:-/var/cache/cert_regen/roots}
 ROOTS_MIRROR=${CR_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # Everything a root holds besides minbase.  Changing a list rebuilds the root.
