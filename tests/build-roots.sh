@@ -9,6 +9,10 @@ set -euo pipefail
 suites=("$@")
 [ "${#suites[@]}" -gt 0 ] || suites=(bullseye bookworm trixie)
 t0=$(date +%s)
+# one builder at a time; a second caller waits, then finds the roots cached
+mkdir -p "$ROOTS_CACHE"
+exec 9>"$ROOTS_CACHE/.build.lock"
+flock 9
 pids=()
 for s in "${suites[@]}"; do
     roots_ensure "$s" >/dev/null &
