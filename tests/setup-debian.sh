@@ -13,6 +13,7 @@ PACKAGES=(
     build-essential pkg-config curl openssl clang procps util-linux iproute2
     git ca-certificates time libclang-rt-14-dev
     puppetdb puppet-terminus-puppetdb postgresql
+    debootstrap systemd-container
 )
 FACTER_CONF=${FACTER_CONF:-/etc/facter/facter.conf}
 

@@ -44,7 +44,7 @@
 
 enum stype {
 	T_STRING, T_FILE, T_PORT, T_INT, T_KEYTYPE, T_CREV, T_AUTOSIGN,
-	T_CERTNAME,
+	T_CERTNAME, T_DURATION,
 };
 
 /* How a default is found when nothing sets the value. */
@@ -86,6 +86,9 @@ struct def {
 	X("localcacert", T_FILE, D_TEMPLATE, "$certdir/ca.pem", NULL) \
 	X("hostcrl", T_FILE, D_TEMPLATE, "$ssldir/crl.pem", NULL) \
 	X("certificate_revocation", T_CREV, D_TEMPLATE, "chain", NULL) \
+	/* Puppet 8 defaults (Puppet 7: no renewal, CRL never refreshed) */ \
+	X("hostcert_renewal_interval", T_DURATION, D_TEMPLATE, "30d", NULL) \
+	X("crl_refresh_interval", T_DURATION, D_TEMPLATE, "1d", NULL) \
 	X("key_type", T_KEYTYPE, D_TEMPLATE, "rsa", NULL) \
 	X("keylength", T_INT, D_TEMPLATE, "4096", NULL) \
 	X("named_curve", T_STRING, D_TEMPLATE, "prime256v1", NULL) \
@@ -254,6 +257,35 @@ sb_add(struct sbuf *b, const char *s, size_t n, const char *what, cr_err *err)
 
 /* ---- typed conversion (Puppet's munge + print) ---- */
 
+/*
+ * Puppet's DurationSetting: digits and one unit of y d h m s (none: seconds),
+ * printed as seconds.  False when v is not one.
+ */
+static bool
+duration_seconds(const char *v, long long *secs)
+{
+	static const char units[] = "ydhms";
+	static const long long mult[] = { 31536000LL, 86400LL, 3600LL, 60LL, 1LL };
+	const char *u;
+	long long n = 0;
+	size_t i = 0;
+	bool ok = false;
+
+	while (isdigit((unsigned char)v[i]) && n <= 1000000000000LL)
+		n = n * 10 + (v[i++] - '0');
+	if (i == 0 || n > 1000000000000LL)
+		goto out;
+	if (v[i] == '\0') {
+		*secs = n;
+		ok = true;
+	} else if (v[i + 1] == '\0' && (u = strchr(units, v[i])) != NULL) {
+		*secs = n * mult[u - units];
+		ok = true;
+	}
+out:
+	return ok;
+}
+
 /* Setting#munge then #print: a new string in Puppet's printed form. */
 static char *
 munge(size_t i, const char *v, bool is_bool, cr_err *err)
@@ -285,6 +317,15 @@ munge(size_t i, const char *v, bool is_bool, cr_err *err)
 		else if (d->type == T_PORT && (n < 0 || n > 65535))
 			cr_err_set(err, CR_KIND_SETTINGS, "Value '%lld' is not a "
 			    "valid port number for parameter: %s", n, pname);
+		else {
+			snprintf(num, sizeof(num), "%lld", n);
+			keep = num;
+		}
+		break;
+	case T_DURATION:
+		if (is_bool || !duration_seconds(v, &n))
+			cr_err_set(err, CR_KIND_SETTINGS, "Invalid duration format "
+			    "'%s' for parameter: %s", v, pname);
 		else {
 			snprintf(num, sizeof(num), "%lld", n);
 			keep = num;
@@ -401,6 +442,28 @@ out:
 }
 
 /* Debian: /var/lib/puppet/ssl for root or its owner, else $confdir/ssl. */
+/*
+ * Debian moved the root agent's ssldir to /var/lib/puppet/ssl in its Puppet 7
+ * packages (run_mode.rb names it); Debian 11's puppet 5.5 keeps Puppet's own
+ * $confdir/ssl (/etc/puppet/ssl).  No run_mode.rb to read: the newer layout.
+ */
+static bool
+debian_moves_ssldir(void)
+{
+	char buf[16384];
+	size_t n = 0;
+	bool moved = true;
+	FILE *f = fopen(DEBIAN_RUN_MODE, "re");
+
+	if (f != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		moved = strstr(buf, DEB_SYSTEM_SSL) != NULL;
+		fclose(f);
+	}
+	return moved;
+}
+
 static char *
 default_ssldir(struct cr_settings *st, cr_err *err)
 {
@@ -409,6 +472,8 @@ default_ssldir(struct cr_settings *st, cr_err *err)
 	if (st->app == &deb_user && stat(DEB_SYSTEM_SSL, &sb) == 0 &&
 	    sb.st_uid == geteuid())
 		return dup_or_err(DEB_SYSTEM_SSL, err);
+	if (st->app == &deb_root && !debian_moves_ssldir())
+		return dup_or_err("$confdir/ssl", err);
 	return dup_or_err(st->app->ssl, err);
 }
 
