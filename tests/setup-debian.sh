@@ -14,6 +14,9 @@ PACKAGES=(
     git ca-certificates time libclang-rt-14-dev
     puppetdb puppet-terminus-puppetdb postgresql
     debootstrap systemd-container
+    # self-contained builds (ext/deps, make TARGET=...) and their tests
+    musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+    binfmt-support mingw-w64 cmake ninja-build patch xz-utils hyperfine
 )
 FACTER_CONF=${FACTER_CONF:-/etc/facter/facter.conf}
 

@@ -8,9 +8,11 @@ require 'mkmf'
 
 core = File.expand_path('../core', __dir__)
 
-dir_config('openssl')
-dir_config('jansson')
-dir_config('yaml')
+# CERT_REGEN_DEPS=<prefix of `ext/deps/build.sh x86_64-pic`>: the
+# self-contained variant, which links that prefix's static PIC OpenSSL and
+# jansson and exports nothing of them (export.map), so it cannot clash with
+# the OpenSSL the agent's Ruby loads.  Without it, the system libraries.
+deps = ENV.fetch('CERT_REGEN_DEPS', '')
 
 def need(what, hint)
   return if yield
@@ -18,18 +20,25 @@ def need(what, hint)
   abort "cert_regen: #{what} not found. #{hint}"
 end
 
-need('OpenSSL >= 3.0', 'Install libssl-dev (Debian) or openssl-devel (RHEL).') do
-  pkg_config('openssl') && have_header('openssl/ssl.h') &&
-    try_compile("#include <openssl/opensslv.h>\n#if OPENSSL_VERSION_MAJOR < 3\n#error too old\n#endif\nint main(void){return 0;}")
-end
-need('jansson', 'Install libjansson-dev (Debian) or jansson-devel (RHEL).') do
-  (pkg_config('jansson') || true) && have_header('jansson.h') && have_library('jansson', 'json_object')
-end
-need('libyaml', 'Install libyaml-dev (Debian) or libyaml-devel (RHEL).') do
-  (pkg_config('yaml-0.1') || true) && have_header('yaml.h') && have_library('yaml', 'yaml_parser_initialize')
-end
-need('libcurl', 'Install libcurl4-openssl-dev (Debian) or libcurl-devel (RHEL).') do
-  (pkg_config('libcurl') || true) && have_header('curl/curl.h') && have_library('curl', 'curl_easy_init')
+if deps.empty?
+  dir_config('openssl')
+  dir_config('jansson')
+  need('OpenSSL >= 3.0', 'Install libssl-dev (Debian) or openssl-devel (RHEL).') do
+    pkg_config('openssl') && have_header('openssl/ssl.h') &&
+      try_compile("#include <openssl/opensslv.h>\n#if OPENSSL_VERSION_MAJOR < 3\n#error too old\n#endif\nint main(void){return 0;}")
+  end
+  need('jansson', 'Install libjansson-dev (Debian) or jansson-devel (RHEL).') do
+    (pkg_config('jansson') || true) && have_header('jansson.h') && have_library('jansson', 'json_object')
+  end
+else
+  abort "cert_regen: CERT_REGEN_DEPS=#{deps} holds no libcrypto.a: run bash ext/deps/build.sh x86_64-pic" unless
+    File.file?(File.join(deps, 'lib', 'libcrypto.a'))
+  $INCFLAGS << " -I#{deps}/include"
+  # The archives' objects become the extension's own; --exclude-libs keeps
+  # them out of the dynamic symbol table and export.map allows only Init.
+  $LOCAL_LIBS << " #{deps}/lib/libssl.a #{deps}/lib/libcrypto.a #{deps}/lib/libjansson.a"
+  $LDFLAGS << " -Wl,--exclude-libs,ALL -Wl,--version-script=#{File.expand_path('export.map', __dir__)}"
+  $LIBS << ' -lpthread'
 end
 
 # Only the binding's Init function is visible: the core's names cannot clash
@@ -46,7 +55,13 @@ version = JSON.parse(File.read(File.expand_path('../../metadata.json', __dir__))
 abort 'cert_regen: no "version" in metadata.json' unless version.is_a?(String) && version.match?(/\A\d+\.\d+\.\d+\z/)
 $defs << %(-DCERT_REGEN_VERSION=\\"#{version}\\")
 $VPATH << core
-$srcs = ['cert_regen_native.c'] + Dir[File.join(core, '*.c')].map { |f| File.basename(f) }.sort
+# Only what the fact needs (cr_status_collect and the settings resolver):
+# no HTTP client and no YAML parser, so a Facter process loads neither
+# libcurl nor libyaml.  A core file the fact starts to need shows up as an
+# undefined symbol when the extension loads (the specs load it).  The list
+# is fact_core.txt, shared with build_abi.sh.
+FACT_CORE = File.read(File.expand_path('fact_core.txt', __dir__)).split.freeze
+$srcs = ['cert_regen_native.c'] + FACT_CORE.map { |f| "#{f}.c" }
 
 create_makefile('cert_regen_native')
 

@@ -27,6 +27,7 @@ status_run(json_t *params, cr_err *err)
 	o.warn_days = (int)cr_param_int(params, "warn_days", -1);
 	o.allow_exec = true;
 	o.fresh_crl = cr_param_bool(params, "fresh_crl", false);
+	o.fetch_crl = cr_status_fetch_crl;
 	return cr_status_collect(&o, err);
 }
 

@@ -15,7 +15,6 @@
 
 #include "cr_crl_fast.h"
 #include "cr_fs.h"
-#include "cr_http.h"
 #include "cr_json.h"
 #include "cr_regen.h"
 #include "cr_settings.h"
@@ -195,28 +194,31 @@ read_crl(struct state *st, const char *path)
  * server verified with localcacert), accepted only when every CRL in it
  * is signed by a CA of the bundle.  NULL with e set otherwise. */
 static STACK_OF(X509_CRL) *
-ca_crls(struct state *st, const cr_settings *set, cr_err *e)
+ca_crls(struct state *st, const cr_settings *set,
+    const struct cr_status_opts *o, cr_err *e)
 {
-	struct cr_http_opts ho;
 	STACK_OF(X509_CRL) *crls = NULL, *out = NULL;
 	const char *port = cr_settings_get(set, "ca_port");
-	cr_http *h = NULL;
 	char *pem = NULL, name[256];
 	size_t len = 0;
 	int bad;
 
-	memset(&ho, 0, sizeof(ho));
-	ho.server = cr_settings_get(set, "ca_server");
-	ho.port = port ? atoi(port) : 0;
-	ho.cacert = cr_settings_get(set, "localcacert");
+	if (o->fetch_crl == NULL) {
+		cr_err_set(e, CR_KIND_INVALID_PARAMETER, "this build of "
+		    "cert_regen has no HTTP client (the fact's extension): run "
+		    "the cert_regen::status task with fresh_crl=true to judge "
+		    "revocation on the CA's CRL");
+		goto out;
+	}
 	if (st->bundle == NULL) {
 		cr_err_set(e, CR_KIND_IO, "there is no readable CA bundle to "
 		    "check the CA's CRL with: repair localcacert first (see "
 		    "the \"ca\" error)");
 		goto out;
 	}
-	if ((h = cr_http_new(&ho, e)) == NULL ||
-	    (pem = cr_ca_get_crl(h, &len, e)) == NULL ||
+	if ((pem = o->fetch_crl(cr_settings_get(set, "ca_server"),
+	    port ? atoi(port) : 0, cr_settings_get(set, "localcacert"), &len,
+	    e)) == NULL ||
 	    (crls = cr_crls_parse(pem, len, "the CA's CRL", e)) == NULL)
 		goto out;
 	if ((bad = cr_crls_unsigned(crls, st->bundle)) >= 0) {
@@ -233,7 +235,6 @@ ca_crls(struct state *st, const cr_settings *set, cr_err *e)
 out:
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	free(pem);
-	cr_http_free(h);
 	return out;
 }
 
@@ -241,7 +242,8 @@ out:
  * which CRL was used.  The CA out of reach is an error entry with its
  * next step, and the local CRL stays in use. */
 static void
-use_ca_crl(struct state *st, const cr_settings *set)
+use_ca_crl(struct state *st, const cr_settings *set,
+    const struct cr_status_opts *o)
 {
 	STACK_OF(X509_CRL) *fresh;
 	cr_err e;
@@ -249,7 +251,7 @@ use_ca_crl(struct state *st, const cr_settings *set)
 	char next[512];
 
 	cr_err_init(&e);
-	if ((fresh = ca_crls(st, set, &e)) != NULL) {
+	if ((fresh = ca_crls(st, set, o, &e)) != NULL) {
 		cr_crl_set_clear(&st->crlset);
 		if (!cr_crl_set_wrap(fresh, &st->crlset)) {
 			sk_X509_CRL_pop_free(fresh, X509_CRL_free);
@@ -565,7 +567,7 @@ cr_status_collect(const struct cr_status_opts *o, cr_err *err)
 	read_crl(&st, cr_settings_get(set, "hostcrl"));
 	json_object_set_new(st.out, "crl_source", json_string("local"));
 	if (o->fresh_crl)
-		use_ca_crl(&st, set);
+		use_ca_crl(&st, set, o);
 	if (st.host != NULL) {
 		X509 *leaf = sk_X509_value(st.host, 0);
 		hc = cr_cert_json(leaf, st.now);

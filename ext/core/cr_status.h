@@ -32,7 +32,19 @@ struct cr_status_opts {
 	 * local crl.pem ("crl_source": "ca"; "local" when not asked or when
 	 * the CA cannot be reached, then with an "errors" entry). */
 	bool fresh_crl;
+	/* How fresh_crl fetches the CA's CRL (PEM, malloc'd, *len set; NULL
+	 * with err set on failure): cr_status_fetch_crl in the executable.
+	 * NULL in the Ruby extension, which links no HTTP client, so a Facter
+	 * process loads neither libcurl nor libyaml; fresh_crl then reports
+	 * an error entry and keeps the local CRL. */
+	char *(*fetch_crl)(const char *server, int port, const char *cacert,
+	    size_t *len, cr_err *err);
 };
+
+/* The executable's fetch_crl: GET the CA's CRL over HTTPS (libcurl),
+ * verifying the server with cacert.  Lives in cr_status_fetch.c. */
+char *cr_status_fetch_crl(const char *server, int port, const char *cacert,
+    size_t *len, cr_err *err);
 
 /*
  * Collects the state.  Never fails because of the files it reads: a missing

@@ -11,9 +11,12 @@
 # $CERT_REGEN_CONFDIR if set, else the packaging's default confdir, with
 # Facter's fqdn as the default certname, as Puppet does.
 #
+# Without a build of the extension for this Ruby, the module's static task
+# executable gives the same value ("source" says which one answered).
 # The fact never raises: a missing build, a failing extension or an
 # unreadable file gives a value with health "error" and a Facter warning.
 require_relative '../cert_regen/native'
+require_relative '../cert_regen/executable'
 
 module CertRegen
   # Facter loads fact files again on every run of a daemon: start from a
@@ -29,26 +32,40 @@ module CertRegen
       %i[hostcert hostprivkey localcacert hostcrl hostcsr certificate_revocation]
     end
 
+    # "source" says which path gave the value: "extension" (the build for
+    # this Ruby), "executable" (no build loads here: the module's static
+    # task executable answered) or "none".
     def value
-      unless CertRegen::NativeLoader.load!
-        reason = CertRegen::NativeLoader.reason
-        Facter.warn("cert_regen: #{reason}")
-        return {
-          'health' => 'error',
-          'health_reasons' => [reason],
-          'error' => reason,
-          'ruby_abi' => CertRegen::NativeLoader.ruby_abi,
-          'ruby_arch' => CertRegen::NativeLoader.ruby_arch,
-          'warn_days' => CertRegen::NativeLoader.warn_days_default,
-        }
-      end
-      status = CertRegen::Native.status(options)
+      status = if CertRegen::NativeLoader.load!
+                 CertRegen::Native.status(options).merge('source' => 'extension')
+               else
+                 from_executable
+               end
+      return status if status['source'] == 'none'
+
       Array(status['errors']).each do |e|
         Facter.warn("cert_regen: #{e['part']}: #{e['msg']} (#{e['kind']})")
       end
       status
     rescue StandardError => e
       error_value(e)
+    end
+
+    def from_executable
+      status = CertRegen::Executable.status(options)
+      return status.merge('source' => 'executable') if status
+
+      reason = "#{CertRegen::NativeLoader.reason}; #{CertRegen::Executable.reason}"
+      Facter.warn("cert_regen: #{reason}")
+      {
+        'health' => 'error',
+        'health_reasons' => [reason],
+        'error' => reason,
+        'ruby_abi' => CertRegen::NativeLoader.ruby_abi,
+        'ruby_arch' => CertRegen::NativeLoader.ruby_arch,
+        'warn_days' => CertRegen::NativeLoader.warn_days_default,
+        'source' => 'none',
+      }
     end
 
     def error_value(exc)

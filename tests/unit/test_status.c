@@ -1025,6 +1025,7 @@ test_fresh_crl_unreachable(void **state)
 	assert_str_at(j, "crl_source", "local");
 	json_decref(j);
 	o.fresh_crl = true;
+	o.fetch_crl = cr_status_fetch_crl;
 	assert_non_null(j = cr_status_collect(&o, &e));
 	assert_str_at(j, "crl_source", "local");
 	e0 = json_array_get(json_object_get(j, "errors"), 0);
@@ -1035,6 +1036,36 @@ test_fresh_crl_unreachable(void **state)
 	    "judged on the local CRL");
 	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
 	assert_int_equal(ERR_peek_error(), 0);
+	done(j, x, dir);
+}
+
+/* fresh_crl in a build without an HTTP client (the fact's extension sets
+ * no fetch_crl): an errors entry that names the task, the local CRL kept. */
+static void
+test_fresh_crl_no_client(void **state)
+{
+	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
+	char *dir = make_ssldir("fresh_noclient", x, F.key);
+	struct cr_status_opts o;
+	json_t *j, *e0;
+	cr_err e;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.confdir = F.confdir;
+	o.ssldir = dir;
+	o.certname = CERTNAME;
+	o.warn_days = -1;
+	o.now = T0;
+	o.fresh_crl = true;
+	cr_err_init(&e);
+	assert_non_null(j = cr_status_collect(&o, &e));
+	assert_str_at(j, "crl_source", "local");
+	e0 = json_array_get(json_object_get(j, "errors"), 0);
+	assert_str_at(e0, "part", "crl_fresh");
+	assert_str_at(e0, "kind", "cert_regen/invalid-parameter");
+	assert_non_null(strstr(str_at(e0, "msg"), "cert_regen::status task"));
+	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
 	done(j, x, dir);
 }
 
@@ -1150,6 +1181,7 @@ main(void)
 		cmocka_unit_test(test_many_overrides),
 		cmocka_unit_test(test_fifo),
 		cmocka_unit_test(test_fresh_crl_unreachable),
+		cmocka_unit_test(test_fresh_crl_no_client),
 		cmocka_unit_test(test_big_crl),
 		cmocka_unit_test(test_crl_tampered_entry),
 	};

@@ -4,6 +4,10 @@ require_relative '../../spec_helper'
 require 'facter'
 require 'open3'
 require 'timeout'
+require 'cert_regen/executable'
+
+# The task executable of this host (`rake binaries`), for the fallback path.
+EXE = File.join(ROOT, 'files', 'bin', CertRegen::Executable.platform, 'cert_regen')
 
 RSpec.describe 'the cert_regen fact' do
   let(:world) { PKI.world }
@@ -38,7 +42,8 @@ RSpec.describe 'the cert_regen fact' do
       expect(value).to be_a(Hash)
       expect(value).to include('health' => 'ok', 'certname' => PKI::CERTNAME, 'confdir' => conf,
                                'ssldir' => world.ssldir(:ok), 'errors' => [])
-      expect(value.reject { |k, _| k == 'checked_at' }).to eq(direct.reject { |k, _| k == 'checked_at' })
+      expect(value['source']).to eq('extension')
+      expect(value.reject { |k, _| %w[checked_at source].include?(k) }).to eq(direct.reject { |k, _| k == 'checked_at' })
       expect(value['hostcert']['fingerprint_sha256']).to eq(RubySays.fingerprint(world.leaves[:ok].cert))
       expect(Facter).not_to have_received(:warn)
     end
@@ -47,7 +52,9 @@ RSpec.describe 'the cert_regen fact' do
       allow(Facter).to receive(:value).with('networking.fqdn').and_return('Node1.Example.COM.')
       expect(CertRegen::Native).to receive(:status)
         .with({ 'default_certname' => 'node1.example.com' }).and_return('health' => 'ok', 'errors' => [])
-      with_env('CERT_REGEN_CONFDIR' => nil) { expect(resolve).to eq('health' => 'ok', 'errors' => []) }
+      with_env('CERT_REGEN_CONFDIR' => nil) do
+        expect(resolve).to eq('health' => 'ok', 'errors' => [], 'source' => 'extension')
+      end
     end
 
     it 'uses the default certname when puppet.conf names none' do
@@ -105,7 +112,7 @@ RSpec.describe 'the cert_regen fact' do
           'certificate_revocation' => 'false'
         }
       }).and_return('health' => 'missing', 'errors' => [])
-      expect(resolve).to eq('health' => 'missing', 'errors' => [])
+      expect(resolve).to eq('health' => 'missing', 'errors' => [], 'source' => 'extension')
     end
 
     it "passes only Puppet's confdir outside an agent run (facter -p reads [main] only)" do
@@ -134,8 +141,9 @@ RSpec.describe 'the cert_regen fact' do
       expect(Facter).to have_received(:warn).with(/weird/)
     end
 
-    it 'reports a missing build for this Ruby without loading anything' do
+    it 'reports a missing build for this Ruby and no executable without loading anything' do
       allow(CertRegen::NativeLoader).to receive(:so_path).and_return(File.join(world.dir, 'no', 'such.so'))
+      allow(CertRegen::Executable).to receive(:candidates).and_return([File.join(world.dir, 'no', 'cert_regen')])
       expect(CertRegen::Native).not_to receive(:status)
       abi = RbConfig::CONFIG['ruby_version']
       arch = RbConfig::CONFIG['arch']
@@ -143,12 +151,24 @@ RSpec.describe 'the cert_regen fact' do
       expect(value).to eq(
         'health' => 'error',
         'health_reasons' => [value['error']],
-        'error' => "no native build for ruby #{abi} #{arch}: run `rake compile` with this Ruby (RUBY=#{RbConfig.ruby})",
+        'error' => "no native build for ruby #{abi} #{arch}: run `rake compile` with this Ruby (RUBY=#{RbConfig.ruby}); " \
+                   "and no cert_regen executable for #{CertRegen::Executable.platform} either " \
+                   "(looked at #{File.join(world.dir, 'no', 'cert_regen')})",
         'ruby_abi' => abi,
         'ruby_arch' => arch,
         'warn_days' => CertRegen::Native::WARN_DAYS_DEFAULT,
+        'source' => 'none',
       )
       expect(Facter).to have_received(:warn).with("cert_regen: #{value['error']}")
+    end
+
+    it 'says so when the executable answers with an error' do
+      allow(CertRegen::NativeLoader).to receive(:so_path).and_return(File.join(world.dir, 'no', 'such.so'))
+      with_env('CERT_REGEN_EXE' => EXE, 'CERT_REGEN_CONFDIR' => File.join(world.dir, 'no', 'confdir')) do
+        value = resolve
+        expect(value).to include('health' => 'error', 'source' => 'none')
+        expect(value['error']).to include("#{EXE} task status gave no status: ")
+      end
     end
 
     it 'keeps the fallback threshold in step with the extension' do
@@ -160,10 +180,37 @@ RSpec.describe 'the cert_regen fact' do
       FileUtils.mkdir_p(File.dirname(bad))
       File.write(bad, 'not an ELF file')
       allow(CertRegen::NativeLoader).to receive(:so_path).and_return(bad)
+      allow(CertRegen::Executable).to receive(:candidates).and_return([])
       value = resolve
       expect(value['health']).to eq('error')
       expect(value['error']).to start_with("cannot load #{bad}: ")
       expect(Facter).to have_received(:warn).once
+    end
+  end
+
+  describe 'without a build for this Ruby' do
+    before do
+      allow(CertRegen::NativeLoader).to receive(:so_path).and_return(File.join(world.dir, 'no', 'such.so'))
+    end
+
+    it 'gives the same value through the task executable and says so' do
+      conf = world.confdir_for(:ok)
+      value = with_env('CERT_REGEN_EXE' => EXE, 'CERT_REGEN_CONFDIR' => conf) { resolve }
+      direct = CertRegen::Native.status('confdir' => conf)
+      expect(value['source']).to eq('executable')
+      expect(value.reject { |k, _| %w[checked_at source].include?(k) }).to eq(direct.reject { |k, _| k == 'checked_at' })
+      expect(Facter).not_to have_received(:warn)
+    end
+
+    it 'runs a private copy of a build that lost its execute bit (pluginsync)' do
+      copy = File.join(world.dir, 'noexec', 'cert_regen')
+      FileUtils.mkdir_p(File.dirname(copy))
+      FileUtils.cp(EXE, copy)
+      File.chmod(0o644, copy)
+      conf = world.confdir_for(:ok)
+      value = with_env('CERT_REGEN_EXE' => copy, 'CERT_REGEN_CONFDIR' => conf) { resolve }
+      expect(value).to include('source' => 'executable', 'health' => 'ok', 'certname' => PKI::CERTNAME)
+      expect(File.stat(copy).mode & 0o777).to eq(0o644)
     end
   end
 
