@@ -45,12 +45,14 @@ $INCFLAGS << " -I#{core}"
 version = JSON.parse(File.read(File.expand_path('../../metadata.json', __dir__)))['version']
 abort 'cert_regen: no "version" in metadata.json' unless version.is_a?(String) && version.match?(/\A\d+\.\d+\.\d+\z/)
 $defs << %(-DCERT_REGEN_VERSION=\\"#{version}\\")
-$VPATH << core
-$srcs = ['cert_regen_native.c'] + Dir[File.join(core, '*.c')].map { |f| File.basename(f) }.sort
+# The core and its platform seam (core/sys/*.c and the POSIX side of it).
+core_dirs = [core, File.join(core, 'sys'), File.join(core, 'sys', 'posix')]
+core_dirs.each { |d| $VPATH << d }
+$srcs = ['cert_regen_native.c'] + core_dirs.flat_map { |d| Dir[File.join(d, '*.c')] }.map { |f| File.basename(f) }.sort
 
 create_makefile('cert_regen_native')
 
 # Every object depends on every core header: a changed struct must never
 # leave a stale object behind.
-headers = Dir[File.join(core, '*.h')].sort
+headers = (Dir[File.join(core, '*.h')] + Dir[File.join(core, 'sys', '*.h')]).sort
 File.open('Makefile', 'a') { |f| f.puts "\n$(OBJS): #{headers.join(' ')}" }
