@@ -218,7 +218,8 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot list %s", path);
 		goto out;
 	}
-	qsort(v, n, sizeof(*v), name_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), name_cmp);
 	*names = v;
 	*count = n;
 	v = NULL;

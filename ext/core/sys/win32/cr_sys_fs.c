@@ -399,7 +399,8 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 		win_error(err, code, "cannot list", path);
 		goto out;
 	}
-	qsort(v, n, sizeof(*v), name_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), name_cmp);
 	*names = v;
 	*count = n;
 	v = NULL;
