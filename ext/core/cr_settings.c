@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "cr_certname.h"
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_json.h"
 #include "cr_ruby.h"
 #include "cr_settings.h"

@@ -15,19 +15,6 @@
 #include <openssl/crypto.h>
 
 #include "sys/cr_sys_fs.h"
-#include "sys/cr_sys_host.h"
-
-bool
-cr_sys_windows(void)
-{
-	return false;
-}
-
-bool
-cr_sys_privileged(void)
-{
-	return getuid() == 0;
-}
 
 bool
 cr_sys_path_absolute(const char *path)

@@ -15,29 +15,6 @@
 #include <openssl/crypto.h>
 
 #include "sys/cr_sys_fs.h"
-#include "sys/cr_sys_host.h"
-
-bool
-cr_sys_windows(void)
-{
-	return true;
-}
-
-bool
-cr_sys_privileged(void)
-{
-	SID_IDENTIFIER_AUTHORITY nt = SECURITY_NT_AUTHORITY;
-	PSID admins = NULL;
-	BOOL member = FALSE;
-
-	if (!AllocateAndInitializeSid(&nt, 2, SECURITY_BUILTIN_DOMAIN_RID,
-	    DOMAIN_ALIAS_RID_ADMINS, 0, 0, 0, 0, 0, 0, &admins))
-		return false;
-	if (!CheckTokenMembership(NULL, admins, &member))
-		member = FALSE;
-	FreeSid(admins);
-	return member != FALSE;
-}
 
 static bool
 is_sep(char c)
