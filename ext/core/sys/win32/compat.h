@@ -1,0 +1,14 @@
+/*
+ * compat.h (Windows build only, force-included by ext/Makefile's Windows
+ * section) - the C library functions the core uses that mingw-w64 lacks,
+ * implemented in cr_sys_compat.c.  The core keeps its POSIX spelling.
+ */
+#ifndef CR_WIN32_COMPAT_H
+#define CR_WIN32_COMPAT_H
+
+#include <stddef.h>
+
+char *strndup(const char *s, size_t n);
+void *memmem(const void *hay, size_t hlen, const void *needle, size_t nlen);
+
+#endif
