@@ -12,6 +12,7 @@ PACKAGES=(
     metadata-json-lint puppet-lint puppet-strings ruby-puppetserver-ca-cli
     build-essential pkg-config curl openssl clang procps util-linux iproute2
     git ca-certificates time libclang-rt-14-dev
+    gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 xz-utils
 )
 FACTER_CONF=${FACTER_CONF:-/etc/facter/facter.conf}
 
