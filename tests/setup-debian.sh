@@ -17,6 +17,7 @@ PACKAGES=(
     # self-contained builds (ext/deps, make TARGET=...) and their tests
     musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
     binfmt-support mingw-w64 cmake ninja-build patch xz-utils hyperfine
+    wine64
 )
 FACTER_CONF=${FACTER_CONF:-/etc/facter/facter.conf}
 

@@ -32,6 +32,13 @@ enum cr_privilege {
 	CR_PRIV_USER,
 };
 
+/* Whose path rules and defaults: Puppet's on POSIX or on Windows. */
+enum cr_platform {
+	CR_PLAT_AUTO = 0,	/* the platform this was built for */
+	CR_PLAT_POSIX,
+	CR_PLAT_WINDOWS,	/* %ALLUSERSPROFILE%\PuppetLabs\..., '\' as '/' */
+};
+
 struct cr_settings_opts {
 	const char *confdir;	/* NULL: packaging default */
 	const char *section;	/* "agent" (default), "server" (= "master"), "main", "user" */
@@ -41,7 +48,8 @@ struct cr_settings_opts {
 	const char *puppet_bin;	/* NULL: search the usual places, then PATH */
 	const char *const *names;	/* NULL-terminated: resolve only these (and
 				 * what they refer to); NULL: every setting */
-	enum cr_privilege privilege;
+	enum cr_privilege privilege;	/* on Windows: root = Administrators */
+	enum cr_platform platform;
 };
 
 /*
