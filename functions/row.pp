@@ -29,7 +29,7 @@ function cert_regen::row(String $target, Hash $answer, Hash $ctx) >> Hash {
   $d = $answer['details'] ? { Hash => $answer['details'], default => {} }
   $pending = $answer['ok'] == true and $value['state'] == 'pending'
   $staged = $ctx['staged'] == true or $pending or $d['journal_state'] in ['staged', 'submitted', 'signed', 'prepared', 'swapped']
-  $installed = $d['live_identity'] == 'new' or $d['journal_state'] == 'swapped'
+  $installed = $d['live'] == 'new' or $d['journal_state'] == 'swapped'
 
   $step = $task ? {
     'regenerate' => $d['step'] ? {

@@ -11,8 +11,8 @@
 # @return [String] The message on one line, at most `width` characters.
 function cert_regen::short_message(Optional[String] $msg, Integer[8] $width = 60) >> String {
   $text = $msg ? {
-    String  => $msg.split(/ Next step: /)[0].regsubst(/\s+/, ' ', 'G').strip,
-    default => '',
+    String[1] => $msg.split(/ Next step: /)[0].regsubst(/\s+/, ' ', 'G').strip,
+    default   => '',
   }
   $text.length > $width ? {
     true    => "${text[0, $width - 3]}...",

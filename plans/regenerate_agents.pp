@@ -13,7 +13,14 @@
 # message, next step) and returns it. Details: docs/plans.md.
 #
 # @param targets
-#   The agents.
+#   The agents. Not needed with `select`; with it, only the agents the
+#   query selects among these.
+# @param select
+#   Select the agents from PuppetDB instead of (or among) a list: the
+#   active nodes whose cert_regen fact matches (Cert_regen::Fleet_select:
+#   `expiring_within_days`, `health`, `hostcert_health`; see
+#   cert_regen::report), each taken as a target of its certname. The plan
+#   still checks each one itself before regenerating it.
 # @param ca
 #   The CA host (one target), where the CA tasks run with its own certificate.
 # @param force
@@ -65,9 +72,12 @@
 #
 # @example Regenerate the agents that need it, 20 at a time
 #   bolt plan run cert_regen::regenerate_agents targets=agents ca=puppet.example.com batch_size=20
+# @example Regenerate every node whose certificate ends within 30 days, as PuppetDB knows them
+#   bolt plan run cert_regen::regenerate_agents ca=puppet.example.com 'select={"expiring_within_days": 30}'
 plan cert_regen::regenerate_agents(
-  TargetSpec $targets,
+  Optional[TargetSpec] $targets = undef,
   TargetSpec $ca,
+  Optional[Cert_regen::Fleet_select] $select = undef,
   Boolean $force = false,
   Integer[1] $batch_size = 10,
   Integer[0, 3650] $warn_days = 30,
@@ -88,7 +98,18 @@ plan cert_regen::regenerate_agents(
   Integer[0, 86400] $lock_timeout = 300,
   Boolean $fail_on_error = true,
 ) {
-  $agents = get_targets($targets)
+  if $targets =~ Undef and $select =~ Undef {
+    fail_plan('name the agents in targets=, or select them from PuppetDB with select=. Next step: give one of them',
+    'cert_regen/invalid-parameter')
+  }
+  $agents = $select ? {
+    Undef   => get_targets($targets),
+    default => cert_regen::fleet_pick(cert_regen::fleet_rows(puppetdb_query(cert_regen::fleet_query($select)), $select),
+      $targets ? { Undef => undef, default => get_targets($targets).map |$t| { $t.name } }).map |$n| { get_target($n) },
+  }
+  if $select =~ NotUndef {
+    out::message("cert_regen: PuppetDB selected ${agents.length} agent(s) by ${select}")
+  }
   $ca_targets = get_targets($ca)
   if $ca_targets.length != 1 {
     fail_plan("ca must name exactly one target, not ${ca_targets.length}. Next step: name the CA host alone in ca=",

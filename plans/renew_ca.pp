@@ -19,7 +19,11 @@
 #   Agents and compilers that get the renewed bundle. A target var
 #   `cert_regen_confdir` is passed as `confdir`.
 # @param days
-#   Validity of the renewed CA certificates in days (30 to 36500).
+#   Validity of the renewed CA certificates in days (30 to 36500). A value
+#   that would end the CA sooner than it ends now is refused
+#   (cert_regen/invalid-parameter, details.days_min) unless allow_shorter.
+# @param allow_shorter
+#   Shorten the CA on purpose: days may end before the CA does now.
 # @param services
 #   Services stopped and started on the primary. When not given: puppet,
 #   pxp-agent, mcollective, puppetserver.
@@ -30,8 +34,10 @@
 #   `primary`: ca_renew's result (per CA certificate old and new
 #   fingerprint and not_after, `bundle_sha256`, the new root fingerprint in
 #   `new_ca.root_fingerprint_sha256`); `agents`: one row per agent
-#   (`target`, `outcome` ok/failed, `step`, `state`, `kind`, `message`,
-#   `next_step`).
+#   (`target`, `outcome`: updated, kept (its bundle was already the renewed
+#   one, or the CA offered one that ends sooner: `offered_ends_sooner`),
+#   would_update or failed; `step`, `state`, `kind`, `message`,
+#   `next_step`), see cert_regen::bundle_row.
 #
 # @example Renew the CA for 15 years and update two agents
 #   bolt plan run cert_regen::renew_ca primary=puppet.example.com agents=agent1,agent2
@@ -39,6 +45,7 @@ plan cert_regen::renew_ca(
   TargetSpec $primary,
   Optional[TargetSpec] $agents = undef,
   Integer[30, 36500] $days = 5475,
+  Boolean $allow_shorter = false,
   Optional[Array[Pattern[/\A[a-zA-Z0-9@._-]+\z/]]] $services = undef,
   Boolean $fail_on_error = true,
 ) {
@@ -52,7 +59,7 @@ plan cert_regen::renew_ca(
     String[1] => { 'confdir' => $p.vars['cert_regen_confdir'] },
     default   => {},
   }
-  $params = { 'days' => $days, 'services' => $services }.filter |$k, $v| { $v =~ NotUndef }
+  $params = { 'days' => $days, 'allow_shorter' => $allow_shorter, 'services' => $services }.filter |$k, $v| { $v =~ NotUndef }
 
   $rn = run_plan('cert_regen::util::run_task', 'task' => 'cert_regen::ca_renew', 'targets' => $p,
   'params' => $p_conf + $params)[$p.name]
@@ -74,33 +81,7 @@ plan cert_regen::renew_ca(
     default => run_plan('cert_regen::util::run_task', 'task' => 'cert_regen::ca_bundle_update', 'targets' => $targets,
     'params' => {}),
   }
-  $rows = $targets.map |$t| {
-    $a = $answers[$t.name]
-    if $a['ok'] {
-      $ok_row = {
-        'target'    => $t.name,
-        'outcome'   => 'ok',
-        'step'      => 'ca_bundle_update',
-        'state'     => $a['value']['state'],
-        'next_step' => 'none',
-      }
-      $ok_row
-    } else {
-      $next = $a['details']['next_step'] ? {
-        String[1] => $a['details']['next_step'],
-        default   => 'fix what the message says, then run cert_regen::ca_bundle_update on it',
-      }
-      $failed_row = {
-        'target'    => $t.name,
-        'outcome'   => 'failed',
-        'step'      => 'ca_bundle_update',
-        'kind'      => $a['kind'],
-        'message'   => $a['msg'],
-        'next_step' => $next,
-      }
-      $failed_row
-    }
-  }
+  $rows = $targets.map |$t| { cert_regen::bundle_row($t.name, $answers[$t.name]) }
   unless $rows.empty {
     out::message(cert_regen::table($rows, 'agent'))
   }

@@ -12,9 +12,12 @@ PACKAGES=(
     metadata-json-lint puppet-lint puppet-strings ruby-puppetserver-ca-cli
     build-essential pkg-config curl openssl clang procps util-linux iproute2
     git ca-certificates time libclang-rt-14-dev
+    puppetdb puppet-terminus-puppetdb postgresql
+    debootstrap systemd-container
     # self-contained builds (ext/deps, make TARGET=...) and their tests
     musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
     binfmt-support mingw-w64 cmake ninja-build patch xz-utils hyperfine
+    wine64
 )
 FACTER_CONF=${FACTER_CONF:-/etc/facter/facter.conf}
 
@@ -34,6 +37,9 @@ if [ "${#missing[@]}" -eq 0 ]; then
 else
     echo "setup-debian: installing ${#missing[@]} missing package(s): ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # the tests run PuppetDB on a cluster of their own (tests/lib/puppetdb.sh):
+    # no database in the system's cluster
+    echo 'puppetdb puppetdb/dbconfig-install boolean false' | debconf-set-selections
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
 fi

@@ -54,18 +54,19 @@ $INCFLAGS << " -I#{core}"
 version = JSON.parse(File.read(File.expand_path('../../metadata.json', __dir__)))['version']
 abort 'cert_regen: no "version" in metadata.json' unless version.is_a?(String) && version.match?(/\A\d+\.\d+\.\d+\z/)
 $defs << %(-DCERT_REGEN_VERSION=\\"#{version}\\")
-$VPATH << core
-# Only what the fact needs (cr_status_collect and the settings resolver):
-# no HTTP client and no YAML parser, so a Facter process loads neither
-# libcurl nor libyaml.  A core file the fact starts to need shows up as an
-# undefined symbol when the extension loads (the specs load it).  The list
-# is fact_core.txt, shared with build_abi.sh.
+# Only what the fact needs (cr_status_collect, the settings resolver and the
+# platform seam's POSIX side): no HTTP client and no YAML parser, so a Facter
+# process loads neither libcurl nor libyaml.  A core file the fact starts to
+# need shows up as an undefined symbol when the extension loads (the specs
+# load it).  The list is fact_core.txt (paths under ext/core), shared with
+# build_abi.sh.
 FACT_CORE = File.read(File.expand_path('fact_core.txt', __dir__)).split.freeze
-$srcs = ['cert_regen_native.c'] + FACT_CORE.map { |f| "#{f}.c" }
+FACT_CORE.map { |f| File.join(core, File.dirname(f)) }.uniq.each { |d| $VPATH << d }
+$srcs = ['cert_regen_native.c'] + FACT_CORE.map { |f| "#{File.basename(f)}.c" }
 
 create_makefile('cert_regen_native')
 
 # Every object depends on every core header: a changed struct must never
 # leave a stale object behind.
-headers = Dir[File.join(core, '*.h')].sort
+headers = (Dir[File.join(core, '*.h')] + Dir[File.join(core, 'sys', '*.h')]).sort
 File.open('Makefile', 'a') { |f| f.puts "\n$(OBJS): #{headers.join(' ')}" }

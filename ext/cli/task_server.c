@@ -45,6 +45,7 @@ static const struct cr_param primary_restore_params[] = {
 static const struct cr_param ca_renew_params[] = {
 	COMMON_PARAMS,
 	{ "days", CR_P_INT, CR_CA_RENEW_DAYS_MIN, 36500, NULL },
+	{ "allow_shorter", CR_P_BOOL, 0, 0, NULL },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -76,6 +77,7 @@ server_run(enum cr_server_op op, json_t *params, cr_err *err)
 	o.backup = cr_param_str(params, "backup");
 	o.ca_backup = cr_param_str(params, "ca_backup");
 	o.days = cr_param_int(params, "days", 0);
+	o.allow_shorter = cr_param_bool(params, "allow_shorter", false);
 	o.noop = cr_task_noop(params);
 	if (op == CR_SRV_CA_REBUILD && !o.noop &&
 	    !cr_param_bool(params, "confirm", false)) {

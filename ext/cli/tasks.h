@@ -19,6 +19,11 @@ struct cr_task_def {
 	json_t *(*run)(json_t *params, cr_err *err);
 };
 
+/* The parameter table of a task not built for this platform: its run
+ * answers unsupported-platform whatever the parameters, unchecked
+ * (cli/win32/tasks_unsupported.c). */
+extern const struct cr_param cr_task_unchecked_params[];
+
 extern const struct cr_task_def cr_task_status;
 extern const struct cr_task_def cr_task_regenerate;
 extern const struct cr_task_def cr_task_restore;

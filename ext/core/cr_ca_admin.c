@@ -83,9 +83,9 @@ out:
 static bool
 global_failure(const cr_err *e)
 {
-	return strcmp(e->kind, CR_KIND_CA_UNREACHABLE) == 0 ||
-	    strcmp(e->kind, CR_KIND_CA_TLS) == 0 ||
-	    strcmp(e->kind, CR_KIND_CA_UNAUTHORIZED) == 0;
+	return cr_err_is(e, CR_KIND_CA_UNREACHABLE) ||
+	    cr_err_is(e, CR_KIND_CA_TLS) ||
+	    cr_err_is(e, CR_KIND_CA_UNAUTHORIZED);
 }
 
 static void
@@ -134,7 +134,7 @@ partial_failure(json_t *rows, const char *what, size_t failed, cr_err *err)
 		memcpy(text + sizeof(text) - 5, "...", 4);
 	cr_err_set(err, CR_KIND_CA_PARTIAL, "%s", text);
 	if (same && next != NULL)
-		cr_err_detail_new(err, "next_step", cr_json_str(next));
+		cr_err_next(err, "%s", next);
 }
 
 /* Wraps rows into the answer, or sets err when any row failed. */

@@ -11,7 +11,8 @@
  *              is what is checked, never the channel
  *   accept     same key + subject per certificate (or the pin); same text
  *              as installed, or a bundle that ends earlier than the one
- *              installed (a replay): state current, nothing written
+ *              installed (a replay: offered_ends_sooner, with a warning):
+ *              state current, nothing written
  *   install    verified backup of the ssldir, then localcacert replaced
  *              atomically (temp file, fsync, rename, directory fsync) with
  *              the old file's owner and mode
@@ -28,17 +29,9 @@
 #include "cr_http.h"
 #include "cr_json.h"
 #include "cr_lock.h"
-#include "cr_regen_int.h"
 #include "cr_settings.h"
 #include "cr_swap.h"
 #include "cr_x509.h"
-
-static void
-next(cr_err *err, const char *text)
-{
-	if (err->set && json_object_get(err->details, "next_step") == NULL)
-		cr_err_detail_new(err, "next_step", cr_json_str(text));
-}
 
 /* GET certificate/ca; *how says which channel was used. */
 static char *
@@ -67,7 +60,7 @@ fetch(const struct cr_bundle_opts *o, cr_settings *set, size_t *len,
 	if ((h = cr_http_new(&ho, &e)) != NULL &&
 	    (pem = cr_ca_get_ca_bundle(h, len, &e)) != NULL)
 		goto out;
-	if (strcmp(e.kind, CR_KIND_CA_TLS) != 0) {
+	if (!cr_err_is(&e, CR_KIND_CA_TLS)) {
 		cr_err_set(err, e.kind, "%s", e.msg);
 		json_object_update(err->details, e.details);
 		goto out;
@@ -141,7 +134,7 @@ install(const struct cr_bundle_opts *o, cr_settings *set, const char *pem,
     size_t len, json_t *result, cr_err *err)
 {
 	const char *path = cr_settings_get(set, "localcacert");
-	char *ssldir = regen_real_ssldir(cr_settings_get(set, "ssldir"), err);
+	char *ssldir = cr_settings_real_ssldir(cr_settings_get(set, "ssldir"), err);
 	char *bak = NULL;
 	struct stat st;
 	bool ok = false;
@@ -153,7 +146,7 @@ install(const struct cr_bundle_opts *o, cr_settings *set, const char *pem,
 		goto out;
 	}
 	if (!cr_backup_make(ssldir, bak, err) ||
-	    !regen_drop_lock_copy(set, bak, err))
+	    !cr_lock_drop_copy(set, bak, err))
 		goto out;
 	json_object_set_new(result, "backup", cr_json_str(bak));
 	if (lstat(path, &st) == -1) {
@@ -179,34 +172,35 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 	const char *how = NULL, *local;
 	char *pem = NULL;
 	size_t len = 0;
+	bool sooner;
 	cr_err e;
 
 	cr_err_init(&e);
-	if (result == NULL || (set = regen_settings(o->confdir, NULL, NULL,
+	if (result == NULL || (set = cr_settings_agent(o->confdir, NULL, NULL,
 	    NULL, err)) == NULL) {
 		if (!err->set)
 			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		next(err, "nothing was changed: fix puppet.conf and run the "
+		cr_err_next(err, "nothing was changed: fix puppet.conf and run the "
 		    "task again");
 		goto out;
 	}
 	local = cr_settings_get(set, "localcacert");
 	json_object_set_new(result, "localcacert", cr_json_str(local));
-	if (!o->noop && !regen_lock_both(set, o->lock_timeout_ms, locks, err)) {
-		next(err, "nothing was changed: wait for the puppet run (or "
+	if (!o->noop && !cr_lock_pair(set, o->lock_timeout_ms, locks, err)) {
+		cr_err_next(err, "nothing was changed: wait for the puppet run (or "
 		    "the other cert_regen task) to end and run the task again");
 		goto out;
 	}
 	trusted = cr_certs_read(local, &e);
 	if (trusted == NULL && o->ca_fingerprint == NULL) {
 		cr_err_set(err, e.kind, "%s", e.msg);
-		next(err, "nothing was changed: without a CA bundle this node "
+		cr_err_next(err, "nothing was changed: without a CA bundle this node "
 		    "trusts, pin the CA with ca_fingerprint");
 		goto out;
 	}
 	json_object_set_new(result, "old", certs_json(trusted));
 	if ((pem = fetch(o, set, &len, &how, err)) == NULL) {
-		next(err, "nothing was changed: check that the CA answers on "
+		cr_err_next(err, "nothing was changed: check that the CA answers on "
 		    "ca_server:ca_port (and the pin, if one was given), then "
 		    "run the task again");
 		goto out;
@@ -217,17 +211,21 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 	json_object_set_new(result, "new", certs_json(fresh));
 	if (o->ca_fingerprint == NULL && !cr_ca_bundle_acceptable(trusted,
 	    fresh, err)) {
-		next(err, "nothing was changed: this is a new CA, not a "
+		cr_err_next(err, "nothing was changed: this is a new CA, not a "
 		    "renewal; move the node to it with cert_regen::rebuild_ca's "
 		    "agent step, or cert_regen::regenerate with ca_fingerprint "
 		    "set to the new CA's fingerprint");
 		goto out;
 	}
 	check_hostcert(set, fresh, result);
+	sooner = cr_ca_bundle_older(trusted, fresh);
+	json_object_set_new(result, "offered_ends_sooner", json_boolean(
+	    sooner));
 	if (same_file(local, pem, len)) {
 		json_object_set_new(result, "state", json_string("current"));
-	} else if (cr_ca_bundle_older(trusted, fresh)) {
-		/* the installed bundle (same keys) ends later: keep it */
+	} else if (sooner) {
+		/* the installed bundle (same keys) ends later: refused, the
+		 * installed one is kept */
 		json_object_set_new(result, "state", json_string("current"));
 		json_array_append_new(json_object_get(result, "warnings"),
 		    json_string("the CA serves a bundle that ends before the "
@@ -239,7 +237,7 @@ cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err)
 		json_object_set_new(result, "noop", json_true());
 	} else {
 		if (!install(o, set, pem, len, result, err)) {
-			next(err, "the old CA bundle is still installed: fix the "
+			cr_err_next(err, "the old CA bundle is still installed: fix the "
 			    "cause named above and run the task again");
 			goto out;
 		}

@@ -125,6 +125,45 @@ fail:
 	return NULL;
 }
 
+bool
+cr_ca_renew_not_shorter(STACK_OF(X509) *bundle, time_t now, long days,
+    cr_err *err)
+{
+	time_t end = 0, t = 0, want = now + days * DAY;
+	X509 *last = NULL;
+	char *subj = NULL, iso[21];
+	long min_days;
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < sk_X509_num(bundle); i++)
+		if (cr_asn1_time_epoch(X509_get0_notAfter(sk_X509_value(bundle,
+		    i)), &t) && t > end) {
+			end = t;
+			last = sk_X509_value(bundle, i);
+		}
+	ERR_clear_error();
+	if (last == NULL || end <= want)
+		goto out;
+	ok = false;
+	min_days = (long)((end - now + DAY - 1) / DAY);
+	if (min_days < CR_CA_RENEW_DAYS_MIN)
+		min_days = CR_CA_RENEW_DAYS_MIN;
+	subj = cr_name_string(X509_get_subject_name(last));
+	cr_iso8601(end, iso);
+	cr_err_set(err, CR_KIND_INVALID_PARAMETER, "days=%ld would end the CA "
+	    "certificate %s sooner than it ends now (%s): nothing was changed; "
+	    "give days=%ld or more, or allow_shorter=true to shorten the CA "
+	    "on purpose", days, subj ? subj : "?", iso, min_days);
+	cr_err_detail_new(err, "parameter", cr_json_str("days"));
+	cr_err_detail_new(err, "days_min", json_integer(min_days));
+	cr_err_detail_new(err, "current_not_after", cr_json_str(iso));
+	cr_err_detail_new(err, "subject", cr_json_str(subj ? subj : ""));
+out:
+	free(subj);
+	return ok;
+}
+
 char *
 cr_certs_pem(STACK_OF(X509) *certs, size_t *len, cr_err *err)
 {

@@ -50,6 +50,15 @@
 STACK_OF(X509) *cr_ca_renew(STACK_OF(X509) *bundle, EVP_PKEY *const *keys,
     size_t nkeys, time_t now, long days, cr_err *err);
 
+/*
+ * true when days from now reaches at least the latest notAfter of bundle:
+ * the renewal does not shorten the CA.  Else false with err set
+ * (CR_KIND_INVALID_PARAMETER; details parameter, days_min: the fewest days
+ * that do not shorten it, current_not_after, subject).
+ */
+bool cr_ca_renew_not_shorter(STACK_OF(X509) *bundle, time_t now, long days,
+    cr_err *err);
+
 /* PEM text of certs (new NUL-terminated string; *len without the NUL). */
 char *cr_certs_pem(STACK_OF(X509) *certs, size_t *len, cr_err *err);
 
@@ -83,7 +92,9 @@ struct cr_bundle_opts {
  * is not verified, the content being checked instead), accepts it by
  * cr_ca_bundle_acceptable (or the pin), and installs it as localcacert
  * (backup of the ssldir first, atomic, fsync).  Result: state current |
- * updated | would_update, per CA certificate old and new not_after.
+ * updated | would_update, per CA certificate old and new not_after, and
+ * offered_ends_sooner: the CA offered a bundle (same keys) that ends
+ * before the installed one, which was kept (state current).
  */
 json_t *cr_ca_bundle_update(const struct cr_bundle_opts *o, cr_err *err);
 

@@ -4,82 +4,25 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <unistd.h>
 
 #include "cr_certname.h"
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_proc.h"
-
-#define RESOLV_CONF_MAX ((size_t)64 << 10)
-
-/* The first `domain`, else the first `search` entry of resolv.conf. */
-static char *
-resolv_domain(void)
-{
-	static const char *const keys[] = { "domain", "search" };
-	char *text = NULL, *out = NULL, *line, *save = NULL, *tok, *copy;
-	size_t len, k;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (!cr_file_read("/etc/resolv.conf", RESOLV_CONF_MAX, &text, &len, &e))
-		goto out;
-	for (k = 0; k < 2 && out == NULL; k++) {
-		if ((copy = strdup(text)) == NULL)
-			goto out;
-		for (line = strtok_r(copy, "\n", &save); line != NULL && out == NULL;
-		    line = strtok_r(NULL, "\n", &save)) {
-			if (strncmp(line, keys[k], strlen(keys[k])) != 0 ||
-			    !isspace((unsigned char)line[strlen(keys[k])]))
-				continue;
-			tok = line + strlen(keys[k]);
-			tok += strspn(tok, " \t");
-			tok[strcspn(tok, " \t\r")] = '\0';
-			if (*tok != '\0')
-				out = strdup(tok);
-		}
-		free(copy);
-	}
-out:
-	free(text);
-	cr_err_clear(&e);
-	return out;
-}
+#include "sys/cr_sys_host.h"
 
 /* Settings.default_certname with Facter's hostname and domain facts. */
 char *
 cr_certname_from_hostname(cr_err *err)
 {
-	char host[HOST_NAME_MAX + 1], *dot, *domain = NULL, *out = NULL;
-	struct addrinfo hints, *ai = NULL;
+	char *host = NULL, *domain = NULL, *out = NULL, *p;
 	size_t n;
 
-	if (gethostname(host, sizeof(host)) != 0) {
-		cr_err_errno(err, CR_KIND_SETTINGS, errno, "gethostname");
+	if (!cr_sys_host_names(&host, &domain, err))
 		goto out;
-	}
-	host[sizeof(host) - 1] = '\0';
-	if ((dot = strchr(host, '.')) != NULL) {
-		*dot = '\0';
-		domain = strdup(dot + 1);
-	} else {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_flags = AI_CANONNAME;
-		hints.ai_socktype = SOCK_STREAM;
-		if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai != NULL &&
-		    ai->ai_canonname != NULL &&
-		    (dot = strchr(ai->ai_canonname, '.')) != NULL)
-			domain = strdup(dot + 1);
-		else
-			domain = resolv_domain();
-	}
 	if (domain != NULL && *domain != '\0')
 		n = (size_t)asprintf(&out, "%s.%s", host, domain);
 	else
@@ -91,8 +34,8 @@ cr_certname_from_hostname(cr_err *err)
 	}
 	if (n > 0 && out[n - 1] == '.')
 		out[--n] = '\0';
-	for (dot = out; *dot != '\0'; dot++)
-		*dot = (char)tolower((unsigned char)*dot);
+	for (p = out; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
 	if (n == 0 || n > CR_CERTNAME_MAX) {
 		cr_err_set(err, CR_KIND_SETTINGS,
 		    "cannot work out a default certname from the hostname");
@@ -100,8 +43,7 @@ cr_certname_from_hostname(cr_err *err)
 		out = NULL;
 	}
 out:
-	if (ai != NULL)
-		freeaddrinfo(ai);
+	free(host);
 	free(domain);
 	return out;
 }

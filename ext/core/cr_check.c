@@ -13,8 +13,8 @@
 #include "cr_check.h"
 #include "cr_http.h"
 #include "cr_json.h"
-#include "cr_regen_int.h"
-#include "cr_server_int.h"
+#include "cr_identity.h"
+#include "cr_settings.h"
 #include "cr_x509.h"
 
 /* Lower-case hex digits of a fingerprint, any common spelling. */
@@ -49,10 +49,10 @@ env_valid(const char *e)
 static void
 remap(cr_err *err)
 {
-	if (strcmp(err->kind, CR_KIND_CA_UNREACHABLE) == 0)
+	if (cr_err_is(err, CR_KIND_CA_UNREACHABLE))
 		snprintf(err->kind, sizeof(err->kind), "%s",
 		    CR_KIND_SERVER_UNREACHABLE);
-	else if (strcmp(err->kind, CR_KIND_CA_TLS) == 0)
+	else if (cr_err_is(err, CR_KIND_CA_TLS))
 		snprintf(err->kind, sizeof(err->kind), "%s", CR_KIND_SERVER_TLS);
 }
 
@@ -73,7 +73,7 @@ check_peer(const struct cr_check_opts *o, const cr_settings *set, X509 *peer,
 	cr_err e;
 
 	cr_err_init(&e);
-	json_object_set_new(result, "certificate", srv_cert_summary(peer));
+	json_object_set_new(result, "certificate", cr_identity_cert_summary(peer));
 	if ((bundle = cr_certs_read(cr_settings_get(set, "localcacert"), err))
 	    == NULL)
 		goto out;
@@ -142,8 +142,8 @@ check_catalog(cr_http *h, const char *certname, const char *env,
 	    certname, env);
 	if (!cr_http_request(h, "GET", path, NULL, NULL, 0, &r, err)) {
 		remap(err);
-		if (strcmp(err->kind, CR_KIND_SERVER_UNREACHABLE) != 0 &&
-		    strcmp(err->kind, CR_KIND_SERVER_TLS) != 0)
+		if (!cr_err_is(err, CR_KIND_SERVER_UNREACHABLE) &&
+		    !cr_err_is(err, CR_KIND_SERVER_TLS))
 			snprintf(err->kind, sizeof(err->kind), "%s",
 			    CR_KIND_CATALOG);
 		goto out;
@@ -183,7 +183,7 @@ cr_check_server(const struct cr_check_opts *o, cr_err *err)
 		    "environment name", env);
 		goto out;
 	}
-	if ((set = regen_settings(o->confdir, NULL, NULL, NULL, err)) == NULL)
+	if ((set = cr_settings_agent(o->confdir, NULL, NULL, NULL, err)) == NULL)
 		goto out;
 	port = cr_settings_get(set, "serverport");
 	ho.server = o->server ? o->server : cr_settings_get(set, "server");
@@ -218,11 +218,9 @@ cr_check_server(const struct cr_check_opts *o, cr_err *err)
 		goto out;
 	out = json_incref(result);
 out:
-	if (out == NULL && err->set && json_object_get(err->details,
-	    "next_step") == NULL)
-		cr_err_detail_new(err, "next_step", json_string(
-		    "nothing was changed by this check: see the message, and "
-		    "the server's log"));
+	if (out == NULL)
+		cr_err_next(err, "nothing was changed by this check: see the "
+		    "message, and the server's log");
 	cr_http_response_clear(&r);
 	cr_http_free(h);
 	sk_X509_pop_free(peer, X509_free);

@@ -10,7 +10,7 @@
 #include <openssl/objects.h>
 
 #include "cr_crl_fast.h"
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_x509.h"
 
 #define TAG_INTEGER 0x02

@@ -128,6 +128,35 @@ cr_err_detail_new(cr_err *e, const char *key, json_t *value)
 		json_object_set_new(e->details, key, value);
 }
 
+void
+cr_err_next(cr_err *e, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (e == NULL || !e->set ||
+	    json_object_get(e->details, "next_step") != NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	cr_err_detail_new(e, "next_step", cr_json_str(buf));
+}
+
+void
+cr_err_live(cr_err *e, const char *live)
+{
+	if (e == NULL || !e->set || json_object_get(e->details, "live") != NULL)
+		return;
+	cr_err_detail_new(e, "live", json_string(live));
+}
+
+bool
+cr_err_is(const cr_err *e, const char *kind)
+{
+	return e != NULL && e->set && strcmp(e->kind, kind) == 0;
+}
+
 /*
  * The one registry of error kinds (every CR_KIND_* of ext/core, and the
  * kinds files/launch.sh prints) with the next step an operator takes when

@@ -50,6 +50,27 @@ void cr_err_set_step(cr_err *e, const char *step);
 /* Adds details[key] = value (value reference is stolen). */
 void cr_err_detail_new(cr_err *e, const char *key, json_t *value);
 /*
+ * The one way a flow names the operator's next step for a set error:
+ * printf-style into details.next_step.  The first one wins (the step that
+ * failed knows best); does nothing when e is NULL or not set.
+ */
+void cr_err_next(cr_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
+ * What is live after a flow failed, the one schema of every flow
+ * (details.live): "old" (the identity from before the run, nothing
+ * changed), "new" (the new identity), "restored" (the backup put back),
+ * "unknown" (look before acting).  The first one wins; does nothing when
+ * e is NULL or not set.
+ */
+#define CR_LIVE_OLD "old"
+#define CR_LIVE_NEW "new"
+#define CR_LIVE_RESTORED "restored"
+#define CR_LIVE_UNKNOWN "unknown"
+void cr_err_live(cr_err *e, const char *live);
+/* e is set and of that kind (a CR_KIND_* of the registry). */
+bool cr_err_is(const cr_err *e, const char *kind);
+/*
  * New reference: {"msg":..., "kind":..., "details":{..., "step":...,
  * "next_step":...}}.  The printed msg is cr_err_message_new's: the record's
  * msg followed by " Next step: <next step>".

@@ -1,5 +1,6 @@
 /*
- * cr_fs.h - bounded file reads and path helpers.
+ * cr_fs.h - atomic installs and the ssldir tree copy/compare/remove (POSIX);
+ * the bounded reads and path helpers every platform has are in cr_fs_read.h.
  */
 #ifndef CR_FS_H
 #define CR_FS_H
@@ -10,27 +11,11 @@
 
 #include "cr_err.h"
 
-/* Size caps for files read from an ssldir (checked before allocating). */
-#define CR_MAX_PEM_FILE ((size_t)4 << 20)	/* certs, bundles, keys, CSRs */
-#define CR_MAX_CRL_FILE ((size_t)256 << 20)	/* CRL chains (100k entries ~ 4 MiB) */
+#include "cr_fs_read.h"
 
-/*
- * Reads a whole regular file into a new NUL-terminated buffer (*buf is the
- * caller's; free with free(), or cr_secret_free() if it held key material).
- * Refuses files larger than max.  On failure err gets CR_KIND_IO with the
- * path, and details.errno; ENOENT is reported with details.missing = true.
- */
-bool cr_file_read(const char *path, size_t max, char **buf, size_t *len,
-    cr_err *err);
 /* write(2) until all of data is written (EINTR retried; a 0-byte write is
  * EIO).  false with errno set. */
 bool cr_write_all(int fd, const void *data, size_t len);
-/* OPENSSL_cleanse, then free.  Accepts NULL. */
-void cr_secret_free(void *buf, size_t len);
-/* 1: exists, 0: does not (ENOENT/ENOTDIR), -1: cannot tell (errno kept). */
-int cr_path_exists(const char *path);
-/* New "a/b" string, or NULL when out of memory. */
-char *cr_path_join(const char *a, const char *b);
 
 /*
  * Installs data at path atomically: a temp file ".<name>.XXXXXX" in path's
@@ -48,8 +33,8 @@ bool cr_dir_fsync(const char *dir, cr_err *err);
  * umasked) and their parent fsync'd; existing directories are kept as
  * they are; a component that is not a directory is an error. */
 bool cr_mkdir_p(const char *path, mode_t mode, cr_err *err);
-/* A component of a path that must not be followed is a symlink. */
-#define CR_KIND_PATH_SYMLINK "cert_regen/path-symlink"
+/* CR_KIND_PATH_SYMLINK (a component that must not be followed is a
+ * symlink) comes from sys/cr_sys_fs.h. */
 /*
  * mkdir -p that follows no symlink: every component is opened with
  * openat(O_NOFOLLOW|O_DIRECTORY) from "/" and the missing ones are made

@@ -15,7 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_http.h"
 #include "cr_http_parse.h"
 #include "cr_json.h"

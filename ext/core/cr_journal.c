@@ -12,7 +12,6 @@
 #include "cr_json.h"
 #include "cr_x509.h"
 
-#define JOURNAL_FILE "journal.json"
 #define JOURNAL_MAX ((size_t)256 << 10)
 
 static const char *const names[] = {
@@ -86,7 +85,7 @@ cr_journal_read(const char *staging, bool *found, cr_err *err)
 
 	cr_err_init(&e);
 	*found = false;
-	if ((path = cr_staging_file(staging, JOURNAL_FILE)) == NULL) {
+	if ((path = cr_staging_file(staging, CR_JOURNAL_FILE)) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
@@ -115,16 +114,16 @@ out:
 }
 
 bool
-cr_journal_write(const char *staging, json_t *journal, enum cr_jstate s,
+cr_journal_save(const char *staging, json_t *journal, const char *state,
     cr_err *err)
 {
 	char *path = NULL, *text = NULL, iso[21];
 	bool ok = false;
 
-	json_object_set_new(journal, "state", json_string(cr_jstate_name(s)));
+	json_object_set_new(journal, "state", json_string(state));
 	cr_iso8601(time(NULL), iso);
 	json_object_set_new(journal, "updated_at", json_string(iso));
-	if ((path = cr_staging_file(staging, JOURNAL_FILE)) == NULL ||
+	if ((path = cr_staging_file(staging, CR_JOURNAL_FILE)) == NULL ||
 	    (text = json_dumps(journal, JSON_INDENT(2) | JSON_SORT_KEYS))
 	    == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
@@ -136,6 +135,13 @@ out:
 	free(text);
 	free(path);
 	return ok;
+}
+
+bool
+cr_journal_write(const char *staging, json_t *journal, enum cr_jstate s,
+    cr_err *err)
+{
+	return cr_journal_save(staging, journal, cr_jstate_name(s), err);
 }
 
 enum cr_jstate

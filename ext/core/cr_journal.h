@@ -53,8 +53,18 @@ char *cr_staging_file(const char *staging, const char *name);
 /* The journal object, or NULL.  A missing journal is not an error: *found
  * says whether one was there. */
 json_t *cr_journal_read(const char *staging, bool *found, cr_err *err);
-/* Sets journal.state = s and journal.updated_at, and writes it atomically
- * (0600).  The object is the caller's; it is modified in place. */
+/* The journal's file name in a staging directory. */
+#define CR_JOURNAL_FILE "journal.json"
+/*
+ * The one journal writer, for every flow: sets journal.state = state and
+ * journal.updated_at, and writes <staging>/journal.json atomically (0600,
+ * fsynced).  The object is the caller's; it is modified in place.  The
+ * agent flow's states are enum cr_jstate (cr_journal_write); the server
+ * flows name theirs in cr_server.c's state table.
+ */
+bool cr_journal_save(const char *staging, json_t *journal, const char *state,
+    cr_err *err);
+/* cr_journal_save with the agent flow's state s. */
 bool cr_journal_write(const char *staging, json_t *journal, enum cr_jstate s,
     cr_err *err);
 enum cr_jstate cr_journal_state(json_t *journal);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,8 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cr_fs.h"
 #include "cr_json.h"
 #include "cr_lock.h"
+#include "cr_swap.h"
 
 #define LOCK_POLL_MIN_MS 50
 #define LOCK_POLL_MAX_MS 500
@@ -495,5 +498,72 @@ out:
 		close(fd);
 	json_decref(j);
 	free(buf);
+	return ok;
+}
+
+/*
+ * A copy of the ssldir made while this process holds Puppet's ssl_lockfile
+ * carries that lock file: drop it from the copy.  A lock is not part of
+ * the identity, and the copy would outlive this process as a lock nobody
+ * holds (in the new live ssldir, or put back from the backup later).
+ */
+bool
+cr_lock_drop_copy(const cr_settings *set, const char *copy, cr_err *err)
+{
+	const char *rel;
+	char *path = NULL;
+	bool ok = true;
+	cr_err e;
+
+	cr_err_init(&e);
+	/* a lockfile outside the ssldir is not in the copy */
+	rel = cr_swap_relative(cr_settings_get(set, "ssldir"),
+	    cr_settings_get(set, "ssl_lockfile"), "ssl_lockfile", &e);
+	if (rel != NULL && (path = cr_path_join(copy, rel)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		ok = false;
+	} else if (path != NULL && unlink(path) == -1 && errno != ENOENT) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", path);
+		ok = false;
+	}
+	cr_err_clear(&e);
+	free(path);
+	return ok;
+}
+
+/* Takes Puppet's agent run lock and SSL lock, as a puppet run does
+ * (their directories are created the way Puppet creates them on a first
+ * run). timeout_ms < 0: CR_LOCK_PAIR_TIMEOUT_MS. */
+bool
+cr_lock_pair(const cr_settings *set, long timeout_ms, cr_lock **locks,
+    cr_err *err)
+{
+	const char *paths[2];
+	char *dir = NULL;
+	long t = timeout_ms >= 0 ? timeout_ms : CR_LOCK_PAIR_TIMEOUT_MS;
+	bool ok = false;
+	int i;
+
+	paths[0] = cr_settings_get(set, "agent_catalog_run_lockfile");
+	paths[1] = cr_settings_get(set, "ssl_lockfile");
+	for (i = 0; i < 2; i++) {
+		free(dir);
+		dir = NULL;
+		if (paths[i] == NULL || (dir = strdup(paths[i])) == NULL) {
+			cr_err_set(err, CR_KIND_SETTINGS, "no lock file setting");
+			goto out;
+		}
+		if (!cr_mkdir_p(dirname(dir), 0755, err) ||
+		    (locks[i] = cr_lock_acquire(paths[i], t, err)) == NULL) {
+			if (cr_err_is(err, CR_KIND_LOCKED))
+				cr_err_next(err, "a puppet run holds the lock: "
+				    "wait for it to finish (or stop it), then "
+				    "run the task again");
+			goto out;
+		}
+	}
+	ok = true;
+out:
+	free(dir);
 	return ok;
 }

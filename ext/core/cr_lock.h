@@ -30,6 +30,7 @@
 #include <stdbool.h>
 
 #include "cr_err.h"
+#include "cr_settings.h"
 
 #define CR_KIND_LOCKED "cert_regen/locked"
 /* Our comm while holding a lock: matches Puppet's /puppet(-.*)?$/, <= 15 bytes. */
@@ -52,6 +53,25 @@ cr_lock *cr_lock_acquire(const char *path, long timeout_ms, cr_err *err);
 void cr_lock_release(cr_lock *l);
 /* Borrowed: the path l locks. */
 const char *cr_lock_path(const cr_lock *l);
+
+/*
+ * The lock pair: Puppet's agent run lock and SSL lock
+ * (agent_catalog_run_lockfile, ssl_lockfile of set), taken in that order as
+ * a puppet run takes them; their directories are created the way Puppet
+ * creates them on a first run.  timeout_ms < 0: CR_LOCK_PAIR_TIMEOUT_MS.
+ * locks[0..1] get the locks (release both, NULL is fine); false with err
+ * set (CR_KIND_LOCKED with a next step when a puppet run holds one).
+ */
+#define CR_LOCK_PAIR_TIMEOUT_MS 300000	/* wait for a running agent */
+bool cr_lock_pair(const cr_settings *set, long timeout_ms, cr_lock **locks,
+    cr_err *err);
+/*
+ * A copy of the ssldir made while this process holds Puppet's ssl_lockfile
+ * carries that lock file: removes it from the copy (a lock is not part of
+ * the identity).  A lockfile outside the ssldir is not in the copy.
+ */
+bool cr_lock_drop_copy(const cr_settings *set, const char *copy,
+    cr_err *err);
 
 /*
  * Reads Puppet[:agent_disabled_lockfile] ($statedir/agent_disabled.lock, JSON

@@ -20,6 +20,7 @@
 
 #include "cr_csr.h"
 #include "cr_fs.h"
+#include "cr_identity.h"
 #include "cr_json.h"
 #include "cr_keygen.h"
 #include "cr_lock.h"
@@ -31,23 +32,7 @@
 #include "cr_x509.h"
 #include "cr_yaml.h"
 
-static const char *const default_services[] = {
-	"puppet", "mcollective", "pxp-agent", NULL,
-};
-
 /* ------------------------------------------------------ bookkeeping -- */
-
-#ifdef CR_TEST_HOOKS
-#include <signal.h>
-void
-regen_test_point(const char *name)
-{
-	const char *at = getenv("CERT_REGEN_TEST_KILL_AT");
-
-	if (at != NULL && strcmp(at, name) == 0)
-		raise(SIGKILL);
-}
-#endif
 
 void
 regen_step_begin(struct regen *r, const char *name)
@@ -72,21 +57,6 @@ regen_step_end(struct regen *r)
 	json_object_set_new(s, "duration_ms", json_integer(ms));
 	json_array_append_new(r->steps, s);
 	return s;
-}
-
-void
-regen_next(cr_err *err, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	if (err == NULL || (err->details != NULL &&
-	    json_object_get(err->details, "next_step") != NULL))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	cr_err_detail_new(err, "next_step", cr_json_str(buf));
 }
 
 /* {serial, fingerprint_sha256, not_after, key} of a certificate file, or
@@ -117,23 +87,6 @@ summary_of(const char *path)
 
 /* ----------------------------------------------------------- request -- */
 
-/* Splits "IP:x" / "DNS:x" / bare names into the two lists. */
-void
-regen_alt_name_add(json_t *dns, json_t *ip, const char *s)
-{
-	unsigned char buf[16];
-
-	if (strncmp(s, "IP:", 3) == 0)
-		json_array_append_new(ip, cr_json_str(s + 3));
-	else if (strncmp(s, "DNS:", 4) == 0)
-		json_array_append_new(dns, cr_json_str(s + 4));
-	else if (inet_pton(AF_INET, s, buf) == 1 ||
-	    inet_pton(AF_INET6, s, buf) == 1)
-		json_array_append_new(ip, cr_json_str(s));
-	else
-		json_array_append_new(dns, cr_json_str(s));
-}
-
 /* Removes the certname from dns: the CSR builder adds it itself. */
 static void
 drop_certname(json_t *dns, const char *certname)
@@ -144,25 +97,6 @@ drop_certname(json_t *dns, const char *certname)
 		if (strcasecmp(json_string_value(json_array_get(dns, i)),
 		    certname) == 0)
 			json_array_remove(dns, i);
-}
-
-/* pp_* (registered and private arcs) of the current cert, to carry over. */
-void
-regen_carry_extensions(X509 *current, json_t *ext)
-{
-	json_t *all = cr_extensions_json(X509_get0_extensions(current)), *v;
-	const char *k;
-	char oid[128];
-	cr_err e;
-
-	cr_err_init(&e);
-	json_object_foreach(all, k, v) {
-		if (json_is_string(v) &&
-		    cr_ext_oid_resolve(k, false, oid, sizeof(oid), &e))
-			json_object_set(ext, k, v);
-		cr_err_clear(&e);
-	}
-	json_decref(all);
 }
 
 static bool
@@ -180,7 +114,7 @@ build_request(struct regen *r, X509 *current, cr_err *err)
 	}
 	if (r->o->dns_alt_names != NULL) {
 		json_array_foreach(r->o->dns_alt_names, i, v)
-			regen_alt_name_add(dns, ip, json_string_value(v));
+			cr_identity_alt_name_add(dns, ip, json_string_value(v));
 	} else if (current != NULL) {
 		cr_sans_json(X509_get0_extensions(current), dns, ip);
 	} else if ((setting = cr_settings_get(r->set, "dns_alt_names")) != NULL &&
@@ -191,19 +125,19 @@ build_request(struct regen *r, X509 *current, cr_err *err)
 			while (*tok == ' ')
 				tok++;
 			if (*tok != '\0')
-				regen_alt_name_add(dns, ip, tok);
+				cr_identity_alt_name_add(dns, ip, tok);
 		}
 		free(copy);
 	}
 	drop_certname(dns, r->certname);
 	if ((yaml = cr_csr_attributes_read(cr_settings_get(r->set,
 	    "csr_attributes"), err)) == NULL) {
-		regen_next(err, "fix csr_attributes.yaml (Puppet refuses it "
+		cr_err_next(err, "fix csr_attributes.yaml (Puppet refuses it "
 		    "too), then run the task again");
 		goto out;
 	}
 	if (current != NULL)
-		regen_carry_extensions(current, ext);
+		cr_identity_carry_extensions(current, ext);
 	json_object_foreach(json_object_get(yaml, "extension_requests"), k, v)
 		json_object_set(ext, k, v);
 	json_object_foreach(r->o->extension_requests, k, v)
@@ -307,7 +241,7 @@ stage(struct regen *r, cr_err *err)
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
-	regen_test_point("staging-created");
+	cr_killpoint("staging-created");
 	if (!cr_key_write_new(key_path, r->key, 0600, err) ||
 	    !cr_csr_write(csr_path, r->csr, 0644, (uid_t)-1, (gid_t)-1, err))
 		goto out;
@@ -361,7 +295,7 @@ resume(struct regen *r, cr_err *err)
 		cr_err_set(err, CR_KIND_STAGING,
 		    "the staging directory %s belongs to a run for %s in %s",
 		    r->staging, c ? c : "?", s ? s : "?");
-		regen_next(err, "finish that run with its own parameters, or "
+		cr_err_next(err, "finish that run with its own parameters, or "
 		    "move %s aside, then run the task again", r->staging);
 		goto out;
 	}
@@ -397,7 +331,7 @@ resume(struct regen *r, cr_err *err)
 	ok = true;
 out:
 	if (!ok)
-		regen_next(err, "the staging directory %s is incomplete: move "
+		cr_err_next(err, "the staging directory %s is incomplete: move "
 		    "it aside and run the task again (the live identity is "
 		    "untouched unless the journal says swapped)", r->staging);
 	free(key_path);
@@ -634,7 +568,7 @@ params_check(struct regen *r, json_t *asked, json_t *warnings, cr_err *err)
 	cr_err_detail_new(err, "differences", cr_json_str(diff));
 	cr_err_detail_new(err, "staged", cr_json_str(staged));
 	cr_err_detail_new(err, "csr_fingerprint", cr_json_str(r->csr_fp));
-	regen_next(err, "either run the task again with the staged parameters "
+	cr_err_next(err, "either run the task again with the staged parameters "
 	    "(%s) to finish that run, or drop it: remove the name's request or "
 	    "certificate on the CA (cert_regen::ca_clean, or `puppetserver ca "
 	    "clean --certname %s`, which exits 24 for a request that was never "
@@ -696,36 +630,6 @@ identity_paths(struct regen *r, const char *ssldir_setting,
 	return !err->set;
 }
 
-/*
- * A copy of the ssldir made while this process holds Puppet's ssl_lockfile
- * carries that lock file: drop it from the copy.  A lock is not part of
- * the identity, and the copy would outlive this process as a lock nobody
- * holds (in the new live ssldir, or put back from the backup later).
- */
-bool
-regen_drop_lock_copy(const cr_settings *set, const char *copy, cr_err *err)
-{
-	const char *rel;
-	char *path = NULL;
-	bool ok = true;
-	cr_err e;
-
-	cr_err_init(&e);
-	/* a lockfile outside the ssldir is not in the copy */
-	rel = cr_swap_relative(cr_settings_get(set, "ssldir"),
-	    cr_settings_get(set, "ssl_lockfile"), "ssl_lockfile", &e);
-	if (rel != NULL && (path = cr_path_join(copy, rel)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		ok = false;
-	} else if (path != NULL && unlink(path) == -1 && errno != ENOENT) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", path);
-		ok = false;
-	}
-	cr_err_clear(&e);
-	free(path);
-	return ok;
-}
-
 static bool
 prepare(struct regen *r, cr_err *err)
 {
@@ -746,9 +650,9 @@ prepare(struct regen *r, cr_err *err)
 	/* a tree left by a killed run is rebuilt from scratch */
 	if (!cr_tree_remove(tree, err) ||
 	    !cr_swap_build_tree(r->ssldir, tree, &id, err) ||
-	    !regen_drop_lock_copy(r->set, tree, err))
+	    !cr_lock_drop_copy(r->set, tree, err))
 		goto out;
-	regen_test_point("tree-built");
+	cr_killpoint("tree-built");
 	if (r->o->backup) {
 		if ((backup = cr_backup_path(r->ssldir, r->o->backup_dir,
 		    time(NULL))) == NULL) {
@@ -756,8 +660,8 @@ prepare(struct regen *r, cr_err *err)
 			goto out;
 		}
 		if (!cr_backup_make(r->ssldir, backup, err) ||
-		    !regen_drop_lock_copy(r->set, backup, err)) {
-			regen_next(err, "make room for or fix the backup "
+		    !cr_lock_drop_copy(r->set, backup, err)) {
+			cr_err_next(err, "make room for or fix the backup "
 			    "directory (or give backup_dir), then run the task "
 			    "again: it resumes with the certificate already "
 			    "signed");
@@ -770,108 +674,6 @@ out:
 	free(tree);
 	free(backup);
 	return ok;
-}
-
-/* The services to handle: the parameter or the default list. */
-json_t *
-regen_service_list(json_t *param)
-{
-	json_t *out;
-	size_t i;
-
-	if (param != NULL)
-		return json_incref(param);
-	out = json_array();
-	for (i = 0; out != NULL && default_services[i] != NULL; i++)
-		json_array_append_new(out, json_string(default_services[i]));
-	return out;
-}
-
-/* Stops the running ones (not pxp-agent when it runs this task); returns
- * the names stopped (new reference) or NULL with err set.  On failure the
- * ones already stopped are started again. */
-json_t *
-regen_services_stop(json_t *names, bool under_pxp, cr_err *err)
-{
-	json_t *stopped = json_array(), *v;
-	const char *name;
-	size_t i;
-	cr_err e;
-
-	cr_err_init(&e);
-	json_array_foreach(names, i, v) {
-		name = json_string_value(v);
-		if (under_pxp && strcmp(name, "pxp-agent") == 0)
-			continue;	/* restarted detached at the end */
-		switch (cr_service_state(name, &e)) {
-		case CR_SVC_RUNNING:
-			if (!cr_service_stop(name, &e))
-				goto fail;
-			json_array_append_new(stopped, json_string(name));
-			break;
-		case CR_SVC_UNKNOWN:
-			goto fail;
-		default:
-			break;
-		}
-	}
-	return stopped;
-fail:
-	cr_err_set(err, CR_KIND_SERVICE, "%s", e.msg);
-	cr_err_clear(&e);
-	json_array_foreach(stopped, i, v)
-		cr_service_start(json_string_value(v), &e);
-	cr_err_clear(&e);
-	json_decref(stopped);
-	return NULL;
-}
-
-/* The running ones among names (not pxp-agent under pxp-agent): a new
- * reference, or NULL with err set when a state cannot be read. */
-static json_t *
-services_running(json_t *names, bool under_pxp, cr_err *err)
-{
-	json_t *running = json_array(), *v;
-	const char *name;
-	enum cr_svc_state st;
-	size_t i;
-	cr_err e;
-
-	cr_err_init(&e);
-	json_array_foreach(names, i, v) {
-		name = json_string_value(v);
-		if (under_pxp && strcmp(name, "pxp-agent") == 0)
-			continue;
-		if ((st = cr_service_state(name, &e)) == CR_SVC_UNKNOWN) {
-			cr_err_set(err, CR_KIND_SERVICE, "%s", e.msg);
-			json_decref(running);
-			running = NULL;
-			break;
-		}
-		if (st == CR_SVC_RUNNING)
-			json_array_append_new(running, json_string(name));
-	}
-	cr_err_clear(&e);
-	return running;
-}
-
-/* Starts what was stopped; failures are reported as warnings. */
-json_t *
-regen_services_start(json_t *stopped, json_t *warnings)
-{
-	json_t *started = json_array(), *v;
-	size_t i;
-	cr_err e;
-
-	cr_err_init(&e);
-	json_array_foreach(stopped, i, v) {
-		if (cr_service_start(json_string_value(v), &e))
-			json_array_append_new(started, json_incref(v));
-		else
-			json_array_append_new(warnings, cr_json_str(e.msg));
-		cr_err_clear(&e);
-	}
-	return started;
 }
 
 /* Fingerprint of the live hostcert, or NULL. */
@@ -944,7 +746,7 @@ static bool
 swap(struct regen *r, bool under_pxp, cr_err *err)
 {
 	struct cr_identity id;
-	json_t *names = regen_service_list(r->o->services), *stopped = NULL;
+	json_t *names = cr_services_list(r->o->services), *stopped = NULL;
 	json_t *running = NULL;
 	STACK_OF(X509) *newc = NULL;
 	char *tree = NULL, *live_fp = NULL, *new_fp = NULL;
@@ -957,14 +759,14 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 	}
 	/* the journal names the services BEFORE they are stopped, so a run
 	 * killed in between still starts them again when resumed */
-	if ((running = services_running(names, under_pxp, err)) == NULL)
+	if ((running = cr_services_running(names, under_pxp, err)) == NULL)
 		goto out;
 	merge_stopped(running, json_object_get(r->journal, "services_stopped"));
 	json_object_set(r->journal, "services_stopped", running);
 	if (!cr_journal_write(r->staging, r->journal, CR_J_PREPARED, err))
 		goto out;
-	if ((stopped = regen_services_stop(running, false, err)) == NULL) {
-		regen_next(err, "stop the service by hand, or leave it out "
+	if ((stopped = cr_services_stop(running, false, err)) == NULL) {
+		cr_err_next(err, "stop the service by hand, or leave it out "
 		    "of `services`, then run the task again; nothing was "
 		    "changed");
 		goto out;
@@ -976,14 +778,14 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 		goto restart;
 	new_fp = cr_fingerprint_x509(sk_X509_value(newc, 0), EVP_sha256());
 	live_fp = live_fingerprint(r);
-	regen_test_point("services-stopped");
+	cr_killpoint("services-stopped");
 	if (new_fp == NULL || live_fp == NULL || strcmp(new_fp, live_fp) != 0) {
 		if (!cr_swap_exchange(r->ssldir, tree, &exchanged, err)) {
 			if (exchanged)	/* but not synced */
-				regen_next(err, NEW_LIVE_NEXT);
+				cr_err_next(err, NEW_LIVE_NEXT);
 			goto restart;
 		}
-		regen_test_point("exchanged");
+		cr_killpoint("exchanged");
 		how = exchanged ? "exchange" : "files";
 		if (!exchanged) {
 			/* filesystem without RENAME_EXCHANGE: file by file */
@@ -1000,14 +802,14 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 		goto out;
 	}
 	/* the new identity is live: start the services on it now */
-	regen_next(err, NEW_LIVE_NEXT);
+	cr_err_next(err, NEW_LIVE_NEXT);
 restart:
 	{
-		json_t *w = json_array(), *s = regen_services_start(stopped, w);
+		json_t *w = json_array(), *s = cr_services_start(stopped, w);
 		json_decref(s);
 		json_decref(w);
 	}
-	regen_next(err, "the live identity is unchanged; fix the cause and "
+	cr_err_next(err, "the live identity is unchanged; fix the cause and "
 	    "run the task again: it resumes with the signed certificate");
 out:
 	sk_X509_pop_free(newc, X509_free);
@@ -1018,26 +820,6 @@ out:
 	json_decref(stopped);
 	json_decref(names);
 	return ok;
-}
-
-void
-regen_catalog_remove(const cr_settings *set, const char *certname,
-    json_t *result, json_t *warnings)
-{
-	const char *dd = cr_settings_get(set, "client_datadir");
-	char *catalog = NULL;
-
-	if (dd == NULL || certname == NULL ||
-	    asprintf(&catalog, "%s/catalog/%s.json", dd, certname) == -1)
-		return;
-	if (unlink(catalog) == 0)
-		json_object_set_new(result, "cached_catalog_removed",
-		    cr_json_str(catalog));
-	else if (errno != ENOENT)
-		json_array_append_new(warnings, json_sprintf("the cached "
-		    "catalog %s was not removed: %s (remove it by hand)",
-		    catalog, strerror(errno)));
-	free(catalog);
 }
 
 /*
@@ -1075,7 +857,7 @@ regen_staging_remove(const char *staging, cr_err *err)
 		free(path);
 		path = NULL;
 	}
-	regen_test_point("staging-emptied");
+	cr_killpoint("staging-emptied");
 	ok = cr_tree_remove(staging, err);
 out:
 	if (d != NULL)
@@ -1093,8 +875,8 @@ finish_swap(struct regen *r, bool under_pxp, json_t *warnings)
 
 	cr_err_init(&e);
 	if (r->o->remove_cached_catalog)
-		regen_catalog_remove(r->set, r->certname, r->result, warnings);
-	started = regen_services_start(json_object_get(r->journal,
+		cr_identity_catalog_remove(r->set, r->certname, r->result, warnings);
+	started = cr_services_start(json_object_get(r->journal,
 	    "services_stopped"), warnings);
 	json_object_set(r->result, "services_stopped",
 	    json_object_get(r->journal, "services_stopped"));
@@ -1146,88 +928,6 @@ run_puppet(struct regen *r)
 
 /* ------------------------------------------------------------- flow -- */
 
-cr_settings *
-regen_settings(const char *confdir, const char *ssldir, const char *certname,
-    const char *ca_server, cr_err *err)
-{
-	const char *pairs[9];
-	size_t n = 0;
-	struct cr_settings_opts so;
-
-	memset(&so, 0, sizeof(so));
-	if (ssldir != NULL) {
-		pairs[n++] = "ssldir";
-		pairs[n++] = ssldir;
-	}
-	if (certname != NULL) {
-		pairs[n++] = "certname";
-		pairs[n++] = certname;
-	}
-	if (ca_server != NULL) {
-		pairs[n++] = "ca_server";
-		pairs[n++] = ca_server;
-	}
-	pairs[n] = NULL;
-	so.confdir = confdir;
-	so.section = "agent";
-	so.overrides = pairs;
-	so.allow_exec = true;
-	return cr_settings_load(&so, err);
-}
-
-/* The live ssldir's real path (symlinks resolved: the exchange must act
- * on the directory itself). */
-char *
-regen_real_ssldir(const char *ssldir, cr_err *err)
-{
-	char *out = realpath(ssldir, NULL);
-
-	if (out == NULL) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot resolve the ssldir %s",
-		    ssldir);
-		regen_next(err, "this node has no Puppet identity to "
-		    "regenerate: bootstrap it with `puppet ssl bootstrap`");
-	}
-	return out;
-}
-
-/* Takes Puppet's agent run lock and SSL lock, as a puppet run does
- * (their directories are created the way Puppet creates them on a first
- * run). timeout_ms < 0: CR_REGEN_LOCK_TIMEOUT_MS. */
-bool
-regen_lock_both(const cr_settings *set, long timeout_ms, cr_lock **locks,
-    cr_err *err)
-{
-	const char *paths[2];
-	char *dir = NULL;
-	long t = timeout_ms >= 0 ? timeout_ms : CR_REGEN_LOCK_TIMEOUT_MS;
-	bool ok = false;
-	int i;
-
-	paths[0] = cr_settings_get(set, "agent_catalog_run_lockfile");
-	paths[1] = cr_settings_get(set, "ssl_lockfile");
-	for (i = 0; i < 2; i++) {
-		free(dir);
-		dir = NULL;
-		if (paths[i] == NULL || (dir = strdup(paths[i])) == NULL) {
-			cr_err_set(err, CR_KIND_SETTINGS, "no lock file setting");
-			goto out;
-		}
-		if (!cr_mkdir_p(dirname(dir), 0755, err) ||
-		    (locks[i] = cr_lock_acquire(paths[i], t, err)) == NULL) {
-			if (strcmp(err->kind, "cert_regen/locked") == 0)
-				regen_next(err, "a puppet run holds the lock: "
-				    "wait for it to finish (or stop it), then "
-				    "run the task again");
-			goto out;
-		}
-	}
-	ok = true;
-out:
-	free(dir);
-	return ok;
-}
-
 static bool
 preflight(struct regen *r, cr_lock **locks, cr_err *err)
 {
@@ -1239,7 +939,7 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 	bool ok = false;
 
 	cr_err_init(&e);
-	if ((r->set = regen_settings(r->o->confdir, r->o->ssldir,
+	if ((r->set = cr_settings_agent(r->o->confdir, r->o->ssldir,
 	    r->o->certname, r->o->ca_server, err)) == NULL)
 		goto out;
 	r->certname = cr_settings_get(r->set, "certname");
@@ -1250,7 +950,7 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 		goto out;
 	}
 	json_object_set_new(r->result, "certname", json_string(r->certname));
-	if ((r->ssldir = regen_real_ssldir(cr_settings_get(r->set, "ssldir"), err))
+	if ((r->ssldir = cr_settings_real_ssldir(cr_settings_get(r->set, "ssldir"), err))
 	    == NULL || (r->staging = cr_staging_path(r->ssldir)) == NULL) {
 		cr_err_set(err, CR_KIND_IO, "no staging path for the ssldir");
 		goto out;
@@ -1259,7 +959,7 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 	json_object_set_new(r->result, "staging", cr_json_str(r->staging));
 	key_params(r, &type, &bits, &curve);
 	if (!cr_key_params_check(type, bits, curve, err)) {
-		regen_next(err, "give key_type rsa with key_size 2048 or more, "
+		cr_err_next(err, "give key_type rsa with key_size 2048 or more, "
 		    "or key_type ec with curve %s (parameters, or Puppet's "
 		    "key_type / keylength / named_curve settings); nothing was "
 		    "changed", CR_EC_CURVES_TEXT);
@@ -1267,7 +967,7 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 	}
 	/* locks first: what is read below must not change under us */
 	r->live_fp = live_fingerprint(r);
-	if (!r->o->noop && !regen_lock_both(r->set, r->o->lock_timeout_ms,
+	if (!r->o->noop && !cr_lock_pair(r->set, r->o->lock_timeout_ms,
 	    locks, err))
 		goto out;
 	if (!r->o->noop && (after = live_fingerprint(r)) != NULL &&
@@ -1405,12 +1105,47 @@ recheck_revocation(struct regen *r, json_t *warnings)
 
 /* A step reached its journal state: record it, time it, and (test build)
  * offer the kill point named after the state. */
+/*
+ * A run resumed at "submitted" waits for the CA to sign the CSR it holds.
+ * When the CA holds neither that CSR nor a certificate for the staged key
+ * (the request was cleaned or rejected since), nothing would ever be
+ * signed: go back to "staged" so that the CSR is submitted again.
+ */
+static bool
+resubmit_if_dropped(struct regen *r, json_t *warnings, cr_err *err)
+{
+	char *pending = NULL;
+	bool none = false, ok = false;
+	int signed_ = 0;
+
+	if (r->state != CR_J_SUBMITTED) {
+		ok = true;
+		goto out;
+	}
+	pending = regen_ca_pending_fp(r, &none, err);
+	if ((pending == NULL && !none) ||
+	    (signed_ = regen_ca_signed_for_staged(r, err)) < 0)
+		goto out;
+	if (signed_ == 0 && (pending == NULL ||
+	    strcmp(pending, r->csr_fp) != 0)) {
+		r->state = CR_J_STAGED;
+		json_array_append_new(warnings, json_sprintf("the CA no longer "
+		    "holds the CSR an earlier run submitted (%s): it was "
+		    "cleaned or rejected since, and is submitted again",
+		    r->csr_fp));
+	}
+	ok = true;
+out:
+	free(pending);
+	return ok;
+}
+
 static void
 advanced(struct regen *r, enum cr_jstate s)
 {
 	r->state = s;
 	regen_step_end(r);
-	regen_test_point(cr_jstate_name(s));
+	cr_killpoint(cr_jstate_name(s));
 }
 
 json_t *
@@ -1461,7 +1196,8 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 		noop_staged_key(&r);
 	if ((o->noop || r.state < CR_J_SIGNED) && !regen_ca_connect(&r, err))
 		goto fail;
-	if (found && !o->noop && !params_check(&r, asked, warnings, err))
+	if (found && !o->noop && (!params_check(&r, asked, warnings, err) ||
+	    !resubmit_if_dropped(&r, warnings, err)))
 		goto fail;
 	if (!o->noop && r.state >= CR_J_SIGNED && r.state < CR_J_SWAPPED)
 		recheck_revocation(&r, warnings);
@@ -1551,8 +1287,7 @@ fail:
 	if (r.steps != NULL)
 		cr_err_detail_new(err, "steps", json_incref(r.steps));
 	if (r.state < CR_J_SWAPPED)
-		cr_err_detail_new(err, "live_identity",
-		    json_string(live_is_new(&r) ? "new" : "untouched"));
+		cr_err_live(err, live_is_new(&r) ? CR_LIVE_NEW : CR_LIVE_OLD);
 out:
 	cr_lock_release(locks[1]);
 	cr_lock_release(locks[0]);

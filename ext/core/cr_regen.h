@@ -26,11 +26,12 @@
 #include <jansson.h>
 
 #include "cr_err.h"
+#include "cr_lock.h"
 
 #define CR_REGEN_WAIT_DEFAULT 120	/* seconds, wait_for_cert */
 #define CR_REGEN_WAIT_MAX 3600
 #define CR_REGEN_POLL_SECONDS 2
-#define CR_REGEN_LOCK_TIMEOUT_MS 300000	/* wait for a running agent */
+#define CR_REGEN_LOCK_TIMEOUT_MS CR_LOCK_PAIR_TIMEOUT_MS
 #define CR_REGEN_PUPPET_TIMEOUT_MS 1800000
 
 /* Error kinds of the regenerate and restore tasks. */

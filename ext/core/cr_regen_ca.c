@@ -110,16 +110,16 @@ regen_ca_connect(struct regen *r, cr_err *err)
 		goto out;
 	ok = true;
 out:
-	if (!ok && err->set && strcmp(err->kind, CR_KIND_CA_PIN_MISMATCH) == 0)
-		regen_next(err, "check ca_fingerprint against the fingerprint "
+	if (!ok && cr_err_is(err, CR_KIND_CA_PIN_MISMATCH))
+		cr_err_next(err, "check ca_fingerprint against the fingerprint "
 		    "the new CA printed (rebuild_ca's output, or on the CA: "
 		    "openssl x509 -noout -fingerprint -sha256 -in "
 		    "<cadir>/ca_crt.pem), and that %s:%d is that CA, then run "
 		    "the task again; nothing was changed",
 		    ho.server ? ho.server : "?", ho.port);
-	if (!ok && err->set && (strcmp(err->kind, CR_KIND_CA_UNREACHABLE) == 0 ||
-	    strcmp(err->kind, CR_KIND_CA_TLS) == 0))
-		regen_next(err, "check that %s:%d is the CA and answers "
+	if (!ok && (cr_err_is(err, CR_KIND_CA_UNREACHABLE) ||
+	    cr_err_is(err, CR_KIND_CA_TLS)))
+		cr_err_next(err, "check that %s:%d is the CA and answers "
 		    "(ca_server / ca_port), then run the task again; nothing "
 		    "was changed", ho.server ? ho.server : "?", ho.port);
 	free(path);
@@ -204,7 +204,7 @@ not_cleaned(struct regen *r, const char *pem, size_t len, cr_err *err)
 	    "one being staged (%s)", r->certname, live ? "it is the live "
 	    "certificate" : "not the live certificate either");
 	not_cleaned_next(r, live, next, sizeof(next));
-	regen_next(err, "%s", next);
+	cr_err_next(err, "%s", next);
 }
 
 static char *pending_csr_fp(struct regen *r, cr_err *err);
@@ -346,7 +346,7 @@ regen_ca_submit(struct regen *r, cr_err *err)
 			    "the CA holds another pending request for %s "
 			    "(fingerprint %s, ours is %s)", r->certname, theirs,
 			    r->csr_fp);
-			regen_next(err, "if that request is not this node's, "
+			cr_err_next(err, "if that request is not this node's, "
 			    "remove it on the CA (`puppetserver ca clean "
 			    "--certname %s`), then run this task again",
 			    r->certname);
@@ -368,7 +368,7 @@ regen_ca_submit(struct regen *r, cr_err *err)
 		cr_err_set(err, CR_KIND_CSR_REFUSED, "the CA refused the CSR "
 		    "for %s: %.400s", r->certname, body ? body : e.msg);
 		cr_err_detail_new(err, "ca_message", cr_json_str(body));
-		regen_next(err, "%s; the key and CSR stay staged: run the task "
+		cr_err_next(err, "%s; the key and CSR stay staged: run the task "
 		    "again, and if the CA kept the request pending, sign it "
 		    "(csr_fingerprint %s) with cert_regen::ca_sign; to ask for "
 		    "other dns_alt_names or extensions instead, remove the "
@@ -382,7 +382,7 @@ regen_ca_submit(struct regen *r, cr_err *err)
 		    r->csr_fp);
 	} else {
 		cr_err_set(err, e.kind, "%s", e.msg);
-		regen_next(err, "the CSR is staged: run the task again once the "
+		cr_err_next(err, "the CSR is staged: run the task again once the "
 		    "CA accepts requests");
 	}
 out:
@@ -549,7 +549,7 @@ regen_ca_fetch_verify(struct regen *r, cr_err *err)
 				cr_err_set(err, CR_KIND_CA_CHANGED,
 				    "the new certificate does not chain to the "
 				    "CA this agent trusts (%s)", why);
-				regen_next(err, "if the CA was rebuilt, run "
+				cr_err_next(err, "if the CA was rebuilt, run "
 				    "again with ca_fingerprint set to the new "
 				    "CA's SHA-256 fingerprint");
 			}
@@ -566,7 +566,7 @@ regen_ca_fetch_verify(struct regen *r, cr_err *err)
 				    "certificate %d of the CA's bundle does not "
 				    "chain to the CA this agent trusts (%s)",
 				    i + 1, why);
-				regen_next(err, "if the CA was rebuilt, run "
+				cr_err_next(err, "if the CA was rebuilt, run "
 				    "again with ca_fingerprint set to the new "
 				    "CA's SHA-256 fingerprint");
 			}

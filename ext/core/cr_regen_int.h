@@ -12,6 +12,7 @@
 
 #include "cr_http.h"
 #include "cr_journal.h"
+#include "cr_killpoint.h"
 #include "cr_lock.h"
 #include "cr_regen.h"
 #include "cr_settings.h"
@@ -40,49 +41,9 @@ struct regen {
 	struct timespec t0;
 };
 
-/*
- * Fault-injection points for the kill -9 tests: with CR_TEST_HOOKS (the
- * ASan+UBSan test build only), reaching the point named by the environment
- * variable CERT_REGEN_TEST_KILL_AT sends SIGKILL to this process.  Release
- * builds compile it out.
- */
-#ifdef CR_TEST_HOOKS
-void regen_test_point(const char *name);
-#else
-#define regen_test_point(name) ((void)0)
-#endif
-
 /* step bookkeeping (cr_regen.c) */
 void regen_step_begin(struct regen *r, const char *name);
 json_t *regen_step_end(struct regen *r);	/* the step's entry (borrowed) */
-/* sets details.next_step on err (does not overwrite) */
-void regen_next(cr_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* shared with cr_restore.c (defined in cr_regen.c) */
-cr_settings *regen_settings(const char *confdir, const char *ssldir,
-    const char *certname, const char *ca_server, cr_err *err);
-char *regen_real_ssldir(const char *ssldir, cr_err *err);
-json_t *regen_service_list(json_t *param);
-json_t *regen_services_stop(json_t *names, bool under_pxp, cr_err *err);
-json_t *regen_services_start(json_t *stopped, json_t *warnings);
-/* Removes the copy of Puppet's ssl_lockfile from a copy of the ssldir
- * (made while this process holds the lock): not part of the identity. */
-bool regen_drop_lock_copy(const cr_settings *set, const char *copy,
-    cr_err *err);
-bool regen_lock_both(const cr_settings *set, long timeout_ms, cr_lock **locks,
-    cr_err *err);
-
-/* Removes $client_datadir/catalog/<certname>.json (settings of the
- * agent section); result.cached_catalog_removed names it, a failure other
- * than "not there" is a warning. */
-void regen_catalog_remove(const cr_settings *set, const char *certname,
-    json_t *result, json_t *warnings);
-/* "IP:x" / "DNS:x" / bare name into the ip or dns list. */
-void regen_alt_name_add(json_t *dns, json_t *ip, const char *s);
-/* The pp_* extensions (not the authorization arc) of a certificate into
- * ext {short name or OID: value}. */
-void regen_carry_extensions(X509 *current, json_t *ext);
 
 /* CA side (cr_regen_ca.c) */
 bool regen_ca_connect(struct regen *r, cr_err *err);

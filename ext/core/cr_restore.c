@@ -19,9 +19,11 @@
 
 #include "cr_fs.h"
 #include "cr_http.h"
+#include "cr_journal.h"
 #include "cr_json.h"
 #include "cr_lock.h"
-#include "cr_regen_int.h"
+#include "cr_regen.h"
+#include "cr_settings.h"
 #include "cr_service.h"
 #include "cr_swap.h"
 #include "cr_x509.h"
@@ -179,7 +181,7 @@ check_backup_cert(const struct cr_restore_opts *o, cr_settings *set,
 	    "changed", backup, certname, serial ? serial : "?");
 	cr_err_detail_new(err, "backup", cr_json_str(backup));
 	cr_err_detail_new(err, "backup_certificate", json_incref(info));
-	regen_next(err, "regenerate instead: run cert_regen::regenerate on %s "
+	cr_err_next(err, "regenerate instead: run cert_regen::regenerate on %s "
 	    "(or the plan cert_regen::regenerate_agents); restore with "
 	    "allow_revoked=true only if you know the CA will accept it",
 	    certname);
@@ -200,141 +202,202 @@ cr_restore_backup_name(const struct cr_restore_opts *o)
 	return o->backup != NULL ? o->backup : "latest";
 }
 
-json_t *
-cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
-{
-	cr_settings *set = NULL;
-	cr_lock *locks[2] = { NULL, NULL };
-	json_t *result = json_object(), *out = NULL, *names = NULL;
-	json_t *stopped = NULL, *warnings = json_array(), *info = NULL;
-	char *live = NULL, *staging = NULL, *tree = NULL, *backup = NULL;
-	char *safety = NULL;
-	bool exchanged = false, under_pxp = cr_under_pxp_agent();
+/* One restore run: what cr_restore_run's steps share. */
+struct rst {
+	const struct cr_restore_opts *o;
+	cr_settings *set;
+	cr_lock *locks[2];
+	json_t *result, *warnings;
+	json_t *info;		/* the backup's certificate (result) */
+	json_t *names, *stopped;	/* services to handle, stopped */
+	char *live;		/* real path of the live ssldir */
+	char *backup;		/* the backup being restored */
+	char *staging, *tree;	/* <staging>/restore: the copy put live */
+	char *safety;		/* backup of the identity being replaced */
+	bool under_pxp;
+};
 
-	if (result == NULL || warnings == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((set = regen_settings(o->confdir, o->ssldir, NULL, NULL, err)) == NULL ||
-	    (live = regen_real_ssldir(cr_settings_get(set, "ssldir"), err)) == NULL)
-		goto out;
+/* Step 1: the settings, the live ssldir and the backup to restore, whose
+ * certificate is checked (result: ssldir, restored_from,
+ * backup_certificate). */
+static bool
+find_backup(struct rst *r, cr_err *err)
+{
+	const struct cr_restore_opts *o = r->o;
+
+	if ((r->set = cr_settings_agent(o->confdir, o->ssldir, NULL, NULL,
+	    err)) == NULL || (r->live = cr_settings_real_ssldir(
+	    cr_settings_get(r->set, "ssldir"), err)) == NULL)
+		return false;
 	if (o->backup == NULL || strcmp(o->backup, "latest") == 0)
-		backup = cr_backup_latest(live, o->backup_dir, err);
+		r->backup = cr_backup_latest(r->live, o->backup_dir, err);
 	else
-		backup = realpath(o->backup, NULL);
-	if (backup == NULL) {
+		r->backup = realpath(o->backup, NULL);
+	if (r->backup == NULL) {
 		/* cr_backup_latest sets err, except when out of memory */
 		cr_err_errno(err, CR_KIND_INVALID_PARAMETER, errno,
 		    "cannot find the backup %s", cr_restore_backup_name(o));
-		goto out;
+		return false;
 	}
-	if (!looks_like_ssldir(backup, err))
-		goto out;
-	json_object_set_new(result, "ssldir", cr_json_str(live));
-	json_object_set_new(result, "restored_from", cr_json_str(backup));
-	if ((info = json_object()) == NULL) {
+	if (!looks_like_ssldir(r->backup, err))
+		return false;
+	json_object_set_new(r->result, "ssldir", cr_json_str(r->live));
+	json_object_set_new(r->result, "restored_from", cr_json_str(r->backup));
+	if ((r->info = json_object()) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	json_object_set(r->result, "backup_certificate", r->info);
+	return check_backup_cert(o, r->set, r->backup, r->info, r->warnings,
+	    err);
+}
+
+/* Step 2: Puppet's locks, and a backup of the identity being replaced
+ * (result: backup). */
+static bool
+keep_current(struct rst *r, cr_err *err)
+{
+	if (!cr_lock_pair(r->set, r->o->lock_timeout_ms, r->locks, err)) {
+		cr_err_set_step(err, "preflight");
+		return false;
+	}
+	if ((r->staging = cr_staging_path(r->live)) == NULL ||
+	    (r->tree = cr_path_join(r->staging, "restore")) == NULL ||
+	    (r->safety = cr_backup_path(r->live, r->o->backup_dir,
+	    time(NULL))) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	if (!cr_backup_make(r->live, r->safety, err) ||
+	    !cr_lock_drop_copy(r->set, r->safety, err)) {
+		cr_err_set_step(err, "backup");
+		return false;
+	}
+	json_object_set_new(r->result, "backup", cr_json_str(r->safety));
+	return true;
+}
+
+/* Step 3: a verified copy of the backup beside the live ssldir. */
+static bool
+prepare(struct rst *r, cr_err *err)
+{
+	if (!cr_mkdir_p(r->staging, 0700, err) ||
+	    !cr_tree_remove(r->tree, err) ||
+	    !cr_tree_copy(r->backup, r->tree, err) ||
+	    !cr_tree_compare(r->backup, r->tree, err) ||
+	    !cr_lock_drop_copy(r->set, r->tree, err)) {
+		cr_err_set_step(err, "prepare");
+		return false;
+	}
+	return true;
+}
+
+/* Step 4: services stopped, the copy exchanged with the live ssldir.  On
+ * failure the services are started again. */
+static bool
+swap(struct rst *r, cr_err *err)
+{
+	bool exchanged = false;
+
+	r->names = cr_services_list(r->o->services);
+	if ((r->stopped = cr_services_stop(r->names, r->under_pxp, err))
+	    == NULL) {
+		cr_err_set_step(err, "swap");
+		return false;
+	}
+	if (cr_swap_exchange(r->live, r->tree, &exchanged, err) && exchanged)
+		return true;
+	cr_err_set_step(err, "swap");
+	if (!err->set)
+		cr_err_set(err, CR_KIND_IO, "this filesystem cannot exchange "
+		    "directories atomically; restore %s by hand (the current "
+		    "ssldir is saved in %s)", r->backup, r->safety);
+	json_decref(cr_services_start(r->stopped, r->warnings));
+	if (exchanged) {	/* exchanged, not made durable */
+		cr_err_live(err, CR_LIVE_RESTORED);
+		cr_err_next(err, "the backup %s is live, but the change could "
+		    "not be synced to disk: check the disk, then run the task "
+		    "again", r->backup);
+	}
+	return false;
+}
+
+/* Step 5: services started again, the copy's leftovers removed (as
+ * warnings; a regeneration's staging beside ours is not ours to remove),
+ * pxp-agent restarted detached when it runs this task. */
+static void
+finish(struct rst *r)
+{
+	cr_err e;
+
+	cr_err_init(&e);
+	json_object_set(r->result, "services_stopped", r->stopped);
+	json_object_set_new(r->result, "services_restarted",
+	    cr_services_start(r->stopped, r->warnings));
+	if (!cr_tree_remove(r->tree, &e))
+		json_array_append_new(r->warnings, cr_json_str(e.msg));
+	else if (rmdir(r->staging) == -1 && errno != ENOTEMPTY &&
+	    errno != EEXIST && errno != ENOENT)
+		json_array_append_new(r->warnings, cr_json_str(strerror(
+		    errno)));
+	cr_err_clear(&e);
+	if (r->under_pxp && !cr_restart_detached("pxp-agent", 3, &e))
+		json_array_append_new(r->warnings, cr_json_str(e.msg));
+	cr_err_clear(&e);
+	json_object_set_new(r->result, "state", json_string("restored"));
+}
+
+static void
+rst_free(struct rst *r)
+{
+	cr_lock_release(r->locks[1]);
+	cr_lock_release(r->locks[0]);
+	json_decref(r->result);
+	json_decref(r->warnings);
+	json_decref(r->info);
+	json_decref(r->names);
+	json_decref(r->stopped);
+	free(r->live);
+	free(r->staging);
+	free(r->tree);
+	free(r->backup);
+	free(r->safety);
+	cr_settings_free(r->set);
+}
+
+json_t *
+cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
+{
+	struct rst r;
+	json_t *out = NULL;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.under_pxp = cr_under_pxp_agent();
+	if ((r.result = json_object()) == NULL ||
+	    (r.warnings = json_array()) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
-	json_object_set(result, "backup_certificate", info);
-	if (!check_backup_cert(o, set, backup, info, warnings, err))
+	if (!find_backup(&r, err))
 		goto out;
 	if (o->noop) {
-		json_object_set_new(result, "state", json_string("unchanged"));
-		json_object_set_new(result, "noop", json_true());
-		goto done;
+		json_object_set_new(r.result, "state", json_string("unchanged"));
+		json_object_set_new(r.result, "noop", json_true());
+	} else {
+		if (!keep_current(&r, err) || !prepare(&r, err) ||
+		    !swap(&r, err))
+			goto out;
+		finish(&r);
 	}
-	if (!regen_lock_both(set, o->lock_timeout_ms, locks, err)) {
-		cr_err_set_step(err, "preflight");
-		goto out;
-	}
-	if ((staging = cr_staging_path(live)) == NULL ||
-	    (tree = cr_path_join(staging, "restore")) == NULL ||
-	    (safety = cr_backup_path(live, o->backup_dir, time(NULL))) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	/* the identity being replaced is kept too */
-	if (!cr_backup_make(live, safety, err) ||
-	    !regen_drop_lock_copy(set, safety, err)) {
-		cr_err_set_step(err, "backup");
-		goto out;
-	}
-	json_object_set_new(result, "backup", cr_json_str(safety));
-	if (!cr_mkdir_p(staging, 0700, err) || !cr_tree_remove(tree, err) ||
-	    !cr_tree_copy(backup, tree, err) ||
-	    !cr_tree_compare(backup, tree, err) ||
-	    !regen_drop_lock_copy(set, tree, err)) {
-		cr_err_set_step(err, "prepare");
-		goto out;
-	}
-	names = regen_service_list(o->services);
-	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL) {
-		cr_err_set_step(err, "swap");
-		goto out;
-	}
-	if (!cr_swap_exchange(live, tree, &exchanged, err) || !exchanged) {
-		cr_err_set_step(err, "swap");
-		if (!err->set)
-			cr_err_set(err, CR_KIND_IO, "this filesystem cannot "
-			    "exchange directories atomically; restore %s by "
-			    "hand (the current ssldir is saved in %s)", backup,
-			    safety);
-		json_decref(regen_services_start(stopped, warnings));
-		if (exchanged) {	/* exchanged, not made durable */
-			cr_err_detail_new(err, "live_identity",
-			    json_string("restored"));
-			regen_next(err, "the backup %s is live, but the change "
-			    "could not be synced to disk: check the disk, then "
-			    "run the task again", backup);
-		}
-		goto out;
-	}
-	json_object_set(result, "services_stopped", stopped);
-	json_object_set_new(result, "services_restarted",
-	    regen_services_start(stopped, warnings));
-	/* restored: leftovers are warnings; a regeneration's staging
-	 * (journal, staged key) beside ours is not ours to remove */
-	{
-		cr_err e;
-		cr_err_init(&e);
-		if (!cr_tree_remove(tree, &e))
-			json_array_append_new(warnings, cr_json_str(e.msg));
-		else if (rmdir(staging) == -1 && errno != ENOTEMPTY &&
-		    errno != EEXIST && errno != ENOENT)
-			json_array_append_new(warnings, cr_json_str(strerror(
-			    errno)));
-		cr_err_clear(&e);
-	}
-	if (under_pxp) {
-		cr_err e;
-		cr_err_init(&e);
-		if (!cr_restart_detached("pxp-agent", 3, &e))
-			json_array_append_new(warnings, cr_json_str(e.msg));
-		cr_err_clear(&e);
-	}
-	json_object_set_new(result, "state", json_string("restored"));
-done:
-	json_object_set(result, "warnings", warnings);
-	out = json_incref(result);
+	json_object_set(r.result, "warnings", r.warnings);
+	out = json_incref(r.result);
 out:
 	if (out == NULL) {
 		cr_err_set_step(err, "restore");
-		regen_next(err, "the live ssldir is unchanged unless the "
+		cr_err_next(err, "the live ssldir is unchanged unless the "
 		    "message says otherwise; fix the cause and run again");
 	}
-	cr_lock_release(locks[1]);
-	cr_lock_release(locks[0]);
-	json_decref(result);
-	json_decref(warnings);
-	json_decref(info);
-	json_decref(names);
-	json_decref(stopped);
-	free(live);
-	free(staging);
-	free(tree);
-	free(backup);
-	free(safety);
-	cr_settings_free(set);
+	rst_free(&r);
 	return out;
 }

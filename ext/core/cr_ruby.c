@@ -6,21 +6,20 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cr_ruby.h"
+#include "sys/cr_sys_host.h"
 
 /* $HOME if set (must be absolute, as Ruby insists), else the passwd entry. */
 static char *
 home_dir(const char *user, size_t ulen, cr_err *err)
 {
 	const char *h = NULL;
-	struct passwd *pw;
-	char name[256], *out = NULL;
+	char *out = NULL;
 
 	if (ulen == 0) {
 		h = getenv("HOME");
@@ -29,20 +28,21 @@ home_dir(const char *user, size_t ulen, cr_err *err)
 			    "cannot expand '~': HOME is not absolute");
 			goto out;
 		}
-		if ((h == NULL || *h == '\0') && (pw = getpwuid(getuid())) != NULL)
-			h = pw->pw_dir;
-	} else if (ulen < sizeof(name)) {
-		memcpy(name, user, ulen);
-		name[ulen] = '\0';
-		if ((pw = getpwnam(name)) != NULL)
-			h = pw->pw_dir;
+		if (h != NULL && *h != '\0' && (out = strdup(h)) == NULL) {
+			cr_err_set(err, CR_KIND_NOMEM,
+			    "out of memory expanding a path");
+			goto out;
+		}
 	}
-	if (h == NULL || *h != '/')
+	if (out == NULL)
+		out = cr_sys_home_of(user, ulen);
+	if (out == NULL || *out != '/') {
 		cr_err_set(err, CR_KIND_SETTINGS, "cannot expand '~%.*s': %s",
 		    (int)(ulen > 64 ? 64 : ulen), user,
 		    ulen ? "no such user" : "no home directory");
-	else if ((out = strdup(h)) == NULL)
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory expanding a path");
+		free(out);
+		out = NULL;
+	}
 out:
 	return out;
 }

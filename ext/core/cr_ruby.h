@@ -22,6 +22,17 @@
 char *cr_ruby_expand_path(const char *path, size_t max, cr_err *err);
 
 /*
+ * File.expand_path(path) on Windows (cr_ruby_win.c): '\' is '/', a drive
+ * letter is kept as written, `~` is HOME (else USERPROFILE), a path with
+ * no drive takes the current one; "." and ".." fold under the root ("C:"
+ * or "//server/share").  A new string, or NULL (err set) as above.
+ */
+char *cr_ruby_expand_path_windows(const char *path, size_t max, cr_err *err);
+/* Puppet::Util.absolute_path? on Windows: "C:\x", "C:/x", "\\srv\x",
+ * "\\?\x" (either slash). */
+bool cr_ruby_absolute_path_windows(const char *path);
+
+/*
  * Integer(String): surrounding whitespace, a sign, 0x/0b/0o/0d prefixes,
  * a leading 0 for octal, single underscores between digits.  false if s is
  * not such a number or does not fit a long long.

@@ -41,13 +41,15 @@
 #include "cr_json.h"
 #include "cr_journal.h"
 #include "cr_lock.h"
-#include "cr_regen_int.h"
+#include "cr_identity.h"
+#include "cr_killpoint.h"
+#include "cr_regen.h"
+#include "cr_settings.h"
 #include "cr_server_int.h"
 #include "cr_service.h"
 #include "cr_swap.h"
 #include "cr_x509.h"
 
-#define JOURNAL "journal.json"
 #define CHECK_CONNECT_S 5L
 #define DOWN_CONNECT_S 3L
 
@@ -71,23 +73,6 @@ static const char *const ca_settings[] = {
 
 /* ------------------------------------------------------------ helpers -- */
 
-static void __attribute__((format(printf, 3, 4)))
-fail_next(cr_err *err, const char *live, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	if (err == NULL || !err->set)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (json_object_get(err->details, "next_step") == NULL)
-		cr_err_detail_new(err, "next_step", cr_json_str(buf));
-	if (json_object_get(err->details, "live") == NULL)
-		cr_err_detail_new(err, "live", json_string(live));
-}
-
 const char *
 srv_rel(const char *dir, const char *path, const char *setting, cr_err *err)
 {
@@ -104,60 +89,6 @@ srv_rel(const char *dir, const char *path, const char *setting, cr_err *err)
 	return path + n + 1;
 }
 
-static void
-prefixed_add(json_t *list, const char *prefix, const char *name)
-{
-	char *s = NULL;
-
-	if (asprintf(&s, "%s%s", prefix, name) != -1)
-		json_array_append_new(list, cr_json_str(s));
-	free(s);
-}
-
-/* The certificate's SANs as the results' top-level dns_alt_names lists
- * them: "DNS:<name>"..., then "IP:<address>"... */
-static json_t *
-alt_names_of(X509 *x)
-{
-	json_t *dns = json_array(), *ip = json_array(), *out = json_array();
-	json_t *v;
-	size_t i;
-
-	if (dns == NULL || ip == NULL || out == NULL) {
-		json_decref(out);
-		out = NULL;
-		goto out;
-	}
-	cr_sans_json(X509_get0_extensions(x), dns, ip);
-	json_array_foreach(dns, i, v)
-		prefixed_add(out, "DNS:", json_string_value(v));
-	json_array_foreach(ip, i, v)
-		prefixed_add(out, "IP:", json_string_value(v));
-out:
-	json_decref(dns);
-	json_decref(ip);
-	return out;
-}
-
-json_t *
-srv_cert_summary(X509 *x)
-{
-	json_t *full = cr_cert_json(x, time(NULL)), *out;
-
-	if (full == NULL)
-		return json_null();
-	out = json_pack("{s:O, s:O, s:O, s:O, s:O, s:o?, s:O}",
-	    "subject", json_object_get(full, "subject"),
-	    "issuer", json_object_get(full, "issuer"),
-	    "serial", json_object_get(full, "serial"),
-	    "fingerprint_sha256", json_object_get(full, "fingerprint_sha256"),
-	    "not_after", json_object_get(full, "not_after"),
-	    "dns_alt_names", alt_names_of(x),
-	    "extensions", json_object_get(full, "extensions"));
-	json_decref(full);
-	return out ? out : json_null();
-}
-
 /* New "<staging path of dir>.server". */
 static char *
 server_staging(const char *dir)
@@ -170,27 +101,19 @@ server_staging(const char *dir)
 	return out;
 }
 
+/*
+ * The server flows' journal states, in order (cr_journal_save writes them):
+ *   new           the run began: nothing changed yet
+ *   stopped       the services named in services_stopped are stopped
+ *   built         new ssldir (and cadir) complete and verified in staging,
+ *                 the live ones backed up
+ *   ca_exchanged  the new cadir is live (rebuild, restore, renew)
+ *   exchanged     the new ssldir is live; services still to be started
+ */
 static bool
 journal_save(struct srv *s, const char *state, cr_err *err)
 {
-	char *path = cr_path_join(s->staging, JOURNAL), *text = NULL;
-	char now[21];
-	bool ok = false;
-
-	cr_iso8601(time(NULL), now);
-	json_object_set_new(s->journal, "state", json_string(state));
-	json_object_set_new(s->journal, "updated_at", json_string(now));
-	if (path == NULL || (text = json_dumps(s->journal, JSON_INDENT(2) |
-	    JSON_SORT_KEYS)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	ok = cr_file_write_atomic(path, text, strlen(text), 0600, (uid_t)-1,
-	    (gid_t)-1, err);
-out:
-	free(path);
-	free(text);
-	return ok;
+	return cr_journal_save(s->staging, s->journal, state, err);
 }
 
 static const char *
@@ -304,7 +227,7 @@ read_old_cert(struct srv *s, cr_err *err)
 	cr_err_clear(&e);
 	ERR_clear_error();
 	json_object_set_new(s->result, "old", s->old_cert ?
-	    srv_cert_summary(s->old_cert) : json_null());
+	    cr_identity_cert_summary(s->old_cert) : json_null());
 	return true;
 }
 
@@ -372,7 +295,7 @@ server_down(const struct srv *s, cr_err *err)
 		goto out;
 	}
 	cr_http_request(h, "GET", "/status/v1/simple", NULL, NULL, 0, &r, &e);
-	down = e.set && strcmp(e.kind, CR_KIND_CA_UNREACHABLE) == 0;
+	down = cr_err_is(&e, CR_KIND_CA_UNREACHABLE);
 	if (!down)
 		cr_err_set(err, CR_KIND_SERVER_RUNNING, "something still "
 		    "answers on %s:%s after the services were stopped: add the "
@@ -500,7 +423,7 @@ backups(struct srv *s, cr_err *err)
 		goto out;
 	}
 	if (!cr_backup_make(s->ssldir, s->backup_ssl, err) ||
-	    !regen_drop_lock_copy(s->set, s->backup_ssl, err))
+	    !cr_lock_drop_copy(s->set, s->backup_ssl, err))
 		goto out;
 	if (!cr_backup_make(s->cadir, s->backup_ca, err))
 		goto out;
@@ -521,7 +444,7 @@ out:
 static bool
 stop_services(struct srv *s, bool under_pxp, cr_err *err)
 {
-	json_t *names = regen_service_list(s->o->services), *stopped;
+	json_t *names = cr_services_list(s->o->services), *stopped;
 	size_t i;
 	bool ok = false;
 
@@ -532,11 +455,11 @@ stop_services(struct srv *s, bool under_pxp, cr_err *err)
 			json_array_append_new(names,
 			    json_string(default_services[i]));
 	}
-	if ((stopped = regen_services_stop(names, under_pxp, err)) == NULL)
+	if ((stopped = cr_services_stop(names, under_pxp, err)) == NULL)
 		goto out;
 	json_object_set_new(s->journal, "services_stopped", stopped);
 	if (!journal_save(s, "stopped", err)) {
-		json_decref(regen_services_start(stopped, s->warnings));
+		json_decref(cr_services_start(stopped, s->warnings));
 		goto out;
 	}
 	ok = true;
@@ -547,11 +470,34 @@ out:
 	return ok;
 }
 
+/* What a build found (srv_build's answer), journaled so that a resumed run
+ * reports it: copied from one object to the other. */
+static void
+built_copy(json_t *to, json_t *from)
+{
+	static const char *const keys[] = {
+		"new", "new_ca", "renewal", "bundle_sha256", NULL
+	};
+	size_t i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		json_object_set(to, keys[i], json_object_get(from, keys[i]));
+}
+
+/* A preflight step failed: nothing was changed, the old identity is live. */
+static void
+preflight_failed(cr_err *err, const char *next)
+{
+	cr_err_set_step(err, "preflight");
+	cr_err_live(err, CR_LIVE_OLD);
+	cr_err_next(err, "nothing was changed: %s", next);
+}
+
 /* Removes what a run leaves in the staging dirs (journal included). */
 static void
 drop_staging(struct srv *s, bool keep_journal)
 {
-	char *j = cr_path_join(s->staging, JOURNAL);
+	char *j = cr_path_join(s->staging, CR_JOURNAL_FILE);
 	cr_err e;
 
 	cr_err_init(&e);
@@ -590,9 +536,9 @@ exchange_one(struct srv *s, const char *live, const char *built,
 		return false;
 	}
 	if (ca)
-		regen_test_point("server-ca-exchanged");
+		cr_killpoint("server-ca-exchanged");
 	else
-		regen_test_point("server-ssl-exchanged");
+		cr_killpoint("server-ssl-exchanged");
 	return journal_save(s, state, err);
 }
 
@@ -615,7 +561,7 @@ exchange(struct srv *s, cr_err *err)
 
 			if (cr_swap_exchange(s->cadir, s->new_ca, &back, &e) &&
 			    back && journal_save(s, "built", &e))
-				cr_err_detail_new(err, "live", json_string("old"));
+				cr_err_live(err, CR_LIVE_OLD);
 		}
 		goto out;
 	}
@@ -637,14 +583,14 @@ remove_cached_catalog(struct srv *s)
 	cr_err e;
 
 	cr_err_init(&e);
-	if ((agent = regen_settings(s->o->confdir, NULL, NULL, NULL, &e)) ==
+	if ((agent = cr_settings_agent(s->o->confdir, NULL, NULL, NULL, &e)) ==
 	    NULL)
 		json_array_append_new(s->warnings, json_sprintf("the cached "
 		    "catalog was not removed (%s): remove "
 		    "$client_datadir/catalog/%s.json by hand", e.msg,
 		    s->certname));
 	else
-		regen_catalog_remove(agent,
+		cr_identity_catalog_remove(agent,
 		    cr_settings_get(agent, "certname"), s->result,
 		    s->warnings);
 	cr_settings_free(agent);
@@ -660,12 +606,12 @@ finish(struct srv *s, bool under_pxp, cr_err *err)
 	};
 	json_t *out = NULL;
 
-	regen_test_point("server-exchanged");
+	cr_killpoint("server-exchanged");
 	remove_cached_catalog(s);
 	json_object_set(s->result, "services_stopped", stopped ? stopped :
 	    json_array());
 	json_object_set_new(s->result, "services_restarted",
-	    regen_services_start(stopped, s->warnings));
+	    cr_services_start(stopped, s->warnings));
 	if (under_pxp) {
 		cr_err e;
 		cr_err_init(&e);
@@ -676,7 +622,8 @@ finish(struct srv *s, bool under_pxp, cr_err *err)
 	drop_staging(s, false);
 	if (!server_check(s, err)) {
 		cr_err_set_step(err, "verify");
-		fail_next(err, "new", "the new identity is live and the old "
+		cr_err_live(err, CR_LIVE_NEW);
+		cr_err_next(err, "the new identity is live and the old "
 		    "one is kept in %s and %s: look at the server's log; to go "
 		    "back run cert_regen::primary_restore with backup=%s "
 		    "ca_backup=%s", s->backup_ssl, s->backup_ca,
@@ -728,7 +675,7 @@ check_opts(const struct cr_server_opts *o, cr_err *err)
 static bool
 describe_noop(struct srv *s, cr_err *err)
 {
-	json_t *names = regen_service_list(s->o->services), *st = json_object();
+	json_t *names = cr_services_list(s->o->services), *st = json_object();
 	json_t *v;
 	size_t i;
 	cr_err e;
@@ -775,11 +722,12 @@ journal_operation_ok(struct srv *s, cr_err *err)
 		if (op_names[i] != NULL && strcmp(op, op_names[i]) == 0)
 			known = true;
 	if (!known) {
-		cr_err_set(err, CR_KIND_BUSY, "the journal %s/" JOURNAL " names "
+		cr_err_set(err, CR_KIND_BUSY, "the journal %s/" CR_JOURNAL_FILE " names "
 		    "no operation of these tasks (%s): it is damaged or not "
 		    "cert_regen's, and no task can resume it", s->staging,
 		    op ? op : "none");
-		fail_next(err, "unknown", "check the live identity with "
+		cr_err_live(err, CR_LIVE_UNKNOWN);
+		cr_err_next(err, "check the live identity with "
 		    "cert_regen::check_server (or puppetserver ca list and "
 		    "puppet ssl verify) and compare the live ssldir and cadir "
 		    "with the backups under <ssldir>_bak and <cadir>_bak; if "
@@ -793,9 +741,163 @@ journal_operation_ok(struct srv *s, cr_err *err)
 		cr_err_set(err, CR_KIND_BUSY, "a %s run did not finish (%s): "
 		    "run cert_regen::%s again to finish it first", op,
 		    journal_state(s), op);
-		fail_next(err, "unknown", "run cert_regen::%s again", op);
+		cr_err_live(err, CR_LIVE_UNKNOWN);
+		cr_err_next(err, "run cert_regen::%s again", op);
 		return false;
 	}
+	return true;
+}
+
+/* After the services were stopped, a failure leaves them stopped: the
+ * journal knows where the run is. */
+static bool
+stuck(struct srv *s, cr_err *err)
+{
+	cr_err_live(err, CR_LIVE_UNKNOWN);
+	cr_err_next(err, "the services stay stopped and the journal in %s "
+	    "knows where the run is: fix the cause and run the task again "
+	    "(backups: %s, %s)", s->staging, s->backup_ssl ? s->backup_ssl :
+	    "-", s->backup_ca ? s->backup_ca : "-");
+	return false;
+}
+
+/* Step 1: the options, settings, Puppet's locks (the locks first, as
+ * regenerate takes them: a concurrent run of these tasks, or a puppet run,
+ * finishes before this one reads the old certificate and the journal, so
+ * it never goes on with state that run has since changed), the old
+ * certificate and the journal (*found). */
+static bool
+step_preflight(struct srv *s, cr_lock **locks, bool *found, cr_err *err)
+{
+	const struct cr_server_opts *o = s->o;
+
+	if (!check_opts(o, err))
+		return false;
+	if ((s->result = json_object()) == NULL ||
+	    json_object_set_new(s->result, "warnings", json_array()) != 0) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	s->warnings = json_object_get(s->result, "warnings");
+	json_object_set_new(s->result, "operation",
+	    json_string(op_names[o->op]));
+	if (!load_settings(s, err)) {
+		preflight_failed(err, "fix the settings named above and run "
+		    "the task again");
+		return false;
+	}
+	if (!o->noop && !cr_lock_pair(s->set, o->lock_timeout_ms, locks,
+	    err)) {
+		preflight_failed(err, "wait for the puppet run (or the other "
+		    "cert_regen task) to end and run the task again");
+		return false;
+	}
+	if (!read_old_cert(s, err)) {
+		preflight_failed(err, "fix the settings named above and run "
+		    "the task again");
+		return false;
+	}
+	json_object_set_new(s->result, "certname", json_string(s->certname));
+	json_object_set_new(s->result, "ssldir", json_string(s->ssldir));
+	json_object_set_new(s->result, "cadir", json_string(s->cadir));
+	json_object_set_new(s->result, "old_ca", ca_summary(
+	    cr_settings_get(s->set, "cacert")));
+	if ((s->journal = cr_journal_read(s->staging, found, err)) == NULL &&
+	    err->set) {
+		cr_err_live(err, CR_LIVE_UNKNOWN);
+		cr_err_next(err, "look at %s", s->staging);
+		return false;
+	}
+	return !*found || journal_operation_ok(s, err);
+}
+
+/* Step 2: a new run journals itself and stops the services (a renewal
+ * that cannot be made, a key missing or days that shorten the CA, is
+ * refused before anything stops); a resumed one says where it resumes. */
+static bool
+step_stop(struct srv *s, bool found, bool under_pxp, cr_err *err)
+{
+	if (found) {
+		json_object_set(s->result, "resumed_from", json_object_get(
+		    s->journal, "state"));
+		return srv_alt_names(s, err);
+	}
+	s->journal = json_pack("{s:s, s:s}", "operation", op_names[s->o->op],
+	    "state", "new");
+	if (s->journal == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	if (!srv_alt_names(s, err) || (s->o->op == CR_SRV_CA_RENEW &&
+	    !srv_renew_preview(s, err)) ||
+	    !cr_mkdir_p(s->staging, 0700, err) ||
+	    !stop_services(s, under_pxp, err)) {
+		cr_err_set_step(err, "stop");
+		cr_err_live(err, CR_LIVE_OLD);
+		cr_err_next(err, "nothing was changed: fix the cause and run "
+		    "the task again");
+		drop_staging(s, false);
+		return false;
+	}
+	cr_killpoint("server-stopped");
+	return true;
+}
+
+/* Step 3: the server down, the live directories backed up, the new ones
+ * built and journaled ("built"); a failure before that starts the
+ * services again.  A run resumed later reports what the build found. */
+static bool
+step_build(struct srv *s, cr_err *err)
+{
+	const char *st = journal_state(s);
+	char a[64], b[64];
+
+	if (strcmp(st, "stopped") != 0 && strcmp(st, "new") != 0) {
+		built_copy(s->result, s->journal);
+		return true;
+	}
+	if (!server_down(s, err) || !backups(s, err) || !srv_build(s, err)) {
+		cr_err_live(err, CR_LIVE_OLD);
+		cr_err_next(err, "the live ssldir and cadir are unchanged and "
+		    "the services were started again: fix the cause and run "
+		    "the task again");
+		json_decref(cr_services_start(json_object_get(s->journal,
+		    "services_stopped"), s->warnings));
+		drop_staging(s, false);
+		return false;
+	}
+	inode_of(s->new_ca, a);
+	inode_of(s->new_ssl, b);
+	json_object_set_new(s->journal, "new_ca_inode", json_string(a));
+	json_object_set_new(s->journal, "new_ssl_inode", json_string(b));
+	built_copy(s->journal, s->result);
+	if (!journal_save(s, "built", err))
+		return stuck(s, err);
+	cr_killpoint("server-built");
+	return true;
+}
+
+/* Step 4: the backups named in the result, the built directories
+ * exchanged with the live ones (unless a killed run did). */
+static bool
+step_exchange(struct srv *s, cr_err *err)
+{
+	json_t *b = json_object_get(s->journal, "backup");
+	const char *bs = json_string_value(json_object_get(b, "ssldir"));
+	const char *bc = json_string_value(json_object_get(b, "cadir"));
+	const char *st;
+
+	json_object_set_new(s->result, "backup", json_pack("{s:O?, s:O?}",
+	    "ssldir", json_object_get(b, "ssldir"), "cadir",
+	    json_object_get(b, "cadir")));
+	if (s->backup_ssl == NULL) {
+		s->backup_ssl = bs ? strdup(bs) : NULL;
+		s->backup_ca = bc ? strdup(bc) : NULL;
+	}
+	st = journal_state(s);
+	if ((strcmp(st, "built") == 0 || strcmp(st, "ca_exchanged") == 0) &&
+	    !exchange(s, err))
+		return stuck(s, err);
 	return true;
 }
 
@@ -806,150 +908,20 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	cr_lock *locks[2] = { NULL, NULL };
 	json_t *out = NULL;
 	bool found = false, under_pxp = cr_under_pxp_agent();
-	const char *st;
 
 	s.o = o;
-	if (!check_opts(o, err))
-		goto out;
-	if ((s.result = json_object()) == NULL ||
-	    json_object_set_new(s.result, "warnings", json_array()) != 0) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	s.warnings = json_object_get(s.result, "warnings");
-	json_object_set_new(s.result, "operation", json_string(op_names[o->op]));
-	if (!load_settings(&s, err)) {
-		cr_err_set_step(err, "preflight");
-		fail_next(err, "old", "nothing was changed: fix the settings "
-		    "named above and run the task again");
-		goto out;
-	}
-	/* the locks first, as regenerate takes them: a concurrent run of
-	 * these tasks (or a puppet run) finishes before this one reads the
-	 * old certificate and the journal, so it never goes on with state
-	 * that run has since changed */
-	if (!o->noop && !regen_lock_both(s.set, o->lock_timeout_ms, locks,
-	    err)) {
-		cr_err_set_step(err, "preflight");
-		fail_next(err, "old", "nothing was changed: wait for the puppet "
-		    "run (or the other cert_regen task) to end and run the task "
-		    "again");
-		goto out;
-	}
-	if (!read_old_cert(&s, err)) {
-		cr_err_set_step(err, "preflight");
-		fail_next(err, "old", "nothing was changed: fix the settings "
-		    "named above and run the task again");
-		goto out;
-	}
-	json_object_set_new(s.result, "certname", json_string(s.certname));
-	json_object_set_new(s.result, "ssldir", json_string(s.ssldir));
-	json_object_set_new(s.result, "cadir", json_string(s.cadir));
-	json_object_set_new(s.result, "old_ca", ca_summary(
-	    cr_settings_get(s.set, "cacert")));
-	if ((s.journal = cr_journal_read(s.staging, &found, err)) == NULL &&
-	    err->set) {
-		fail_next(err, "unknown", "look at %s", s.staging);
-		goto out;
-	}
-	if (found && !journal_operation_ok(&s, err))
+	if (!step_preflight(&s, locks, &found, err))
 		goto out;
 	if (o->noop) {
 		if (found)
 			json_object_set(s.result, "journal", s.journal);
-		if (!describe_noop(&s, err))
-			goto out;
-		out = json_incref(s.result);
+		if (describe_noop(&s, err))
+			out = json_incref(s.result);
 		goto out;
 	}
-	if (!found) {
-		s.journal = json_pack("{s:s, s:s}", "operation",
-		    op_names[o->op], "state", "new");
-		if (s.journal == NULL) {
-			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-			goto out;
-		}
-		if (!srv_alt_names(&s, err) ||
-		    !cr_mkdir_p(s.staging, 0700, err) ||
-		    !stop_services(&s, under_pxp, err)) {
-			cr_err_set_step(err, "stop");
-			fail_next(err, "old", "nothing was changed: fix the "
-			    "cause and run the task again");
-			drop_staging(&s, false);
-			goto out;
-		}
-		regen_test_point("server-stopped");
-	} else {
-		json_object_set(s.result, "resumed_from", json_object_get(
-		    s.journal, "state"));
-		if (!srv_alt_names(&s, err))
-			goto out;
-	}
-	st = journal_state(&s);
-	if (strcmp(st, "stopped") == 0 || strcmp(st, "new") == 0) {
-		if (!server_down(&s, err) || !backups(&s, err) ||
-		    !srv_build(&s, err)) {
-			json_t *stopped = json_object_get(s.journal,
-			    "services_stopped");
-			fail_next(err, "old", "the live ssldir and cadir are "
-			    "unchanged and the services were started again: "
-			    "fix the cause and run the task again");
-			json_decref(regen_services_start(stopped, s.warnings));
-			drop_staging(&s, false);
-			goto out;
-		}
-		{
-			char a[64], b[64];
-			inode_of(s.new_ca, a);
-			inode_of(s.new_ssl, b);
-			json_object_set_new(s.journal, "new_ca_inode",
-			    json_string(a));
-			json_object_set_new(s.journal, "new_ssl_inode",
-			    json_string(b));
-		}
-		json_object_set(s.journal, "new", json_object_get(s.result,
-		    "new"));
-		json_object_set(s.journal, "new_ca", json_object_get(s.result,
-		    "new_ca"));
-		json_object_set(s.journal, "renewal", json_object_get(
-		    s.result, "renewal"));
-		json_object_set(s.journal, "bundle_sha256", json_object_get(
-		    s.result, "bundle_sha256"));
-		if (!journal_save(&s, "built", err))
-			goto fail_after_stop;
-		regen_test_point("server-built");
-	} else {
-		json_object_set(s.result, "new", json_object_get(s.journal,
-		    "new"));
-		json_object_set(s.result, "new_ca", json_object_get(s.journal,
-		    "new_ca"));
-		json_object_set(s.result, "renewal", json_object_get(s.journal,
-		    "renewal"));
-		json_object_set(s.result, "bundle_sha256", json_object_get(
-		    s.journal, "bundle_sha256"));
-	}
-	json_object_set_new(s.result, "backup", json_pack("{s:O?, s:O?}",
-	    "ssldir", json_object_get(json_object_get(s.journal, "backup"),
-	    "ssldir"), "cadir", json_object_get(json_object_get(s.journal,
-	    "backup"), "cadir")));
-	if (s.backup_ssl == NULL) {
-		json_t *b = json_object_get(s.journal, "backup");
-		const char *bs = json_string_value(json_object_get(b, "ssldir"));
-		const char *bc = json_string_value(json_object_get(b, "cadir"));
-		s.backup_ssl = bs ? strdup(bs) : NULL;
-		s.backup_ca = bc ? strdup(bc) : NULL;
-	}
-	st = journal_state(&s);
-	if ((strcmp(st, "built") == 0 || strcmp(st, "ca_exchanged") == 0) &&
-	    !exchange(&s, err))
-		goto fail_after_stop;
-	out = finish(&s, under_pxp, err);
-	goto out;
-fail_after_stop:
-	fail_next(err, "unknown", "the services stay stopped and the journal "
-	    "in %s knows where the run is: fix the cause and run the task "
-	    "again (backups: %s, %s)", s.staging, s.backup_ssl ?
-	    s.backup_ssl : "-", s.backup_ca ? s.backup_ca : "-");
+	if (step_stop(&s, found, under_pxp, err) && step_build(&s, err) &&
+	    step_exchange(&s, err))
+		out = finish(&s, under_pxp, err);
 out:
 	if (out == NULL)
 		cr_err_set_step(err, "server");

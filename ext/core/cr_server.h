@@ -51,6 +51,7 @@ struct cr_server_opts {
 	long start_timeout_s;	/* 0: CR_SERVER_START_TIMEOUT_DEFAULT */
 	long lock_timeout_ms;	/* < 0: default */
 	long days;		/* renew: new validity, 0: default */
+	bool allow_shorter;	/* renew: days may end before the CA does */
 	bool noop;
 };
 

@@ -42,8 +42,10 @@
 #include "cr_csr.h"
 #include "cr_fs.h"
 #include "cr_json.h"
+#include "cr_lock.h"
 #include "cr_proc.h"
-#include "cr_regen_int.h"
+#include "cr_identity.h"
+#include "cr_settings.h"
 #include "cr_server_int.h"
 #include "cr_swap.h"
 #include "cr_x509.h"
@@ -146,7 +148,7 @@ srv_alt_names(struct srv *s, cr_err *err)
 		goto nomem;
 	if (s->o->dns_alt_names != NULL) {
 		json_array_foreach(s->o->dns_alt_names, i, v)
-			regen_alt_name_add(dns, ip, json_string_value(v));
+			cr_identity_alt_name_add(dns, ip, json_string_value(v));
 	} else if (s->old_cert != NULL) {
 		cr_sans_json(X509_get0_extensions(s->old_cert), dns, ip);
 	} else if ((setting = cr_settings_get(s->set, "dns_alt_names")) != NULL) {
@@ -157,7 +159,7 @@ srv_alt_names(struct srv *s, cr_err *err)
 			while (*tok == ' ')
 				tok++;
 			if (*tok != '\0')
-				regen_alt_name_add(dns, ip, tok);
+				cr_identity_alt_name_add(dns, ip, tok);
 		}
 		free(copy);
 	}
@@ -362,7 +364,7 @@ attributes_file(const struct srv *s, cr_err *err)
 	bool ok = false;
 
 	if (s->old_cert != NULL)
-		regen_carry_extensions(s->old_cert, ext);
+		cr_identity_carry_extensions(s->old_cert, ext);
 	doc = json_pack("{s:O}", "extension_requests", ext);
 	if (path == NULL || doc == NULL || (text = json_dumps(doc,
 	    JSON_SORT_KEYS)) == NULL) {
@@ -734,7 +736,7 @@ build_primary(struct srv *s, cr_err *err)
 
 	if (!cr_tree_copy(s->cadir, s->new_ca, err) ||
 	    !cr_tree_copy(s->ssldir, s->new_ssl, err) ||
-	    !regen_drop_lock_copy(s->set, s->new_ssl, err) ||
+	    !cr_lock_drop_copy(s->set, s->new_ssl, err) ||
 	    !unlink_staged(s, false, "hostcert", NULL, err) ||
 	    !unlink_staged(s, false, "hostprivkey", NULL, err) ||
 	    !unlink_staged(s, false, "hostpubkey", NULL, err) ||
@@ -832,7 +834,7 @@ build_restore(struct srv *s, cr_err *err)
 	    cr_tree_compare(s->src_ssl, s->new_ssl, err) &&
 	    cr_tree_copy(s->src_ca, s->new_ca, err) &&
 	    cr_tree_compare(s->src_ca, s->new_ca, err) &&
-	    regen_drop_lock_copy(s->set, s->new_ssl, err);
+	    cr_lock_drop_copy(s->set, s->new_ssl, err);
 out:
 	free(certs);
 	return ok;
@@ -858,6 +860,7 @@ renew_read(struct srv *s, const char *ca_base, STACK_OF(X509) **old_out,
 	char *p_root = rk ? cr_path_join(ca_base, ROOT_KEY) : NULL;
 	EVP_PKEY *keys[2] = { NULL, NULL };
 	struct stat st;
+	long days;
 	bool ok = false;
 
 	*old_out = *new_out = NULL;
@@ -878,8 +881,11 @@ renew_read(struct srv *s, const char *ca_base, STACK_OF(X509) **old_out,
 		    "of the first certificate of %s", p_key, p_cert);
 		goto out;
 	}
-	*new_out = cr_ca_renew(*old_out, keys, 2, time(NULL), s->o->days > 0 ?
-	    s->o->days : CR_CA_RENEW_DAYS_DEFAULT, err);
+	days = s->o->days > 0 ? s->o->days : CR_CA_RENEW_DAYS_DEFAULT;
+	if (!s->o->allow_shorter && !cr_ca_renew_not_shorter(*old_out,
+	    time(NULL), days, err))
+		goto out;
+	*new_out = cr_ca_renew(*old_out, keys, 2, time(NULL), days, err);
 	ok = *new_out != NULL;
 out:
 	if (!ok) {
@@ -995,7 +1001,7 @@ build_renew(struct srv *s, cr_err *err)
 
 	if (!cr_tree_copy(s->cadir, s->new_ca, err) ||
 	    !cr_tree_copy(s->ssldir, s->new_ssl, err) ||
-	    !regen_drop_lock_copy(s->set, s->new_ssl, err) ||
+	    !cr_lock_drop_copy(s->set, s->new_ssl, err) ||
 	    !renew_read(s, s->new_ca, &old, &fresh, err) ||
 	    (cacert = staged(s, true, "cacert", err)) == NULL ||
 	    (local = staged(s, false, "localcacert", err)) == NULL ||
@@ -1094,7 +1100,7 @@ srv_build(struct srv *s, cr_err *err)
 	    (!adopt_owners(s->ssldir, s->new_ssl, err) ||
 	    !adopt_owners(s->cadir, s->new_ca, err)))
 		goto out;
-	json_object_set_new(s->result, "new", srv_cert_summary(x));
+	json_object_set_new(s->result, "new", cr_identity_cert_summary(x));
 	if (s->o->op != CR_SRV_PRIMARY_CERT) {
 		json_t *ca = bundle_summary(s, err);
 		if (ca == NULL)

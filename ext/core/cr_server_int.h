@@ -41,9 +41,4 @@ bool srv_alt_names(struct srv *s, cr_err *err);
  * NULL with err set when the setting moved it elsewhere. */
 const char *srv_rel(const char *dir, const char *path, const char *setting,
     cr_err *err);
-/* {subject, serial, fingerprint_sha256, not_after, dns_alt_names, issuer,
- * extensions} of a certificate (new reference); dns_alt_names in the form
- * of the results' top-level list: "DNS:<name>"..., "IP:<address>"... */
-json_t *srv_cert_summary(X509 *x);
-
 #endif

@@ -493,3 +493,104 @@ cr_restart_detached(const char *name, unsigned delay_s, cr_err *err)
 out:
 	return ok;
 }
+
+static const char *const default_services[] = {
+	"puppet", "mcollective", "pxp-agent", NULL,
+};
+
+/* The services to handle: the parameter or the default list. */
+json_t *
+cr_services_list(json_t *param)
+{
+	json_t *out;
+	size_t i;
+
+	if (param != NULL)
+		return json_incref(param);
+	out = json_array();
+	for (i = 0; out != NULL && default_services[i] != NULL; i++)
+		json_array_append_new(out, json_string(default_services[i]));
+	return out;
+}
+
+/* The running ones among names (not pxp-agent under pxp-agent): a new
+ * reference, or NULL with err set when a state cannot be read. */
+json_t *
+cr_services_running(json_t *names, bool under_pxp, cr_err *err)
+{
+	json_t *running = json_array(), *v;
+	const char *name;
+	enum cr_svc_state st;
+	size_t i;
+	cr_err e;
+
+	cr_err_init(&e);
+	json_array_foreach(names, i, v) {
+		name = json_string_value(v);
+		if (under_pxp && strcmp(name, "pxp-agent") == 0)
+			continue;
+		if ((st = cr_service_state(name, &e)) == CR_SVC_UNKNOWN) {
+			cr_err_set(err, CR_KIND_SERVICE, "%s", e.msg);
+			json_decref(running);
+			running = NULL;
+			break;
+		}
+		if (st == CR_SVC_RUNNING)
+			json_array_append_new(running, json_string(name));
+	}
+	cr_err_clear(&e);
+	return running;
+}
+
+/* Stops the running ones (not pxp-agent when it runs this task); returns
+ * the names stopped (new reference) or NULL with err set.  On failure the
+ * ones already stopped are started again. */
+json_t *
+cr_services_stop(json_t *names, bool under_pxp, cr_err *err)
+{
+	json_t *running = cr_services_running(names, under_pxp, err);
+	json_t *stopped = running ? json_array() : NULL, *v;
+	bool ok = stopped != NULL;
+	size_t i;
+	cr_err e;
+
+	cr_err_init(&e);
+	json_array_foreach(running, i, v) {
+		if (!ok || !cr_service_stop(json_string_value(v), &e)) {
+			ok = false;
+			break;
+		}
+		json_array_append(stopped, v);
+	}
+	if (!ok && running != NULL) {
+		cr_err_set(err, e.set ? CR_KIND_SERVICE : CR_KIND_NOMEM, "%s",
+		    e.set ? e.msg : "out of memory");
+		cr_err_clear(&e);
+		json_array_foreach(stopped, i, v)
+			cr_service_start(json_string_value(v), &e);
+		json_decref(stopped);
+		stopped = NULL;
+	}
+	cr_err_clear(&e);
+	json_decref(running);
+	return stopped;
+}
+
+/* Starts what was stopped; failures are reported as warnings. */
+json_t *
+cr_services_start(json_t *stopped, json_t *warnings)
+{
+	json_t *started = json_array(), *v;
+	size_t i;
+	cr_err e;
+
+	cr_err_init(&e);
+	json_array_foreach(stopped, i, v) {
+		if (cr_service_start(json_string_value(v), &e))
+			json_array_append_new(started, json_incref(v));
+		else
+			json_array_append_new(warnings, cr_json_str(e.msg));
+		cr_err_clear(&e);
+	}
+	return started;
+}

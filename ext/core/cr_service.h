@@ -19,6 +19,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "cr_err.h"
 
 #define CR_KIND_SERVICE "cert_regen/service-error"
@@ -74,5 +76,23 @@ bool cr_under_pxp_agent(void);
  * script that signals the daemon's PID only).
  */
 bool cr_restart_detached(const char *name, unsigned delay_s, cr_err *err);
+
+/*
+ * Lists of services, as the flows handle them (names: JSON array of
+ * strings).  Under pxp-agent (under_pxp), pxp-agent is left out: it runs
+ * the task and is restarted detached at the end.
+ */
+/* The services to handle: param (new reference) or the default list
+ * (puppet, mcollective, pxp-agent). */
+json_t *cr_services_list(json_t *param);
+/* The running ones among names: a new reference, or NULL with err set
+ * when a state cannot be read. */
+json_t *cr_services_running(json_t *names, bool under_pxp, cr_err *err);
+/* Stops the running ones; returns the names stopped (new reference) or
+ * NULL with err set, the ones already stopped started again. */
+json_t *cr_services_stop(json_t *names, bool under_pxp, cr_err *err);
+/* Starts what was stopped: the names started (new reference); failures
+ * are appended to warnings. */
+json_t *cr_services_start(json_t *stopped, json_t *warnings);
 
 #endif

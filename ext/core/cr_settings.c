@@ -26,16 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 #include "cr_certname.h"
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_json.h"
 #include "cr_ruby.h"
 #include "cr_settings.h"
 #include "cr_settings_conf.h"
+#include "sys/cr_sys_fs.h"
+#include "sys/cr_sys_host.h"
 
 #define VALUE_MAX 4096			/* any resolved value */
 
@@ -44,7 +43,7 @@
 
 enum stype {
 	T_STRING, T_FILE, T_PORT, T_INT, T_KEYTYPE, T_CREV, T_AUTOSIGN,
-	T_CERTNAME,
+	T_CERTNAME, T_DURATION,
 };
 
 /* How a default is found when nothing sets the value. */
@@ -86,6 +85,9 @@ struct def {
 	X("localcacert", T_FILE, D_TEMPLATE, "$certdir/ca.pem", NULL) \
 	X("hostcrl", T_FILE, D_TEMPLATE, "$ssldir/crl.pem", NULL) \
 	X("certificate_revocation", T_CREV, D_TEMPLATE, "chain", NULL) \
+	/* Puppet 8 defaults (Puppet 7: no renewal, CRL never refreshed) */ \
+	X("hostcert_renewal_interval", T_DURATION, D_TEMPLATE, "30d", NULL) \
+	X("crl_refresh_interval", T_DURATION, D_TEMPLATE, "1d", NULL) \
 	X("key_type", T_KEYTYPE, D_TEMPLATE, "rsa", NULL) \
 	X("keylength", T_INT, D_TEMPLATE, "4096", NULL) \
 	X("named_curve", T_STRING, D_TEMPLATE, "prime256v1", NULL) \
@@ -152,6 +154,18 @@ static const struct appdirs deb_user = {
 	"$confdir/ssl", "/etc/puppet/puppetserver/ca",
 };
 #define DEB_SYSTEM_SSL "/var/lib/puppet/ssl"
+/* Windows (WindowsRunMode): under %ALLUSERSPROFILE%\PuppetLabs when
+ * privileged, the AIO user dirs otherwise; Puppet.default_cadir is "". */
+static const char *const win_sub[] = {
+	"puppet/etc", "code", "puppet/cache", "puppet/public",
+	"puppet/var/run", "puppet/var/log",
+};
+#define NWIN (sizeof(win_sub) / sizeof(win_sub[0]))
+static const struct appdirs win_user = {
+	"~/.puppetlabs/etc/puppet", "~/.puppetlabs/etc/code",
+	"~/.puppetlabs/opt/puppet/cache", "~/.puppetlabs/opt/puppet/public",
+	"~/.puppetlabs/var/run", "~/.puppetlabs/var/log", "$confdir/ssl", "",
+};
 
 enum { ST_TODO = 0, ST_BUSY, ST_DONE };
 
@@ -168,6 +182,9 @@ struct cr_settings {
 	/* only while loading */
 	const struct cr_settings_opts *o;
 	const struct appdirs *app;
+	bool windows;		/* Windows semantics (paths, defaults) */
+	struct appdirs win_root;	/* its strings are win_dirs */
+	char *win_dirs[NWIN];
 	struct cr_conf *conf;
 	const char *section;
 	int chain[4];		/* CR_CONF_SEC_* searched in order */
@@ -254,9 +271,47 @@ sb_add(struct sbuf *b, const char *s, size_t n, const char *what, cr_err *err)
 
 /* ---- typed conversion (Puppet's munge + print) ---- */
 
+/*
+ * Puppet's DurationSetting: digits and one unit of y d h m s (none: seconds),
+ * printed as seconds.  False when v is not one.
+ */
+static bool
+duration_seconds(const char *v, long long *secs)
+{
+	static const char units[] = "ydhms";
+	static const long long mult[] = { 31536000LL, 86400LL, 3600LL, 60LL, 1LL };
+	const char *u;
+	long long n = 0;
+	size_t i = 0;
+	bool ok = false;
+
+	while (isdigit((unsigned char)v[i]) && n <= 1000000000000LL)
+		n = n * 10 + (v[i++] - '0');
+	if (i == 0 || n > 1000000000000LL)
+		goto out;
+	if (v[i] == '\0') {
+		*secs = n;
+		ok = true;
+	} else if (v[i + 1] == '\0' && (u = strchr(units, v[i])) != NULL) {
+		*secs = n * mult[u - units];
+		ok = true;
+	}
+out:
+	return ok;
+}
+
 /* Setting#munge then #print: a new string in Puppet's printed form. */
+/* File.expand_path of the platform the settings are for. */
 static char *
-munge(size_t i, const char *v, bool is_bool, cr_err *err)
+expand(const struct cr_settings *st, const char *v, cr_err *err)
+{
+	return st->windows ? cr_ruby_expand_path_windows(v, VALUE_MAX, err) :
+	    cr_ruby_expand_path(v, VALUE_MAX, err);
+}
+
+static char *
+munge(const struct cr_settings *st, size_t i, const char *v, bool is_bool,
+    cr_err *err)
 {
 	const struct def *d = &defs[i];
 	const char *pname = d->alias ? d->alias : d->name;
@@ -274,7 +329,7 @@ munge(size_t i, const char *v, bool is_bool, cr_err *err)
 	case T_FILE:
 		if (is_bool)
 			keep = v;	/* a boolean is not a String: no expand_path */
-		else if ((out = cr_ruby_expand_path(v, VALUE_MAX, &e)) == NULL)
+		else if ((out = expand(st, v, &e)) == NULL)
 			cr_err_set(err, e.kind, "%s: %s", d->name, e.msg);
 		break;
 	case T_PORT:
@@ -285,6 +340,15 @@ munge(size_t i, const char *v, bool is_bool, cr_err *err)
 		else if (d->type == T_PORT && (n < 0 || n > 65535))
 			cr_err_set(err, CR_KIND_SETTINGS, "Value '%lld' is not a "
 			    "valid port number for parameter: %s", n, pname);
+		else {
+			snprintf(num, sizeof(num), "%lld", n);
+			keep = num;
+		}
+		break;
+	case T_DURATION:
+		if (is_bool || !duration_seconds(v, &n))
+			cr_err_set(err, CR_KIND_SETTINGS, "Invalid duration format "
+			    "'%s' for parameter: %s", v, pname);
 		else {
 			snprintf(num, sizeof(num), "%lld", n);
 			keep = num;
@@ -312,7 +376,8 @@ munge(size_t i, const char *v, bool is_bool, cr_err *err)
 	case T_AUTOSIGN:
 		/* AutosignSetting#munge: no expand_path */
 		if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0 ||
-		    (!is_bool && v[0] == '/'))
+		    (!is_bool && (st->windows ?
+		    cr_ruby_absolute_path_windows(v) : v[0] == '/')))
 			keep = v;
 		else
 			cr_err_set(err, CR_KIND_SETTINGS, "Invalid autosign value "
@@ -330,9 +395,7 @@ munge(size_t i, const char *v, bool is_bool, cr_err *err)
 static bool
 file_exists(const char *path)
 {
-	struct stat sb;
-
-	return stat(path, &sb) == 0;
+	return cr_path_exists(path) == 1;
 }
 
 enum cr_packaging
@@ -355,61 +418,160 @@ running_as_root(const struct cr_settings_opts *o)
 		return true;
 	if (o->privilege == CR_PRIV_USER)
 		return false;
-	return getuid() == 0;
+	return cr_sys_privileged();
 }
 
 static const struct appdirs *
-pick_appdirs(const struct cr_settings_opts *o)
+pick_unix_appdirs(const struct cr_settings_opts *o, bool root)
 {
-	bool root = running_as_root(o);
-
 	if (cr_packaging_detect(o->packaging) == CR_PKG_DEBIAN)
 		return root ? &deb_root : &deb_user;
 	return root ? &aio_root : &aio_user;
 }
 
+/* WindowsRunMode's system dirs: [ENV['ALLUSERSPROFILE'], "PuppetLabs",
+ * sub].  Puppet cannot start without ALLUSERSPROFILE; neither do we. */
+static bool
+windows_root_dirs(struct cr_settings *st, cr_err *err)
+{
+	const char *base = getenv("ALLUSERSPROFILE");
+	const char **dst[NWIN] = {
+		&st->win_root.conf, &st->win_root.code, &st->win_root.var,
+		&st->win_root.pub, &st->win_root.run, &st->win_root.log,
+	};
+	char *pl = NULL;
+	bool ok = false;
+	size_t k;
+
+	if (base == NULL || *base == '\0') {
+		cr_err_set(err, CR_KIND_SETTINGS, "ALLUSERSPROFILE is not set, "
+		    "so Puppet's Windows directories are unknown: run from a "
+		    "normal Windows session (it is C:\\ProgramData there) or "
+		    "pass confdir");
+		goto out;
+	}
+	if ((pl = cr_path_join(base, "PuppetLabs")) == NULL)
+		goto nomem;
+	for (k = 0; k < NWIN; k++) {
+		if ((st->win_dirs[k] = cr_path_join(pl, win_sub[k])) == NULL)
+			goto nomem;
+		*dst[k] = st->win_dirs[k];
+	}
+	st->win_root.ssl = "$confdir/ssl";
+	st->win_root.cadir = "";
+	ok = true;
+	goto out;
+nomem:
+	cr_err_set(err, CR_KIND_NOMEM, "out of memory resolving settings");
+out:
+	free(pl);
+	return ok;
+}
+
+static bool
+pick_appdirs(struct cr_settings *st, cr_err *err)
+{
+	const struct cr_settings_opts *o = st->o;
+	bool root = running_as_root(o);
+
+	st->windows = o->platform == CR_PLAT_WINDOWS ||
+	    (o->platform == CR_PLAT_AUTO && cr_sys_windows());
+	if (st->windows && !root) {
+		st->app = &win_user;
+		return true;
+	}
+	if (st->windows) {
+		st->app = &st->win_root;
+		return windows_root_dirs(st, err);
+	}
+	st->app = pick_unix_appdirs(o, root);
+	return true;
+}
+
 static bool resolve(struct cr_settings *st, size_t i, cr_err *err);
 
-/* Puppet.default_cadir: an old $ssldir/ca wins (a symlink: its target). */
+/* Puppet.default_cadir: "" on Windows; else an old $ssldir/ca wins (a
+ * symlink: its target). */
 static char *
 default_cadir(struct cr_settings *st, cr_err *err)
 {
-	char *old = NULL, *out = NULL, link[PATH_MAX];
-	struct stat sb;
-	ssize_t n;
+	char *old = NULL, *out = NULL, *link = NULL;
+	struct cr_sys_stat sb;
+	cr_err e;
 	int ssl = def_index("ssldir");
 
+	cr_err_init(&e);
+	if (st->windows) {
+		out = dup_or_err("", err);
+		goto out;
+	}
 	if (!resolve(st, (size_t)ssl, err))
 		goto out;
 	if ((old = cr_path_join(st->s[ssl].value, "ca")) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory resolving settings");
 		goto out;
 	}
-	if (stat(old, &sb) != 0)
+	if (cr_sys_stat(old, CR_SYS_FOLLOW, &sb, &e) != 1)
 		out = dup_or_err(st->app->cadir, err);
-	else if (lstat(old, &sb) == 0 && S_ISLNK(sb.st_mode) &&
-	    (n = readlink(old, link, sizeof(link) - 1)) > 0) {
-		link[n] = '\0';
-		out = dup_or_err(link, err);
+	else if (cr_sys_stat(old, CR_SYS_NOFOLLOW, &sb, &e) == 1 &&
+	    sb.type == CR_SYS_LINK && (link = cr_sys_readlink(old)) != NULL &&
+	    link[0] != '\0') {
+		out = link;
+		link = NULL;
 	} else {
 		out = old;
 		old = NULL;
 	}
 out:
+	cr_err_clear(&e);
+	free(link);
 	free(old);
 	return out;
 }
 
 /* Debian: /var/lib/puppet/ssl for root or its owner, else $confdir/ssl. */
+/*
+ * Debian moved the root agent's ssldir to /var/lib/puppet/ssl in its Puppet 7
+ * packages (run_mode.rb names it); Debian 11's puppet 5.5 keeps Puppet's own
+ * $confdir/ssl (/etc/puppet/ssl).  No run_mode.rb to read: the newer layout.
+ */
+static bool
+debian_moves_ssldir(void)
+{
+	char buf[16384];
+	size_t n = 0;
+	bool moved = true;
+	FILE *f = fopen(DEBIAN_RUN_MODE, "re");
+
+	if (f != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		moved = strstr(buf, DEB_SYSTEM_SSL) != NULL;
+		fclose(f);
+	}
+	return moved;
+}
+
 static char *
 default_ssldir(struct cr_settings *st, cr_err *err)
 {
-	struct stat sb;
+	struct cr_sys_stat sb;
+	cr_err e;
+	bool system;
+	const char *pick;
 
-	if (st->app == &deb_user && stat(DEB_SYSTEM_SSL, &sb) == 0 &&
-	    sb.st_uid == geteuid())
-		return dup_or_err(DEB_SYSTEM_SSL, err);
-	return dup_or_err(st->app->ssl, err);
+	cr_err_init(&e);
+	system = st->app == &deb_user &&
+	    cr_sys_stat(DEB_SYSTEM_SSL, CR_SYS_FOLLOW, &sb, &e) == 1 &&
+	    sb.owned_by_me;
+	cr_err_clear(&e);
+	if (system)
+		pick = DEB_SYSTEM_SSL;
+	else if (st->app == &deb_root && !debian_moves_ssldir())
+		pick = "$confdir/ssl";
+	else
+		pick = st->app->ssl;
+	return dup_or_err(pick, err);
 }
 
 /* ---- lookup, interpolation, resolution ---- */
@@ -633,7 +795,7 @@ resolve(struct cr_settings *st, size_t i, cr_err *err)
 		r.v = NULL;
 	} else if ((v = interpolate(st, i, r.v, err)) == NULL)
 		goto out;
-	m = munge(i, v, r.is_bool, err);
+	m = munge(st, i, v, r.is_bool, err);
 	free(v);
 	if ((v = m) == NULL)
 		goto out;
@@ -714,8 +876,7 @@ read_conf(struct cr_settings *st, cr_err *err)
 	char *edir = NULL, *path = NULL;
 	bool ok = false;
 
-	if ((edir = cr_ruby_expand_path(dir ? dir : st->app->conf, VALUE_MAX,
-	    err)) == NULL)
+	if ((edir = expand(st, dir ? dir : st->app->conf, err)) == NULL)
 		goto out;
 	if ((path = cr_path_join(edir, "puppet.conf")) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory resolving settings");
@@ -760,8 +921,7 @@ cr_settings_load(const struct cr_settings_opts *opts, cr_err *err)
 		goto out;
 	}
 	st->o = o;
-	st->app = pick_appdirs(o);
-	if (!check_opts(o, err) || !set_section(st, o->section, err) ||
+	if (!pick_appdirs(st, err) || !check_opts(o, err) || !set_section(st, o->section, err) ||
 	    !read_conf(st, err))
 		goto out;
 	for (i = 0; i < NDEFS; i++) {
@@ -788,6 +948,8 @@ cr_settings_free(cr_settings *s)
 		return;
 	for (i = 0; i < NDEFS; i++)
 		free(s->s[i].value);
+	for (i = 0; i < NWIN; i++)
+		free(s->win_dirs[i]);
 	cr_conf_free(s->conf);
 	free(s->conf_path);
 	free(s);
@@ -849,4 +1011,49 @@ json_t *
 cr_settings_sources_json(const cr_settings *s)
 {
 	return to_json(s, true);
+}
+
+cr_settings *
+cr_settings_agent(const char *confdir, const char *ssldir, const char *certname,
+    const char *ca_server, cr_err *err)
+{
+	const char *pairs[9];
+	size_t n = 0;
+	struct cr_settings_opts so;
+
+	memset(&so, 0, sizeof(so));
+	if (ssldir != NULL) {
+		pairs[n++] = "ssldir";
+		pairs[n++] = ssldir;
+	}
+	if (certname != NULL) {
+		pairs[n++] = "certname";
+		pairs[n++] = certname;
+	}
+	if (ca_server != NULL) {
+		pairs[n++] = "ca_server";
+		pairs[n++] = ca_server;
+	}
+	pairs[n] = NULL;
+	so.confdir = confdir;
+	so.section = "agent";
+	so.overrides = pairs;
+	so.allow_exec = true;
+	return cr_settings_load(&so, err);
+}
+
+/* The live ssldir's real path (symlinks resolved: the exchange must act
+ * on the directory itself). */
+char *
+cr_settings_real_ssldir(const char *ssldir, cr_err *err)
+{
+	char *out = realpath(ssldir, NULL);
+
+	if (out == NULL) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot resolve the ssldir %s",
+		    ssldir);
+		cr_err_next(err, "this node has no Puppet identity to "
+		    "regenerate: bootstrap it with `puppet ssl bootstrap`");
+	}
+	return out;
 }

@@ -32,6 +32,13 @@ enum cr_privilege {
 	CR_PRIV_USER,
 };
 
+/* Whose path rules and defaults: Puppet's on POSIX or on Windows. */
+enum cr_platform {
+	CR_PLAT_AUTO = 0,	/* the platform this was built for */
+	CR_PLAT_POSIX,
+	CR_PLAT_WINDOWS,	/* %ALLUSERSPROFILE%\PuppetLabs\..., '\' as '/' */
+};
+
 struct cr_settings_opts {
 	const char *confdir;	/* NULL: packaging default */
 	const char *section;	/* "agent" (default), "server" (= "master"), "main", "user" */
@@ -41,7 +48,8 @@ struct cr_settings_opts {
 	const char *puppet_bin;	/* NULL: search the usual places, then PATH */
 	const char *const *names;	/* NULL-terminated: resolve only these (and
 				 * what they refer to); NULL: every setting */
-	enum cr_privilege privilege;
+	enum cr_privilege privilege;	/* on Windows: root = Administrators */
+	enum cr_platform platform;
 };
 
 /*
@@ -69,5 +77,17 @@ const char *cr_settings_conf_path(const cr_settings *s);
 enum cr_packaging cr_packaging_detect(enum cr_packaging want);
 /* NULL-terminated list of every setting name the resolver knows. */
 const char *const *cr_settings_names(void);
+
+/*
+ * The agent section's settings of confdir (NULL: the packaging default),
+ * with ssldir, certname and ca_server overridden when not NULL; may run
+ * `puppet config print` when undecided.  The agent flows' one way in.
+ */
+cr_settings *cr_settings_agent(const char *confdir, const char *ssldir,
+    const char *certname, const char *ca_server, cr_err *err);
+/* The live ssldir's real path (symlinks resolved: an exchange must act on
+ * the directory itself); caller frees; NULL with err set (a node without
+ * an identity to act on). */
+char *cr_settings_real_ssldir(const char *ssldir, cr_err *err);
 
 #endif

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_json.h"
 #include "cr_settings_conf.h"
 

@@ -14,7 +14,7 @@
 #include <openssl/x509.h>
 
 #include "cr_crl_fast.h"
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_json.h"
 #include "cr_regen.h"
 #include "cr_settings.h"

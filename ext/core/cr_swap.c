@@ -203,13 +203,13 @@ cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 	/* no component of the backup path is followed through a symlink:
 	 * a planted <ssldir>_bak link must not receive the private key */
 	if ((pfd = cr_mkdir_p_nofollow(dirname(parent), 0700, err)) == -1) {
-		if (strcmp(err->kind, CR_KIND_PATH_SYMLINK) == 0)
-			cr_err_detail_new(err, "next_step", json_sprintf(
+		if (cr_err_is(err, CR_KIND_PATH_SYMLINK))
+			cr_err_next(err,
 			    "remove the symlink %s (a backup is never written "
 			    "through a link) or give backup_dir a directory "
 			    "path without symlinks, then run the task again; "
 			    "nothing was changed", json_string_value(
-			    json_object_get(err->details, "path"))));
+			    json_object_get(err->details, "path")));
 		goto out;
 	}
 	base = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;

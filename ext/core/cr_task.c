@@ -2,14 +2,15 @@
  * cr_task.c - task parameters and results (see cr_task.h).
  */
 #include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cr_json.h"
 #include "cr_task.h"
+#include "sys/cr_sys_fs.h"
+#include "sys/cr_sys_host.h"
+#include "sys/cr_sys_regex.h"
 
 /* Reads all of `in` up to max bytes; NULL on error or overflow. */
 static char *
@@ -175,17 +176,39 @@ cr_certname_valid(const char *name)
 	return true;
 }
 
+/* A path separator here ('\\' too on Windows). */
+static bool
+is_sep(char c)
+{
+	return c == '/' || (c == '\\' && cr_sys_windows());
+}
+
+/* Absolute on this platform, and no ".." component. */
 static bool
 path_valid(const char *s)
 {
 	const char *p;
 
-	if (s[0] != '/')
+	if (!cr_sys_path_absolute(s))
 		return false;
 	for (p = s; (p = strstr(p, "..")) != NULL; p += 2)
-		if ((p == s || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+		if ((p == s || is_sep(p[-1])) && (p[2] == '\0' || is_sep(p[2])))
 			return false;
 	return true;
+}
+
+static bool
+is_dir(const char *path)
+{
+	struct cr_sys_stat st;
+	cr_err e;
+	bool yes;
+
+	cr_err_init(&e);
+	yes = cr_sys_stat(path, CR_SYS_FOLLOW, &st, &e) == 1 &&
+	    st.type == CR_SYS_DIR;
+	cr_err_clear(&e);
+	return yes;
 }
 
 bool
@@ -246,15 +269,15 @@ str_ok(json_t *v)
 static bool
 pattern_ok(const char *pattern, const char *s)
 {
-	regex_t re;
+	cr_sys_regex *re;
 	bool ok;
 
 	if (pattern == NULL)
 		return true;
-	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+	if ((re = cr_sys_regex_new(pattern, 0)) == NULL)
 		return false;	/* a bad table entry refuses everything */
-	ok = regexec(&re, s, 0, NULL, 0) == 0;
-	regfree(&re);
+	ok = cr_sys_regex_match(re, s);
+	cr_sys_regex_free(re);
 	return ok;
 }
 
@@ -292,7 +315,6 @@ hash_ok(const struct cr_param *p, json_t *v, const char **bad)
 static bool
 value_ok(const struct cr_param *p, json_t *v, const char **bad)
 {
-	struct stat st;
 	size_t i;
 	json_t *e;
 
@@ -303,7 +325,7 @@ value_ok(const struct cr_param *p, json_t *v, const char **bad)
 		return str_ok(v) && path_valid(json_string_value(v));
 	case CR_P_DIR:
 		return str_ok(v) && path_valid(json_string_value(v)) &&
-		    stat(json_string_value(v), &st) == 0 && S_ISDIR(st.st_mode);
+		    is_dir(json_string_value(v));
 	case CR_P_CERTNAME:
 		return str_ok(v) && cr_certname_valid(json_string_value(v));
 	case CR_P_INT:
@@ -416,9 +438,9 @@ value_error(const struct cr_param *p, json_t *v, const char *bad, cr_err *err)
 	    pattern_words(p->pattern, words, sizeof(words))) {
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
 		    "must be one of: %s", p->name, words);
-		cr_err_detail_new(err, "next_step", json_sprintf("give '%s' "
+		cr_err_next(err, "give '%s' "
 		    "one of %s and run the task again",
-		    p->name, words));
+		    p->name, words);
 	} else if (p->pattern != NULL)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER, "parameter '%s' "
 		    "must be %s matching %s", p->name, type_name(p->type),

@@ -18,7 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "cr_crl_fast.h"
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_json.h"
 #include "cr_x509.h"
 

@@ -17,7 +17,7 @@
 #include <openssl/bn.h>
 #include <yaml.h>
 
-#include "cr_fs.h"
+#include "cr_fs_read.h"
 #include "cr_json.h"
 #include "cr_yaml.h"
 

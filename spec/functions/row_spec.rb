@@ -6,7 +6,7 @@ require_relative '../puppet_helper'
 # step of the plan and of the regenerate task.
 RSpec.describe 'cert_regen::row' do
   def err(kind, step: nil, journal: nil, live: nil, next_step: nil, msg: 'it failed')
-    d = { 'step' => step, 'journal_state' => journal, 'live_identity' => live, 'next_step' => next_step }.compact
+    d = { 'step' => step, 'journal_state' => journal, 'live' => live, 'next_step' => next_step }.compact
     { 'ok' => false, 'kind' => kind, 'msg' => msg, 'details' => d }
   end
 
@@ -16,11 +16,11 @@ RSpec.describe 'cert_regen::row' do
     ['status', ->(s) { s.err('puppetlabs.tasks/connect-error') }, {}, 'status', false,
      /nothing was changed on a1/, /staged|restore/],
     # the read-only ssldir: preflight's lock failed, nothing was staged (issue: the row said "stage")
-    ['regenerate', ->(s) { s.err('cert_regen/io-error', step: 'preflight', live: 'untouched') }, {}, 'preflight', false,
+    ['regenerate', ->(s) { s.err('cert_regen/io-error', step: 'preflight', live: 'old') }, {}, 'preflight', false,
      /nothing was changed on a1/, /staged|restore/],
     ['regenerate', ->(s) { s.err('cert_regen/ca-unreachable', step: 'preflight', next_step: 'start the CA') }, {}, 'preflight',
      false, /\Astart the CA\z/, /staged/],
-    ['regenerate', ->(s) { s.err('cert_regen/io-error', step: 'stage', live: 'untouched') }, {}, 'stage', false,
+    ['regenerate', ->(s) { s.err('cert_regen/io-error', step: 'stage', live: 'old') }, {}, 'stage', false,
      /nothing was changed/, /staged key/],
     ['regenerate', ->(s) { s.err('cert_regen/ca-unreachable', step: 'submit', journal: 'staged') }, {}, 'submit', true,
      /resumes with the staged key/, /restore/],
@@ -34,7 +34,7 @@ RSpec.describe 'cert_regen::row' do
      { 'revoked_on_ca' => true }, 'verify', true, /finish the regeneration/, /cert_regen::restore/],
     ['regenerate', ->(s) { s.err('cert_regen/io-error', step: 'prepare', journal: 'signed') },
      { 'revoked_on_ca' => true }, 'prepare', true, /finish the regeneration/, /cert_regen::restore/],
-    ['regenerate', ->(s) { s.err('cert_regen/service-error', step: 'swap', journal: 'prepared', live: 'untouched') },
+    ['regenerate', ->(s) { s.err('cert_regen/service-error', step: 'swap', journal: 'prepared', live: 'old') },
      { 'revoked_on_ca' => true }, 'swap', true, /finish the regeneration/, /cert_regen::restore/],
     # a task that still suggests a restore after the clean: replaced
     ['regenerate', ->(s) { s.err('cert_regen/io-error', step: 'swap', journal: 'prepared', next_step: 'cert_regen::restore puts it back') },

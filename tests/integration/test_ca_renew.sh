@@ -7,12 +7,14 @@
 #      starts); agents bootstrap and run;
 #   2. cert_regen::ca_renew: noop (what would change, nothing written), the
 #      run: same keys, subjects and key identifiers, notAfter ~10 years out,
-#      cacert == localcacert, the CRL untouched, the server answers;
+#      cacert == localcacert, the CRL untouched, the server answers; days
+#      that would end the CA sooner: refused (days_min) unless allow_shorter;
 #   3. an agent with the OLD bundle still runs; cert_regen::ca_bundle_update
 #      installs the new one (noop first; a rerun: current) and it runs;
 #   4. a bundle from another CA (a fake CA port: openssl s_server) is refused
 #      with cert_regen/ca-key-changed and nothing changes; the CA's old
-#      bundle replayed there (same keys, ends earlier) is not installed;
+#      bundle replayed there (same keys, ends earlier) is not installed
+#      (offered_ends_sooner) and plan renew_ca's rows say kept;
 #   5. an EXPIRED CA (notAfter an hour ago, re-signed with the server's own
 #      root key, in the CA and in an agent's bundle): the agent fails;
 #      ca_renew renews it; ca_bundle_update (the expired bundle cannot
@@ -148,6 +150,21 @@ BAK_CA=$(json_get "$TASK_OUT" backup.cadir)
 [ -n "$BAK_CA" ] && [ "$(sha "$BAK_CA/ca_crt.pem")" = "$BUNDLE0" ] &&
     ok "verified backup holds the old bundle" || not_ok "verified backup holds the old bundle" "$BAK_CA"
 ROOT_FP=$(json_get "$TASK_OUT" new_ca.root_fingerprint_sha256)
+# a renewal that would end sooner than the CA does now: refused before
+# anything stops, with the fewest days that do not shorten it
+BUNDLE1=$(sha "$PCA/ca_crt.pem")
+task_run ca_renew "$(params days=3000)"
+[ "$TASK_RC" = 1 ] && [ "$(err_kind)" = cert_regen/invalid-parameter ] &&
+    [ "$(json_get "$TASK_OUT" _error.details.days_min)" -ge 3650 ] &&
+    [ "$(json_get "$TASK_OUT" _error.details.days_min)" -le 3651 ] &&
+    json_get "$TASK_OUT" _error.msg | grep -q 'allow_shorter=true' &&
+    [ "$(sha "$PCA/ca_crt.pem")" = "$BUNDLE1" ] && stack_status_ok &&
+    ok "a shorter renewal is refused (days_min, next step), nothing stops or changes" ||
+    not_ok "a shorter renewal is refused (days_min, next step), nothing stops or changes" "$TASK_OUT"
+task_run ca_renew "$(params _noop=true days=3000 allow_shorter=true)"
+[ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = unchanged ] &&
+    [ "$(sha "$PCA/ca_crt.pem")" = "$BUNDLE1" ] &&
+    ok "allow_shorter=true lets it through (noop)" || not_ok "allow_shorter=true lets it through (noop)" "$TASK_OUT"
 
 # ------------------------------------------ 3. old bundle, then the update
 agent_run $A1 && ok "agent with the OLD bundle still runs" ||
@@ -168,7 +185,9 @@ agent_run $A1 && ok "agent runs with the new bundle" ||
     not_ok "agent runs with the new bundle" "$(tail -5 "$TEST_TMP/run-$A1.log")"
 task_run ca_bundle_update "$(aparams $A1)"
 [ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = current ] &&
+    [ "$(json_get "$TASK_OUT" offered_ends_sooner)" = false ] &&
     ok "rerun: state current" || not_ok "rerun: state current" "$TASK_OUT"
+echo "$TASK_OUT" >"$TEST_TMP/answer-current.json"
 task_run ca_bundle_update "$(aparams $A2 "ca_fingerprint=\"$ROOT_FP\"")"
 [ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = updated ] &&
     [ "$(json_get "$TASK_OUT" fetched)" = pinned ] && cmp -s "$A2CA" "$PCA/ca_crt.pem" &&
@@ -197,10 +216,26 @@ task_run ca_bundle_update "$(aparams $A1 "ca_port=$FPORT")"
 cp "$BAK_CA/ca_crt.pem" "$FAKE/www/puppet-ca/v1/certificate/ca"
 task_run ca_bundle_update "$(aparams $A1 "ca_port=$FPORT")"
 [ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = current ] && [ "$(sha "$A1CA")" = "$A1SHA" ] &&
-    [ -n "$(json_get "$TASK_OUT" warnings.0)" ] &&
-    ok "an older bundle with the same keys is not installed" ||
-    not_ok "an older bundle with the same keys is not installed" "$TASK_OUT"
+    [ -n "$(json_get "$TASK_OUT" warnings.0)" ] && [ "$(json_get "$TASK_OUT" offered_ends_sooner)" = true ] &&
+    ok "an older bundle with the same keys is not installed (offered_ends_sooner)" ||
+    not_ok "an older bundle with the same keys is not installed (offered_ends_sooner)" "$TASK_OUT"
+echo "$TASK_OUT" >"$TEST_TMP/answer-sooner.json"
 stop_fake
+# plan renew_ca's rows for these real answers (cert_regen::bundle_row,
+# evaluated as Bolt evaluates a plan's body): both nodes kept, the replay
+# said so
+mkdir -p "$TEST_TMP/pal/mods" && ln -sfn "$REPO_ROOT" "$TEST_TMP/pal/mods/cert_regen"
+ruby "$REPO_ROOT/tests/lib/pal.rb" "$TEST_TMP/pal" "$TEST_TMP/pal/mods" \
+    '$r = [cert_regen::bundle_row("c", $a[0]), cert_regen::bundle_row("s", $a[1])]
+     $out = { "rows" => $r, "table" => cert_regen::table($r, "agent") }
+     $out' \
+    "$(ruby -rjson -e 'print JSON.generate("a" => ARGV.map { |f| { "ok" => true, "value" => JSON.parse(File.read(f)) } })' \
+        "$TEST_TMP/answer-current.json" "$TEST_TMP/answer-sooner.json")" >"$TEST_TMP/rows.json" 2>"$TEST_TMP/rows.err" || true
+[ "$(ruby -rjson -e 'print JSON.parse(File.read(ARGV[0]))["rows"].map { |x| "#{x["outcome"]}/#{x["offered_ends_sooner"]}" }.join(" ")' \
+    "$TEST_TMP/rows.json" 2>/dev/null)" = "kept/false kept/true" ] &&
+    json_get "$TEST_TMP/rows.json" table | grep -q 'ends sooner' &&
+    ok "renew_ca's table says kept for both (bundle_row on the real answers)" ||
+    not_ok "renew_ca's table says kept for both (bundle_row on the real answers)" "$(cat "$TEST_TMP/rows.json") $(tail -3 "$TEST_TMP/rows.err")"
 
 # -------------------------------------------------- 5. an expired CA
 "/etc/init.d/$SVC" stop >/dev/null
@@ -251,8 +286,8 @@ INV
         "services=[\"$SVC\"]" --inventoryfile "$proj/inventory.yaml" --modulepath "$proj/modules" --format json) \
         >"$TEST_TMP/bolt.json" 2>"$TEST_TMP/bolt.err" || rc=$?
     assert_eq 0 "$rc" "6: bolt plan run cert_regen::renew_ca exits 0"
-    assert_eq "ok ok" "$(ruby -rjson -e 'puts JSON.parse(File.read(ARGV[0]))["agents"].map { |r| r["outcome"] }.join(" ")' \
-        "$TEST_TMP/bolt.json" 2>/dev/null)" "6: the plan's table: both agents ok"
+    assert_eq "updated updated" "$(ruby -rjson -e 'puts JSON.parse(File.read(ARGV[0]))["agents"].map { |r| r["outcome"] }.join(" ")' \
+        "$TEST_TMP/bolt.json" 2>/dev/null)" "6: the plan's table: both agents updated"
     # (longer than the 15 years of section 5: an agent never takes a bundle
     # with the same keys that ends sooner than the one it holds)
     [ "$(not_after "$PCA/ca_crt.pem" 0)" -gt "$END_BEFORE" ] && cmp -s "$A1CA" "$PCA/ca_crt.pem" &&

@@ -13,6 +13,7 @@
 # shellcheck disable=SC2015,SC2030,SC2031
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
 
 stack_ensure
@@ -28,19 +29,6 @@ at_exit 'for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done'
 # ------------------------------------------------------------- helpers --
 
 now() { date +%s.%N; }
-
-snap() {
-    (cd "$1" && find . -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
-}
-
-new_agent() {
-    local n=$1 c
-    c=$(stack_agent "$n")
-    grep -q '^keylength' "$c/puppet.conf" || echo 'keylength = 2048' >>"$c/puppet.conf"
-    stack_bootstrap "$n" >"$TEST_TMP/boot-$n.log" 2>&1 || true
-    printf '%s\n' "$c"
-}
 
 regen_json() { # CONFDIR LOCK_TIMEOUT
     printf '{"confdir": "%s", "key_type": "ec", "services": [], "wait_for_cert": 10, "lock_timeout": %s, "ca_server": "127.0.0.1", "ca_port": %s}' \
@@ -133,8 +121,8 @@ for r in twin-a twin-b; do
     else
         k=$(bg_get "$r" _error.kind)
         if [ "$(bg_rc "$r")" -ne 0 ] && [[ $k =~ ^cert_regen/(locked|staging-conflict|csr-conflict)$ ]]; then
-            ok "1: $r failed cleanly ($k, live_identity $(bg_get "$r" _error.details.live_identity))"
-            [ "$(bg_get "$r" _error.details.live_identity)" = untouched ] &&
+            ok "1: $r failed cleanly ($k, live $(bg_get "$r" _error.details.live))"
+            [ "$(bg_get "$r" _error.details.live)" = old ] &&
                 ok "1: $r says it left the live identity untouched" ||
                 not_ok "1: $r says it left the live identity untouched" "$(printf '%s' "$o" | head -c 800)"
         else

@@ -24,6 +24,8 @@
 # CR_FAULTS_BIN overrides the executable (default: the release build).
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
+SNAP_EXCLUDE=ssl.lock	# a SIGKILLed holder leaves its lock: checked on its own
 
 T_START=$(date +%s)
 PLAT="$(uname -s | tr 'A-Z' 'a-z')-$(uname -m)"
@@ -64,27 +66,20 @@ bin_task() {
 }
 
 # fields: sets J_OK (1: stdout is one JSON object on one line), J_STATE,
-# J_KIND, J_STEP, J_BACKUP, J_LIVE (details.live_identity), J_MSG from $OUT.
+# J_KIND, J_STEP, J_BACKUP, J_LIVE (details.live), J_MSG from $OUT.
 fields() {
     local line
     J_OK=0 J_STATE="" J_KIND="" J_STEP="" J_BACKUP="" J_LIVE="" J_MSG=""
     line=$(printf '%s' "$OUT" | jq -r 'if type == "object" then
         [.state // "", ._error.kind // "", ._error.details.step // "",
          (.backup // ._error.details.backup // "" | tostring),
-         ._error.details.live_identity // "", (._error.msg // "" | .[0:300])]
+         ._error.details.live // "", (._error.msg // "" | .[0:300])]
         | join("\u001f") else error("not an object") end' 2>/dev/null) || return 0
     [[ $OUT != *$'\n'* ]] || return 0
     J_OK=1
     IFS=$'\x1f' read -r J_STATE J_KIND J_STEP J_BACKUP J_LIVE J_MSG <<<"$line" || true
 }
 short() { printf '%s' "$OUT" | head -c "${1:-400}"; }
-
-# snap DIR: entries (type, mode, owner) and file hashes, ssl.lock left out
-# (checked on its own).
-snap() {
-    (cd "$1" && find . ! -name ssl.lock -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f ! -name ssl.lock -print0 | sort -z | xargs -0 -r sha256sum)
-}
 
 # ident DIR NAME: the serial when DIR holds a complete identity (hostcert
 # with the key's public key, the public key file if any, chains to the CA
@@ -133,14 +128,6 @@ ca_clean() {
         "$BIN" task ca_clean 2>/dev/null) || RC=$?
     [ "$RC" -eq 0 ] || echo "# ca_clean $1 failed: $OUT" >&2
     RC=$rc OUT=$out
-}
-
-new_agent() {
-    local n=$1 c
-    c=$(stack_agent "$n")
-    grep -q '^keylength' "$c/puppet.conf" || echo 'keylength = 2048' >>"$c/puppet.conf"
-    stack_bootstrap "$n" >"$TEST_TMP/boot-$n.log" 2>&1 || true
-    printf '%s\n' "$c"
 }
 
 # Failures of a loop are collected per check: one ok/not_ok per check, the
@@ -286,7 +273,7 @@ regen_loop() {
             [ "$RC" -ne 0 ] || fail_n "a run that exits 0 regenerated" "$n" "$what: serial unchanged"
         else
             [ "$RC" -eq 0 ] || [ "$J_LIVE" = new ] ||
-                fail_n "an error after the swap says live_identity new" "$n" "$what: the new identity ($now) is live; step $J_STEP, live_identity '$J_LIVE'"
+                fail_n "an error after the swap says live new" "$n" "$what: the new identity ($now) is live; step $J_STEP, live '$J_LIVE'"
         fi
         if [ -e "$L/ssl.lock" ] && kill -0 "$(cat "$L/ssl.lock" 2>/dev/null || echo 0)" 2>/dev/null; then
             fail_n "no live process holds ssl.lock" "$n" "$what"
@@ -341,7 +328,7 @@ regen_loop() {
 REGEN_CHECKS=("stdout is one JSON object" "a failed run's _error names its kind and details.step"
     "a run that exits 0 regenerated" "the Nth call was reached and failed"
     "the live ssldir holds a complete identity" "an old identity is left byte for byte"
-    "an error after the swap says live_identity new" "no live process holds ssl.lock"
+    "an error after the swap says live new" "no live process holds ssl.lock"
     "every backup equals the pre-run ssldir" "no temp file, keys 0600/0640 files, staging 0700, no key printed"
     "puppet ssl verify passes on the ssldir a faulted run left (sampled)"
     "the next run without faults regenerates" "after it a new complete identity is live"
@@ -442,7 +429,7 @@ for ((n = 1; n <= CS; n += STEP)); do
         [ "$RC" -ne 0 ] || fail_n "a run that exits 0 restored" "$n" "$what: live unchanged"
     elif cmp -s "$tsnap" "$TEST_TMP/post"; then
         [ "$RC" -eq 0 ] || [ "$J_LIVE" = restored ] ||
-            fail_n "an error after the exchange says live_identity restored" "$n" "$what: $(short 300)"
+            fail_n "an error after the exchange says live restored" "$n" "$what: $(short 300)"
     else
         fail_n "the live ssldir is byte for byte the old one or the backup" "$n" "$what: $(diff "$TEST_TMP/pre" "$TEST_TMP/post" | head -n 4)"
     fi
@@ -485,7 +472,7 @@ report "restore, every N" "stdout is one JSON object" \
     "a failed run's _error names its kind and details.step" "a run that exits 0 restored" \
     "the Nth call was reached and failed" "the live ssldir holds a complete identity" \
     "the live ssldir is byte for byte the old one or the backup" \
-    "an error after the exchange says live_identity restored" "the backups restored from are intact" \
+    "an error after the exchange says live restored" "the backups restored from are intact" \
     "every safety copy equals the pre-run ssldir" "no live process holds ssl.lock" \
     "no temp file, keys 0600/0640 files, staging 0700, no key printed" \
     "puppet ssl verify passes on the ssldir a faulted run left (sampled)" \

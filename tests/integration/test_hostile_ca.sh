@@ -19,6 +19,7 @@
 # shellcheck disable=SC2015,SC2030,SC2031
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
 
 stack_ensure
@@ -40,12 +41,6 @@ at_exit 'for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null; done'
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
-
-# snap DIR: every entry (type, mode, owner, group) and every file's sha256.
-snap() {
-    (cd "$1" && find . -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
-}
 
 # pem_fps FILE_OR_DIR...: sha256 of the DER of every certificate and CRL in
 # them (private keys are never read into the output).
@@ -106,15 +101,6 @@ proxy_hit() {
     else
         not_ok "$2: the fault was applied" "$(cat "$TEST_TMP/proxy-$1/log" 2>/dev/null)"
     fi
-}
-
-# new_agent NAME: an autosigned agent with RSA-2048 keys; prints its confdir.
-new_agent() {
-    local n=$1 c
-    c=$(stack_agent "$n")
-    grep -q '^keylength' "$c/puppet.conf" || echo 'keylength = 2048' >>"$c/puppet.conf"
-    stack_bootstrap "$n" >"$TEST_TMP/boot-$n.log" 2>&1 || true
-    printf '%s\n' "$c"
 }
 
 # regen_via CONFDIR PORT [EXTRA_JSON_MEMBERS]: regenerate (EC key, no

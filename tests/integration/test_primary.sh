@@ -171,7 +171,7 @@ task_run ca_list "{\"confdir\":\"$PCONF\"}"
     ok "CA API accepts the new primary cert (ca_list)" || not_ok "CA API accepts the new primary cert (ca_list)" "$TASK_OUT"
 
 # kill -9 at each server-* point, then a plain rerun finishes the job
-points=$(grep -ho 'regen_test_point("server-[a-z-]*")' "$REPO_ROOT"/ext/core/*.c | sed 's/.*("\(.*\)")/\1/')
+points=$(grep -ho 'cr_killpoint("server-[a-z-]*")' "$REPO_ROOT"/ext/core/*.c | sed 's/.*("\(.*\)")/\1/')
 for p in $points; do
     before=$(cert_fp "$HOSTCERT")
     CERT_REGEN_TEST_KILL_AT=$p task_run primary_cert "$(params)"

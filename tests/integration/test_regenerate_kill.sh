@@ -9,6 +9,8 @@
 # shellcheck disable=SC2015,SC2030,SC2031
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
+SNAP_EXCLUDE=ssl.lock	# a SIGKILLed holder leaves its lock: checked on its own
 . "$REPO_ROOT/tests/lib/task.sh"
 
 ASAN_BIN="$REPO_ROOT/build/asan/cert_regen"
@@ -23,27 +25,12 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 stack_ensure
 
 # (the server-* points belong to the primary's tasks: test_primary.sh)
-points=$(grep -ho 'regen_test_point("[a-z-]*")' "$REPO_ROOT"/ext/core/*.c | sed 's/.*("\(.*\)")/\1/' | grep -v '^server-')
+points=$(grep -ho 'cr_killpoint("[a-z-]*")' "$REPO_ROOT"/ext/core/*.c | sed 's/.*("\(.*\)")/\1/' | grep -v '^server-')
 # the order a run reaches them in
 order="staging-created staged submitted signed tree-built prepared services-stopped exchanged swapped staging-emptied"
 for p in $points; do
     case " $order " in *" $p "*) ;; *) not_ok "kill point $p is covered by this test" "add it to \$order" ;; esac
 done
-
-# snap DIR: entries (type, mode, owner) and file hashes; ssl.lock left out
-# (a SIGKILLed holder cannot remove its lock; checked separately).
-snap() {
-    (cd "$1" && find . ! -name ssl.lock -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f ! -name ssl.lock -print0 | sort -z | xargs -0 -r sha256sum)
-}
-
-new_agent() {
-    local n=$1 c
-    c=$(stack_agent "$n")
-    grep -q '^keylength' "$c/puppet.conf" || echo 'keylength = 2048' >>"$c/puppet.conf"
-    stack_bootstrap "$n" >"$TEST_TMP/boot-$n.log" 2>&1 || true
-    printf '%s\n' "$c"
-}
 
 serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
 out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }

@@ -4,10 +4,14 @@
 #    CA bundle and CRL in its ssldir) gets its identity;
 #  - a run killed after downloading its certificate, whose name is then
 #    cleaned on the CA, never installs that revoked certificate when
-#    resumed: it submits the staged CSR again (same key) instead.
+#    resumed: it submits the staged CSR again (same key) instead;
+#  - a run left pending (journal "submitted") whose CSR is then cleaned on
+#    the CA submits that CSR again when resumed, instead of waiting for a
+#    request the CA no longer holds.
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
+. "$REPO_ROOT/tests/lib/agents.sh"
 stack_ensure
 S=$STACK_SERVER_CONFDIR
 # the ASan+UBSan test build: it has the kill points (task_run copies it once)
@@ -41,4 +45,21 @@ assert_match "revoked on the CA since it was downloaded" "$(json_get "$TASK_OUT"
 live_fp=$(openssl x509 -in "$mc/ssl/certs/$m.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
 if [ "$live_fp" != "$staged_fp" ]; then ok "the revoked certificate was not installed"; else not_ok "the revoked certificate was not installed"; fi
 assert_cmd "puppet ssl verify passes on the new identity" -- stack_puppet "$m" ssl verify
+
+p="dropped-$$.manual.test"
+pc=$(new_agent "$p")
+stack_ca clean --certname "$p" >/dev/null 2>&1
+task_run regenerate "{\"confdir\":\"$pc\",\"services\":[],\"wait_for_cert\":0}"
+assert_eq pending "$(json_get "$TASK_OUT" state)" "a manual name's run is left pending (journal submitted)"
+p_fp=$(json_get "$TASK_OUT" csr_fingerprint)
+task_run ca_clean "{\"confdir\":\"$S\",\"certnames\":[\"$p\"]}"
+assert_eq "" "$(stack_ca list 2>/dev/null | awk -v n="$p" '$1 == n { print $3 }')" "its CSR is cleaned on the CA meanwhile"
+task_run regenerate "{\"confdir\":\"$pc\",\"services\":[],\"wait_for_cert\":0}"
+assert_eq pending "$(json_get "$TASK_OUT" state)" "the resumed run is pending again"
+assert_match "no longer holds the CSR" "$(json_get "$TASK_OUT" warnings)" "it says it submitted the CSR again"
+assert_eq "$p_fp" "$(stack_ca list 2>/dev/null | awk -v n="$p" '$1 == n { print $3 }')" "the CA holds the same CSR again (same fingerprint)"
+assert_cmd "sign it on the CA" -- stack_ca sign --certname "$p"
+task_run regenerate "{\"confdir\":\"$pc\",\"services\":[],\"wait_for_cert\":0}"
+assert_eq regenerated "$(json_get "$TASK_OUT" state)" "the next run installs the signed certificate"
+assert_cmd "puppet ssl verify passes on that identity" -- stack_puppet "$p" ssl verify
 finish

@@ -15,7 +15,8 @@
 # Exports: STACK_DIR STACK_PORT STACK_SERVER_CONFDIR STACK_CADIR STACK_CODEDIR
 #          STACK_SSLDIR STACK_CACERT STACK_CERTNAME STACK_URL STACK_ENVDIR
 #          STACK_MODULEDIR STACK_AUTH_CONF STACK_CA_CONF
-# Env in:  CR_STACK_DIR (reuse a running server), STACK_START_TIMEOUT (180)
+# Env in:  CR_STACK_DIR (reuse a running server), STACK_START_TIMEOUT (180),
+#          STACK_PRE_LAUNCH (a function run with DIR before the JVM starts)
 #
 # Nothing here prints private key material.
 
@@ -261,6 +262,12 @@ stack_start() {
     {
         printf 'export CR_STACK_DIR=%q\n' "$dir"
     } >"$dir/stack.env"
+    # STACK_PRE_LAUNCH: a function run with DIR once the config and the CA
+    # exist, before the JVM starts (tests/lib/puppetdb.sh's pdb_pre_launch)
+    if [ -n "${STACK_PRE_LAUNCH:-}" ] && ! "$STACK_PRE_LAUNCH" "$dir"; then
+        _stack_log "STACK_PRE_LAUNCH $STACK_PRE_LAUNCH failed"
+        return 1
+    fi
     STACK_OWNED=1
     _stack_launch
 }
@@ -287,28 +294,31 @@ stack_ensure() {
     stack_start "$dir"
 }
 
+# _stack_kill_pid PID WHAT: SIGTERM, up to 10 s, then SIGKILL (said).
+_stack_kill_pid() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+        : "$i"
+    done
+    _stack_log "$2 pid $pid ignored SIGTERM; killing"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.2
+}
+
 # stack_stop [-f]: stop the server if this shell started it (-f: in any case).
 # Safe to call twice and from a trap.
 stack_stop() {
-    local force=0 pid i
+    local force=0 pid
     [ "${1:-}" = -f ] && force=1
     [ -n "${STACK_DIR:-}" ] || return 0
     if [ "$force" = 0 ] && [ "${STACK_OWNED:-0}" != 1 ]; then return 0; fi
     pid=$(_stack_pid || true)
     [ -n "$pid" ] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-            : "$i"
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            _stack_log "server pid $pid ignored SIGTERM; killing"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.2
-        fi
-    fi
+    _stack_kill_pid "$pid" server
     rm -f "$STACK_DIR/run/server.pid"
     return 0
 }

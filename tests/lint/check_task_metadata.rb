@@ -14,6 +14,10 @@
 #     features; every `files` entry is <module>/{files,lib,tasks}/... and
 #     exists, or is a build product (git-ignored) under files/
 #   - every executable in tasks/ belongs to a task with metadata
+#   - Windows: a powershell implementation is a tasks/<task>.ps1 that ships
+#     files/launch.ps1 and files/bin/, reads its parameters from stdin and
+#     comes after the shell one; CA and primary tasks (ca_*, primary_*,
+#     except the agent-side ca_bundle_update) have none and say "Linux only"
 # Prints one line per problem and exits 1 if there is any.
 #
 #   ruby tests/lint/check_task_metadata.rb [module_root]
@@ -159,6 +163,31 @@ def check_impls(errs, where, impls, mod)
   end.compact
 end
 
+# Which platforms a task runs on, as its implementations and description say.
+CA_SIDE = /\A(?:ca_(?!bundle_update\z)|primary_)/.freeze
+
+def check_windows(errs, where, name, meta, mod)
+  impls = meta['implementations']
+  return unless impls.is_a?(Array) && impls.all? { |i| i.is_a?(Hash) }
+
+  ps = impls.select { |i| Array(i['requirements']).include?('powershell') }
+  if name.match?(CA_SIDE)
+    errs << "#{where}: a CA/primary task must have no powershell implementation" unless ps.empty?
+    errs << "#{where}: a CA/primary task's description must say it is Linux only" unless meta['description'].to_s.include?('Linux only')
+    return
+  end
+  ps.each do |impl|
+    w = "#{where}: #{impl['name']}"
+    errs << "#{w}: must be tasks/#{name}.ps1" unless impl['name'] == "#{name}.ps1"
+    files = Array(impl['files'])
+    ["#{mod}/files/launch.ps1", "#{mod}/files/bin/"].each do |f|
+      errs << "#{w}: files must include #{f}" unless files.include?(f)
+    end
+    errs << "#{w}: input_method must be stdin (launch.ps1 hands stdin to the executable)" unless impl['input_method'] == 'stdin'
+    errs << "#{w}: must come after the shell implementation" if impls.index(impl).zero?
+  end
+end
+
 def check_task(path, mod)
   errs = []
   where = File.join('tasks', File.basename(path))
@@ -183,6 +212,7 @@ def check_task(path, mod)
   end
   check_params(errs, where, meta.fetch('parameters', {}))
   check_files(errs, where, meta['files'], mod) if meta.key?('files')
+  check_windows(errs, where, name, meta, mod)
   used = if meta.key?('implementations')
            check_impls(errs, where, meta['implementations'], mod)
          else

@@ -324,6 +324,46 @@ test_refusals(void **state)
 	ca2_free(&c);
 }
 
+/* a renewal that would end sooner than the CA does now is refused, with
+ * the fewest days that do not shorten it; the same days past it pass */
+static void
+test_not_shorter(void **state)
+{
+	struct ca2 c;
+	STACK_OF(X509) *old;
+	cr_err e;
+
+	(void)state;
+	ca2_make(&c, 100 * PKI_DAY + 3600);	/* ends in 100 days + 1 h */
+	old = bundle2(&c);
+	cr_err_init(&e);
+	assert_false(cr_ca_renew_not_shorter(old, now, 100, &e));
+	assert_string_equal(e.kind, CR_KIND_INVALID_PARAMETER);
+	assert_int_equal(json_integer_value(json_object_get(e.details,
+	    "days_min")), 101);
+	assert_string_equal(json_string_value(json_object_get(e.details,
+	    "parameter")), "days");
+	assert_non_null(strstr(e.msg, "allow_shorter=true"));
+	assert_non_null(strstr(e.msg, "days=101 or more"));
+	cr_err_clear(&e);
+	assert_true(cr_ca_renew_not_shorter(old, now, 101, &e));
+	assert_false(e.set);
+	sk_X509_pop_free(old, X509_free);
+	ca2_free(&c);
+	/* ending in 5 days: the minimum is still the parameter's minimum */
+	ca2_make(&c, 5 * PKI_DAY);
+	old = bundle2(&c);
+	assert_true(cr_ca_renew_not_shorter(old, now, CR_CA_RENEW_DAYS_MIN,
+	    &e));
+	assert_false(cr_ca_renew_not_shorter(old, now, 4, &e));
+	assert_int_equal(json_integer_value(json_object_get(e.details,
+	    "days_min")), CR_CA_RENEW_DAYS_MIN);
+	cr_err_clear(&e);
+	QUEUE_EMPTY();
+	sk_X509_pop_free(old, X509_free);
+	ca2_free(&c);
+}
+
 static void
 assert_refused(STACK_OF(X509) *trusted, STACK_OF(X509) *fresh)
 {
@@ -461,6 +501,7 @@ main(void)
 		cmocka_unit_test(test_single_self_signed),
 		cmocka_unit_test(test_expired_ca),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_not_shorter),
 		cmocka_unit_test(test_acceptance_rule),
 		cmocka_unit_test(test_pin),
 	};

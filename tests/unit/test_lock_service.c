@@ -32,7 +32,6 @@
 #include <cmocka.h>
 
 #include "cr_lock.h"
-#include "cr_regen_int.h"
 #include "cr_service.h"
 
 struct t {
@@ -797,7 +796,7 @@ test_under_pxp_agent(void **state)
 }
 
 /*
- * regen_lock_both with a lock path that does not resolve (issue 15 #7):
+ * cr_lock_pair with a lock path that does not resolve (issue 15 #7):
  * the first lock is taken, the second is missing; it used to free the
  * first path's copy twice (ASan: double-free).  Now: an error, and the
  * first lock released by the caller as usual.
@@ -824,7 +823,7 @@ test_lock_both_missing_path(void **state)
 	assert_string_equal(cr_settings_get(set, "agent_catalog_run_lockfile"),
 	    t->lock);
 	assert_null(cr_settings_get(set, "ssl_lockfile"));
-	assert_false(regen_lock_both(set, 0, locks, &e));
+	assert_false(cr_lock_pair(set, 0, locks, &e));
 	assert_string_equal(e.kind, CR_KIND_SETTINGS);
 	assert_non_null(locks[0]);
 	assert_null(locks[1]);

@@ -1,6 +1,6 @@
 /*
  * test_server.c - the certificate summary of the primary's tasks
- * (srv_cert_summary: the results' old / new, check_server's certificate).
+ * (cr_identity_cert_summary: the results' old / new, check_server's certificate).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "cr_server_int.h"
+#include "cr_identity.h"
 #include "pki.h"
 
 /* old.dns_alt_names / new.dns_alt_names list the IP names too, in the form
@@ -36,7 +36,7 @@ test_summary_alt_names(void **state)
 	o.ip = ip;
 	x = pki_leaf_new(&o, ca);
 	assert_non_null(x);
-	sum = srv_cert_summary(x);
+	sum = cr_identity_cert_summary(x);
 	names = json_object_get(sum, "dns_alt_names");
 	assert_int_equal(json_array_size(names), 4);
 	assert_string_equal(json_string_value(json_array_get(names, 0)),
@@ -53,7 +53,7 @@ test_summary_alt_names(void **state)
 	/* no SANs: an empty list */
 	pki_leaf_opts_init(&o, "bare.test", key, time(NULL));
 	x = pki_leaf_new(&o, ca);
-	sum = srv_cert_summary(x);
+	sum = cr_identity_cert_summary(x);
 	assert_int_equal(json_array_size(json_object_get(sum,
 	    "dns_alt_names")), 0);
 	json_decref(sum);

@@ -732,7 +732,27 @@ typed_values(void **state)
 	expect(s, "key_type", "ec");
 	expect(s, "certificate_revocation", "leaf");
 	expect(s, "autosign", "/etc//autosign.conf");	/* not expanded */
+	/* Puppet 8's renewal settings are known, with Puppet 8's defaults */
+	expect(s, "hostcert_renewal_interval", "2592000");
+	expect(s, "crl_refresh_interval", "86400");
 	cr_settings_free(s);
+
+	/* durations print as seconds, as `puppet config print` does */
+	conf(t, "[agent]\nhostcert_renewal_interval = 0\n"
+	    "crl_refresh_interval = 2h\n");
+	s = load_ok(&o);
+	expect(s, "hostcert_renewal_interval", "0");
+	expect(s, "crl_refresh_interval", "7200");
+	cr_settings_free(s);
+	conf(t, "[agent]\nhostcert_renewal_interval = 1y\ncrl_refresh_interval = 90\n");
+	s = load_ok(&o);
+	expect(s, "hostcert_renewal_interval", "31536000");
+	expect(s, "crl_refresh_interval", "90");
+	cr_settings_free(s);
+	conf(t, "[agent]\nhostcert_renewal_interval = 30 days\n");
+	load_fails(&o, CR_KIND_SETTINGS, "Invalid duration format '30 days'", NULL);
+	conf(t, "[agent]\ncrl_refresh_interval = 1w\n");
+	load_fails(&o, CR_KIND_SETTINGS, "Invalid duration format '1w'", NULL);
 
 	conf(t, "[main]\nkeylength = 08\n");
 	load_fails(&o, CR_KIND_SETTINGS, "Cannot convert '08'", NULL);

@@ -1,0 +1,51 @@
+/*
+ * cr_sys_common.c - the parts of the platform seam that are the same on
+ * every platform (see cr_sys_fs.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sys/cr_sys_fs.h"
+#include "sys/cr_sys_host.h"
+
+const char *
+cr_sys_ftype_name(enum cr_sys_ftype t)
+{
+	switch (t) {
+	case CR_SYS_MISSING: return "missing path";
+	case CR_SYS_FILE: return "regular file";
+	case CR_SYS_DIR: return "directory";
+	case CR_SYS_LINK: return "symlink";
+	case CR_SYS_FIFO: return "FIFO";
+	case CR_SYS_SOCKET: return "socket";
+	case CR_SYS_DEVICE: return "device";
+	case CR_SYS_OTHER: break;
+	}
+	return "special file";
+}
+
+char *
+cr_sys_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *out;
+
+	if ((out = malloc(la + lb + 2)) == NULL)
+		return NULL;
+	memcpy(out, a, la);
+	if (la == 0 || (a[la - 1] != '/' &&
+	    !(a[la - 1] == '\\' && cr_sys_windows())))
+		out[la++] = '/';
+	memcpy(out + la, b, lb + 1);
+	return out;
+}
+
+void
+cr_sys_names_free(char **names, size_t count)
+{
+	size_t i;
+
+	for (i = 0; names != NULL && i < count; i++)
+		free(names[i]);
+	free(names);
+}

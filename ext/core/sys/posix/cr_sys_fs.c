@@ -1,0 +1,234 @@
+/*
+ * cr_sys_fs.c (POSIX) - the file-system reads of the platform seam
+ * (see sys/cr_sys_fs.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "sys/cr_sys_fs.h"
+
+bool
+cr_sys_path_absolute(const char *path)
+{
+	return path[0] == '/';
+}
+
+static enum cr_sys_ftype
+ftype_of(mode_t m)
+{
+	if (S_ISREG(m))
+		return CR_SYS_FILE;
+	if (S_ISDIR(m))
+		return CR_SYS_DIR;
+	if (S_ISLNK(m))
+		return CR_SYS_LINK;
+	if (S_ISFIFO(m))
+		return CR_SYS_FIFO;
+	if (S_ISSOCK(m))
+		return CR_SYS_SOCKET;
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return CR_SYS_DEVICE;
+	return CR_SYS_OTHER;
+}
+
+static void
+fill_stat(const struct stat *sb, struct cr_sys_stat *st)
+{
+	st->type = ftype_of(sb->st_mode);
+	st->size = (unsigned long long)sb->st_size;
+	st->mode = (unsigned int)(sb->st_mode & 07777);
+	snprintf(st->owner, sizeof(st->owner), "%lu", (unsigned long)sb->st_uid);
+	snprintf(st->group, sizeof(st->group), "%lu", (unsigned long)sb->st_gid);
+	st->owned_by_me = sb->st_uid == geteuid();
+	st->private_access = (sb->st_mode & 077) == 0;
+}
+
+bool
+cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
+    size_t *len, cr_err *err)
+{
+	bool ok = false;
+	int fd = -1, saved;
+	struct stat st;
+	char *data = NULL;
+	size_t size = 0, got = 0;
+	ssize_t n;
+
+	*buf = NULL;
+	*len = 0;
+	/* O_NONBLOCK: a FIFO planted at path must not block the open (nor a
+	 * read); what is opened must be a regular file. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	    ((flags & CR_SYS_NOFOLLOW) ? O_NOFOLLOW : 0))) == -1) {
+		saved = errno;
+		if (saved == ELOOP && (flags & CR_SYS_NOFOLLOW)) {
+			cr_err_set(err, CR_KIND_PATH_SYMLINK, "%s is a symlink "
+			    "where a file is expected: replace it with the file "
+			    "it points to", path);
+			cr_err_detail_new(err, "path", json_string(path));
+			goto out;
+		}
+		cr_err_errno(err, CR_KIND_IO, saved, "cannot open %s", path);
+		if (saved == ENOENT || saved == ENOTDIR)
+			cr_err_detail_new(err, "missing", json_true());
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot stat %s", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cr_err_set(err, CR_KIND_IO, "%s is not a regular file (a %s): "
+		    "replace it with the file it should be", path,
+		    S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ?
+		    "directory" : S_ISSOCK(st.st_mode) ? "socket" :
+		    "device or other special file");
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		cr_err_set(err, CR_KIND_IO,
+		    "%s is %lld bytes, more than the %zu allowed", path,
+		    (long long)st.st_size, max);
+		goto out;
+	}
+	size = (size_t)st.st_size;
+	if ((data = malloc(size + 1)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "no memory to read %s", path);
+		goto out;
+	}
+	/* read until EOF, never beyond the size we allocated for */
+	while (got < size) {
+		n = read(fd, data + got, size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			cr_err_errno(err, CR_KIND_IO, errno, "cannot read %s",
+			    path);
+			goto out;
+		}
+		if (n == 0)
+			break;	/* file shrank while we read: take what is there */
+		got += (size_t)n;
+	}
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
+	data = NULL;
+	ok = true;
+out:
+	if (data != NULL) {
+		OPENSSL_cleanse(data, size);
+		free(data);
+	}
+	if (fd != -1)
+		close(fd);
+	return ok;
+}
+
+int
+cr_sys_stat(const char *path, unsigned flags, struct cr_sys_stat *st,
+    cr_err *err)
+{
+	struct stat sb;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	r = (flags & CR_SYS_NOFOLLOW) ? lstat(path, &sb) : stat(path, &sb);
+	if (r == 0) {
+		fill_stat(&sb, st);
+		return 1;
+	}
+	if (errno == ENOENT || errno == ENOTDIR)
+		return 0;
+	r = errno;
+	cr_err_errno(err, CR_KIND_IO, r, "cannot stat %s", path);
+	errno = r;	/* kept for callers of cr_path_exists */
+	return -1;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool
+cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
+    cr_err *err)
+{
+	bool ok = false;
+	DIR *d = NULL;
+	struct dirent *de;
+	char **v = NULL, **nv;
+	size_t n = 0, cap = 0;
+
+	*names = NULL;
+	*count = 0;
+	if ((d = opendir(path)) == NULL) {
+		int saved = errno;
+		cr_err_errno(err, CR_KIND_IO, saved, "cannot list %s", path);
+		if (saved == ENOENT)
+			cr_err_detail_new(err, "missing", json_true());
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == max) {
+			cr_err_set(err, CR_KIND_IO, "%s has more than %zu entries: "
+			    "remove what does not belong there", path, max);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto nomem;
+			v = nv;
+		}
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			goto nomem;
+		n++;
+	}
+	if (errno != 0) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot list %s", path);
+		goto out;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), name_cmp);
+	*names = v;
+	*count = n;
+	v = NULL;
+	ok = true;
+	goto out;
+nomem:
+	cr_err_set(err, CR_KIND_NOMEM, "no memory to list %s", path);
+out:
+	cr_sys_names_free(v, n);
+	if (d != NULL)
+		closedir(d);
+	return ok;
+}
+
+char *
+cr_sys_readlink(const char *path)
+{
+	char link[PATH_MAX];
+	ssize_t n;
+
+	if ((n = readlink(path, link, sizeof(link) - 1)) <= 0)
+		return NULL;
+	link[n] = '\0';
+	return strdup(link);
+}

@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# tests/lib/nodes.sh - agent nodes and CAs in booted Debian roots
+# (tests/lib/roots.sh), shared by test_matrix, test_services_systemd and
+# test_aio_layout.  Source after testlib.sh and roots.sh.
+#
+#   nodes_prereq                  prints why roots cannot run here (empty: they can)
+#   nodes_bin                     the executable shipped to nodes: $CR_MATRIX_BIN,
+#                                 else files/bin/linux-x86_64/cert_regen
+#   node_install_tasks MERGED [PREFIX]  the module's task files + executable
+#                                 under MERGED/PREFIX (default /opt/cr-inst) the
+#                                 way Bolt lays out _installdir
+#   node_task DIR TASK JSON       run a task inside the booted container DIR;
+#                                 sets TASK_RC and TASK_OUT (stderr: $TEST_TMP/task.err)
+#   node_x DIR CMD...             roots_exec_dir
+#   node_bin_probe DIR [PREFIX]   prints "" when the executable runs in DIR,
+#                                 else the reason (first line of its error)
+
+NODES_INST=/opt/cr-inst
+
+nodes_prereq() {
+    local why=""
+    [ "$(id -u)" -eq 0 ] || why="not root (debootstrap, mount and systemd-nspawn need root)"
+    command -v debootstrap >/dev/null 2>&1 || why="${why:+$why; }debootstrap missing (tests/setup-debian.sh installs it)"
+    command -v systemd-nspawn >/dev/null 2>&1 || why="${why:+$why; }systemd-nspawn missing (package systemd-container)"
+    grep -qw overlay /proc/filesystems 2>/dev/null || modprobe overlay 2>/dev/null ||
+        why="${why:+$why; }no overlayfs in this kernel"
+    printf '%s' "$why"
+}
+
+nodes_bin() {
+    printf '%s\n' "${CR_MATRIX_BIN:-$REPO_ROOT/files/bin/linux-x86_64/cert_regen}"
+}
+
+node_install_tasks() {
+    local m=$1 prefix=${2:-$NODES_INST} bin
+    bin=$(nodes_bin)
+    mkdir -p "$m$prefix/cert_regen/tasks" "$m$prefix/cert_regen/files/bin/linux-x86_64"
+    cp "$REPO_ROOT/files/launch.sh" "$m$prefix/cert_regen/files/"
+    cp "$REPO_ROOT"/tasks/*.sh "$m$prefix/cert_regen/tasks/"
+    if [ -f "$bin" ]; then
+        cp "$bin" "$m$prefix/cert_regen/files/bin/linux-x86_64/cert_regen"
+        chmod 0755 "$m$prefix/cert_regen/files/bin/linux-x86_64/cert_regen"
+    fi
+}
+
+node_x() { roots_exec_dir "$@"; }
+
+node_bin_probe() {
+    local dir=$1 prefix=${2:-$NODES_INST} out rc=0
+    [ -f "$dir/merged$prefix/cert_regen/files/bin/linux-x86_64/cert_regen" ] || {
+        printf 'no executable at %s (build it: rake binaries, or set CR_MATRIX_BIN)' "$(nodes_bin)"
+        return 0
+    }
+    out=$(roots_exec_dir "$dir" "$prefix/cert_regen/files/bin/linux-x86_64/cert_regen" --version 2>&1) || rc=$?
+    [ "$rc" -eq 0 ] || printf '%s' "$(printf '%s' "$out" | head -n 1 | cut -c1-200)"
+}
+
+# node_task DIR TASK JSON [PREFIX]: Bolt's "both" input method, run from /.
+# shellcheck disable=SC2034  # TASK_RC and TASK_OUT are read by the tests
+node_task() {
+    local dir=$1 task=$2 params=${3:-"{}"} prefix=${4:-$NODES_INST} full
+    full=$(ruby -rjson -e 'p = JSON.parse(ARGV[0]); p["_task"] = "cert_regen::" + ARGV[1]; p["_installdir"] = ARGV[2]; print JSON.generate(p)' \
+        "$params" "$task" "$prefix")
+    local -a envargs=()
+    while IFS= read -r -d '' kv; do envargs+=("$kv"); done < <(ruby -rjson -e \
+        'JSON.parse(ARGV[0]).each { |k, v| print "PT_#{k}=", (v.is_a?(String) ? v : JSON.generate(v)), "\0" }' "$full")
+    TASK_RC=0
+    TASK_OUT=$(printf '%s' "$full" | roots_exec_dir "$dir" "${envargs[@]}" \
+        "$prefix/cert_regen/tasks/$task.sh" 2>"$TEST_TMP/task.err") || TASK_RC=$?
+}
