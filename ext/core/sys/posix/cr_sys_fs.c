@@ -232,3 +232,9 @@ cr_sys_readlink(const char *path)
 	link[n] = '\0';
 	return strdup(link);
 }
+
+char *
+cr_sys_realpath(const char *path)
+{
+	return realpath(path, NULL);
+}

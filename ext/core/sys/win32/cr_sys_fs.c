@@ -4,6 +4,7 @@
  * opened with CreateFileW (reparse points not followed when asked), owner
  * and DACL read with GetSecurityInfo.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,4 +402,32 @@ cr_sys_readlink(const char *path)
 	 * and nothing else here reads link targets. */
 	(void)path;
 	return NULL;
+}
+
+char *
+cr_sys_realpath(const char *path)
+{
+	HANDLE h = open_path(path, CR_SYS_FOLLOW, FILE_READ_ATTRIBUTES);
+	wchar_t buf[32768];
+	DWORD n;
+	char *out = NULL, *p;
+
+	if (h == INVALID_HANDLE_VALUE) {
+		errno = missing_error(GetLastError()) ? ENOENT : EACCES;
+		return NULL;
+	}
+	n = GetFinalPathNameByHandleW(h, buf, sizeof(buf) / sizeof(buf[0]),
+	    FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+	CloseHandle(h);
+	if (n == 0 || n >= sizeof(buf) / sizeof(buf[0])) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* "\\?\C:\x" -> "C:/x", as Puppet prints paths */
+	if ((out = narrow_new(wcsncmp(buf, L"\\\\?\\", 4) == 0 ? buf + 4 : buf))
+	    != NULL)
+		for (p = out; *p != '\0'; p++)
+			if (*p == '\\')
+				*p = '/';
+	return out;
 }
