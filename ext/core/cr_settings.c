@@ -1047,7 +1047,7 @@ cr_settings_agent(const char *confdir, const char *ssldir, const char *certname,
 char *
 cr_settings_real_ssldir(const char *ssldir, cr_err *err)
 {
-	char *out = realpath(ssldir, NULL);
+	char *out = cr_sys_realpath(ssldir);
 
 	if (out == NULL) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot resolve the ssldir %s",

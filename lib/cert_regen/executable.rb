@@ -16,12 +16,25 @@ module CertRegen
     class << self
       attr_reader :reason
 
-      # os-arch as files/launch.sh names it.
+      # os-arch as files/launch.sh (launch.ps1 on Windows) names it.
       def platform
-        os = RbConfig::CONFIG['host_os'].to_s.downcase.start_with?('linux') ? 'linux' : RbConfig::CONFIG['host_os']
+        host = RbConfig::CONFIG['host_os'].to_s.downcase
+        os = if host.start_with?('linux') then 'linux'
+             elsif windows? then 'windows'
+             else RbConfig::CONFIG['host_os']
+             end
         arch = RbConfig::CONFIG['host_cpu'].to_s.downcase
         arch = { 'amd64' => 'x86_64', 'arm64' => 'aarch64' }.fetch(arch, arch)
         "#{os}-#{arch}"
+      end
+
+      # AIO's Ruby on Windows is x64-mingw32 or x64-mingw-ucrt.
+      def windows?
+        RbConfig::CONFIG['host_os'].to_s.downcase.match?(/mingw|mswin/)
+      end
+
+      def exe_name
+        windows? ? 'cert_regen.exe' : 'cert_regen'
       end
 
       # Where a build may be: $CERT_REGEN_EXE, lib/cert_regen/bin/<platform>
@@ -29,8 +42,8 @@ module CertRegen
       # agent), then the module's own files/bin/<platform>.
       def candidates
         [ENV.fetch('CERT_REGEN_EXE', ''),
-         File.join(__dir__, 'bin', platform, 'cert_regen'),
-         File.expand_path(File.join(__dir__, '..', '..', 'files', 'bin', platform, 'cert_regen'))]
+         File.join(__dir__, 'bin', platform, exe_name),
+         File.expand_path(File.join(__dir__, '..', '..', 'files', 'bin', platform, exe_name))]
           .reject(&:empty?)
       end
 
@@ -65,7 +78,7 @@ module CertRegen
         return run_direct(exe, params) if File.executable?(exe)
 
         Dir.mktmpdir('cert_regen-') do |dir|
-          copy = File.join(dir, 'cert_regen')
+          copy = File.join(dir, exe_name)
           FileUtils.cp(exe, copy)
           File.chmod(0o700, copy)
           run_direct(copy, params)

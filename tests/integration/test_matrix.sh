@@ -4,7 +4,9 @@
 # (the host's puppetserver 7.9.5) and of Debian 13 (puppetserver 8.7 in a
 # trixie root).  Each cell: bootstrap + the fact through a real agent run,
 # the agent's service started under systemd, status, the CA tasks (clean),
-# regenerate and restore around the running service, an agent run after.
+# regenerate and restore around the running service, an agent run after;
+# on 8.7 also ca_list and regenerate_agents' task sequence
+# (test_plan_sequence.sh run inside the Debian 13 root).
 # A cell that cannot run says why (# SKIP) and is never counted as passed.
 # One puppetserver JVM of this test runs at a time (the 8.7 one only after
 # the Debian 12 column is done; the shared host server stays up meanwhile).
@@ -31,6 +33,20 @@ else
     finish
 fi
 
+# JVM starts take 20 s on a quiet machine and minutes on a loaded one
+export STACK_START_TIMEOUT=${STACK_START_TIMEOUT:-420}
+# The executable every node gets: CR_MATRIX_BIN, else the self-contained
+# release build (tests/lib/static.sh builds it from the cached pinned
+# libraries), else the dynamic files/bin build.
+if [ -z "${CR_MATRIX_BIN:-}" ] && [ -z "${CR_STATIC_EXE:-}" ]; then
+    if CR_STATIC_EXE=$(bash "$REPO_ROOT/tests/lib/static.sh" 2>"$TEST_TMP/static.log"); then
+        export CR_STATIC_EXE
+    else
+        unset CR_STATIC_EXE
+        echo "# no static build ($(tail -n 1 "$TEST_TMP/static.log")): nodes get the dynamic one"
+    fi
+fi
+echo "# nodes run $(nodes_bin) ($(file -b "$(nodes_bin)" 2>/dev/null | cut -d, -f1-5))"
 RESULTS=$TEST_TMP/matrix.tsv
 : >"$RESULTS"
 # cell CA NODE ITEM pass|fail|skip REASON
@@ -53,7 +69,7 @@ skipcell() { skip "[$1 x $2] $4" "$5"; cell "$1" "$2" "$3" skip "$5"; }
 # path of its environments) CA_LINK (module path as the server sees it)
 # ca_task TASK JSON: the CA tasks, run where the CA runs.
 ca_use_host() {
-    stack_ensure
+    stack_ensure || return 1
     CA_TAG=ps7.9.5; CA_PORT=$STACK_PORT; CA_SSL=$STACK_SSLDIR
     CA_ENVS=$STACK_DIR/code/environments; CA_CONFDIR=$STACK_SERVER_CONFDIR; CA_DIR=""
 }
@@ -77,7 +93,7 @@ ca_use_8() {
     # tests/lib/stack.sh, run inside the Debian 13 root: its puppetserver 8.7
     # listens on the shared loopback.
     # shellcheck disable=SC2016
-    STACK_START_TIMEOUT=300 roots_exec_dir "$CA8" STACK_START_TIMEOUT=300 bash -c \
+    roots_exec_dir "$CA8" "STACK_START_TIMEOUT=$STACK_START_TIMEOUT" bash -c \
         '. "$1/tests/lib/stack.sh" && stack_start /srv/stack "$2"' _ "$REPO_ROOT" "$port" \
         >"$TEST_TMP/ca8-start.log" 2>&1 || rc=$?
     [ "$rc" -eq 0 ] || { cat "$TEST_TMP/ca8-start.log" >&2; return 1; }
@@ -93,7 +109,8 @@ ca_env() {
     printf '%s\n' 'node default {' \
         '  $h = $facts.dig("cert_regen", "health")' \
         '  $e = $facts.dig("cert_regen", "error")' \
-        '  notify { "matrix-fact health=${h} error=${e} end": }' '}' \
+        '  $s = $facts.dig("cert_regen", "source")' \
+        '  notify { "matrix-fact health=${h} source=${s} error=${e} end": }' '}' \
         >"$CA_ENVS/matrix/manifests/site.pp"
 }
 
@@ -165,10 +182,10 @@ run_cell() {
     rc=0; node_agent_t "$dir" || rc=$?
     { [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ]; } && check "$CA_TAG" "$node" agent "$deb: puppet agent -t bootstraps and applies (rc $rc)" 0 "" ||
         check "$CA_TAG" "$node" agent "$deb: puppet agent -t bootstraps and applies" 1 "rc $rc: $(grep -i error "$TEST_TMP/agent.out" | head -n 3)"
-    fact=$(sed -n 's/.*matrix-fact health=\([a-z]*\) error=\(.*\) end.*/\1|\2/p' "$TEST_TMP/agent.out" | head -n 1)
+    fact=$(sed -n 's/.*matrix-fact health=\([a-z]*\) source=\([a-z]*\) error=\(.*\) end.*/\1|\3|\2/p' "$TEST_TMP/agent.out" | head -n 1)
     case "$fact" in
-        ok\|*|warn\|*) check "$CA_TAG" "$node" fact "$deb: the fact in the agent run (health ${fact%%|*})" 0 "" ;;
-        *"no native build for ruby"*) skipcell "$CA_TAG" "$node" fact "$deb: the fact in the agent run" "${fact#*|}" ;;
+        ok\|*|warn\|*) check "$CA_TAG" "$node" fact "$deb: the fact in the agent run (health ${fact%%|*}, source ${fact##*|})" 0 "" ;;
+        *"no native build for ruby"*) f=${fact#*|}; skipcell "$CA_TAG" "$node" fact "$deb: the fact in the agent run" "${f%|*}" ;;
         *) check "$CA_TAG" "$node" fact "$deb: the fact in the agent run" 1 "fact: '${fact:-absent}'" ;;
     esac
 
@@ -234,8 +251,12 @@ run_column() {
 
 t0=$(date +%s)
 if [[ " $MATRIX_CAS " == *" 7 "* ]]; then
-    ca_use_host
-    run_column
+    if ca_use_host; then
+        run_column
+    else
+        not_ok "puppetserver 7.9.5 up on the host" "see the stack log above"
+        cell ps7.9.5 all all fail "puppetserver 7.9.5 did not start"
+    fi
     echo "# column CA 7.9.5 (host) took $(( $(date +%s) - t0 )) s"
 else
     skipcell ps7.9.5 all all "CA 7.9.5" "left out by CR_MATRIX_CAS"
@@ -253,6 +274,20 @@ elif ca_use_8; then
     [ "$TASK_RC" -eq 0 ] && ok "CA 8.7: ca_list answers" && cell ps8.7 ca ca_list pass ||
         { not_ok "CA 8.7: ca_list answers" "$(tail_err)"; cell ps8.7 ca ca_list fail "rc $TASK_RC"; }
     run_column
+    # regenerate_agents' task sequence (test_plan_sequence.sh, ten agents, one
+    # broken) run inside the Debian 13 root: Puppet 8.10 agents, 8.7 CA.
+    t1=$(date +%s)
+    why=$(node_bin_probe "$CA8")
+    if [ -n "$why" ]; then
+        skipcell ps8.7 deb13 plan_sequence "regenerate_agents' task sequence on 8.7" "executable does not run: $why"
+    else
+        rc=0
+        roots_exec_dir "$CA8" CR_STACK_DIR=/srv/stack TMPDIR=/var/tmp \
+            bash "$REPO_ROOT/tests/integration/test_plan_sequence.sh" >"$TEST_TMP/plan8.log" 2>&1 || rc=$?
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$TEST_TMP/plan8.log" | tail -n 1)
+        check ps8.7 deb13 plan_sequence "regenerate_agents' task sequence, Puppet 8.10 agents on 8.7: ${line:-no summary} ($(( $(date +%s) - t1 )) s)" \
+            "$rc" "$(grep -A3 '^not ok' "$TEST_TMP/plan8.log" | head -n 12; tail -n 3 "$TEST_TMP/plan8.log")"
+    fi
 else
     not_ok "puppetserver 8.7 up in the Debian 13 root" "$(tail -n 20 "$TEST_TMP/ca8-start.log")"
 fi

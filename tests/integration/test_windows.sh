@@ -19,7 +19,7 @@ fi
 if [ -z "${WIN_DEPS:-}" ]; then
     if [ ! -f "$REPO_ROOT/ext/deps/build.sh" ]; then
         skip "the Windows build" "ext/deps/build.sh (the pinned dependency builds) is not in this tree yet"
-        exit 0
+        finish
     fi
     WIN_DEPS=$(bash "$REPO_ROOT/ext/deps/build.sh" x86_64-w64-mingw32) || {
         not_ok "ext/deps/build.sh x86_64-w64-mingw32 builds the static libraries"
@@ -39,6 +39,8 @@ assert_eq "" "$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n 's/^\tDLL Name: //
 # A wine prefix of our own; wineboot makes C:\ProgramData on first use.
 export WINEPREFIX=$TEST_TMP/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 mkdir -p "$WINEPREFIX"
+# the prefix's wineserver outlives the programs: stop it so the prefix goes
+at_exit "WINEPREFIX='$WINEPREFIX' /usr/lib/wine/wineserver -k 2>/dev/null; WINEPREFIX='$WINEPREFIX' /usr/lib/wine/wineserver -w 2>/dev/null"
 assert_cmd "a new wine prefix boots" -- timeout 300 "$WINE" wineboot --init
 wine_run() { timeout 120 "$WINE" "$@"; }
 
@@ -106,3 +108,4 @@ assert_eq cert_regen/unsupported-platform "$(json_get "$out" _error.kind)" "rege
 assert_match 'docs/windows.md' "$(json_get "$out" _error.msg)" "its message names the manual procedure"
 out=$(printf '{}' | wine_run "$exe" task ca_list | tr -d '\r')
 assert_match 'Linux' "$(json_get "$out" _error.msg)" "ca_list says the CA side runs on Linux"
+finish

@@ -5,7 +5,9 @@
 #
 #   nodes_prereq                  prints why roots cannot run here (empty: they can)
 #   nodes_bin                     the executable shipped to nodes: $CR_MATRIX_BIN,
-#                                 else files/bin/linux-x86_64/cert_regen
+#                                 else $CR_STATIC_EXE (tests/lib/static.sh: the
+#                                 self-contained release build), else
+#                                 files/bin/linux-x86_64/cert_regen (dynamic)
 #   node_install_tasks MERGED [PREFIX]  the module's task files + executable
 #                                 under MERGED/PREFIX (default /opt/cr-inst) the
 #                                 way Bolt lays out _installdir
@@ -28,7 +30,7 @@ nodes_prereq() {
 }
 
 nodes_bin() {
-    printf '%s\n' "${CR_MATRIX_BIN:-$REPO_ROOT/files/bin/linux-x86_64/cert_regen}"
+    printf '%s\n' "${CR_MATRIX_BIN:-${CR_STATIC_EXE:-$REPO_ROOT/files/bin/linux-x86_64/cert_regen}}"
 }
 
 node_install_tasks() {

@@ -26,7 +26,7 @@ ROOTS_DYN_LIBS="libjansson4 libyaml-0-2 libcurl4"
 declare -A ROOTS_PKGS=(
     [bullseye]="$ROOTS_BASE_PKGS puppet"
     [bookworm]="$ROOTS_BASE_PKGS puppet-agent $ROOTS_DYN_LIBS"
-    [trixie]="$ROOTS_BASE_PKGS puppet-agent puppetserver $ROOTS_DYN_LIBS"
+    [trixie]="$ROOTS_BASE_PKGS puppet-agent puppetserver $ROOTS_DYN_LIBS curl"
 )
 # /proc/1/environ etc. are unreadable in nested containers too.
 ROOTS_FACTER_CONF='facts : { blocklist : [ "hypervisors", "virtual", "is_virtual", "system_uptime", "uptime", "uptime_days", "uptime_hours", "uptime_seconds", "ec2_metadata", "ec2_userdata", "az_metadata", "cloud" ] }'

@@ -7,6 +7,7 @@
 
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
+#include "sys/cr_sys_int.h"
 
 const char *
 cr_sys_ftype_name(enum cr_sys_ftype t)
@@ -48,4 +49,50 @@ cr_sys_names_free(char **names, size_t count)
 	for (i = 0; names != NULL && i < count; i++)
 		free(names[i]);
 	free(names);
+}
+
+bool
+cr_sys_names_add(struct cr_sys_names *ns, char *name, const char *dir,
+    size_t max, cr_err *err)
+{
+	char **nv;
+
+	if (name == NULL)
+		goto nomem;
+	if (ns->n == max) {
+		free(name);
+		cr_err_set(err, CR_KIND_IO, "%s has more than %zu entries: "
+		    "remove what does not belong there", dir, max);
+		return false;
+	}
+	if (ns->n == ns->cap) {
+		if ((nv = realloc(ns->v, (ns->cap ? ns->cap * 2 : 16) *
+		    sizeof(*nv))) == NULL) {
+			free(name);
+			goto nomem;
+		}
+		ns->v = nv;
+		ns->cap = ns->cap ? ns->cap * 2 : 16;
+	}
+	ns->v[ns->n++] = name;
+	return true;
+nomem:
+	cr_err_set(err, CR_KIND_NOMEM, "no memory to list %s", dir);
+	return false;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+cr_sys_names_finish(struct cr_sys_names *ns, char ***names, size_t *count)
+{
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), name_cmp);
+	*names = ns->v;
+	*count = ns->n;
+	memset(ns, 0, sizeof(*ns));
 }

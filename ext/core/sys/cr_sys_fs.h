@@ -82,6 +82,10 @@ void cr_sys_names_free(char **names, size_t count);
  * a symlink (or cannot be read). */
 char *cr_sys_readlink(const char *path);
 
+/* The absolute path of path with its symlinks resolved, as a new string;
+ * NULL with errno set when it cannot be resolved (missing, ...). */
+char *cr_sys_realpath(const char *path);
+
 /* New "a/b" (no separator added when a ends with one), NULL when out of
  * memory.  '/' on every platform: Windows takes it, Puppet prints it. */
 char *cr_sys_path_join(const char *a, const char *b);

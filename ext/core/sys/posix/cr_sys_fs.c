@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "sys/cr_sys_fs.h"
+#include "sys/cr_sys_int.h"
 
 bool
 cr_sys_path_absolute(const char *path)
@@ -155,12 +156,6 @@ cr_sys_stat(const char *path, unsigned flags, struct cr_sys_stat *st,
 	return -1;
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 bool
 cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
     cr_err *err)
@@ -168,8 +163,7 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 	bool ok = false;
 	DIR *d = NULL;
 	struct dirent *de;
-	char **v = NULL, **nv;
-	size_t n = 0, cap = 0;
+	struct cr_sys_names ns = { 0 };
 
 	*names = NULL;
 	*count = 0;
@@ -186,36 +180,17 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 			break;
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == max) {
-			cr_err_set(err, CR_KIND_IO, "%s has more than %zu entries: "
-			    "remove what does not belong there", path, max);
+		if (!cr_sys_names_add(&ns, strdup(de->d_name), path, max, err))
 			goto out;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto nomem;
-			v = nv;
-		}
-		if ((v[n] = strdup(de->d_name)) == NULL)
-			goto nomem;
-		n++;
 	}
 	if (errno != 0) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot list %s", path);
 		goto out;
 	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), name_cmp);
-	*names = v;
-	*count = n;
-	v = NULL;
+	cr_sys_names_finish(&ns, names, count);
 	ok = true;
-	goto out;
-nomem:
-	cr_err_set(err, CR_KIND_NOMEM, "no memory to list %s", path);
 out:
-	cr_sys_names_free(v, n);
+	cr_sys_names_free(ns.v, ns.n);
 	if (d != NULL)
 		closedir(d);
 	return ok;
@@ -231,4 +206,10 @@ cr_sys_readlink(const char *path)
 		return NULL;
 	link[n] = '\0';
 	return strdup(link);
+}
+
+char *
+cr_sys_realpath(const char *path)
+{
+	return realpath(path, NULL);
 }

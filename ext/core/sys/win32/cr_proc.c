@@ -23,20 +23,3 @@ cr_proc_run(const struct cr_proc_opts *o, struct cr_proc_result *res,
 	    "a program");
 	return false;
 }
-
-void
-cr_proc_result_free(struct cr_proc_result *res)
-{
-	if (res == NULL)
-		return;
-	free(res->out);
-	free(res->err);
-	memset(res, 0, sizeof(*res));
-}
-
-bool
-cr_proc_succeeded(const struct cr_proc_result *res)
-{
-	return res != NULL && res->exited && res->exit_code == 0 &&
-	    !res->timed_out;
-}

@@ -4,6 +4,7 @@
  * opened with CreateFileW (reparse points not followed when asked), owner
  * and DACL read with GetSecurityInfo.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "sys/cr_sys_fs.h"
+#include "sys/cr_sys_int.h"
 
 static bool
 is_sep(char c)
@@ -324,12 +326,6 @@ out:
 	return r;
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 bool
 cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
     cr_err *err)
@@ -339,15 +335,16 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 	WIN32_FIND_DATAW fd;
 	char *pattern = NULL;
 	wchar_t *wpattern = NULL;
-	char **v = NULL, **nv;
-	size_t n = 0, cap = 0;
+	struct cr_sys_names ns = { 0 };
 	DWORD code;
 
 	*names = NULL;
 	*count = 0;
 	if ((pattern = cr_sys_path_join(path, "*")) == NULL ||
-	    (wpattern = wide_new(pattern)) == NULL)
-		goto nomem;
+	    (wpattern = wide_new(pattern)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "no memory to list %s", path);
+		goto out;
+	}
 	if ((fh = FindFirstFileExW(wpattern, FindExInfoBasic, &fd,
 	    FindExSearchNameMatch, NULL, 0)) == INVALID_HANDLE_VALUE) {
 		win_error(err, GetLastError(), "cannot list", path);
@@ -357,36 +354,18 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 		if (wcscmp(fd.cFileName, L".") == 0 ||
 		    wcscmp(fd.cFileName, L"..") == 0)
 			continue;
-		if (n == max) {
-			cr_err_set(err, CR_KIND_IO, "%s has more than %zu entries: "
-			    "remove what does not belong there", path, max);
+		if (!cr_sys_names_add(&ns, narrow_new(fd.cFileName), path, max,
+		    err))
 			goto out;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto nomem;
-			v = nv;
-		}
-		if ((v[n] = narrow_new(fd.cFileName)) == NULL)
-			goto nomem;
-		n++;
 	} while (FindNextFileW(fh, &fd));
 	if ((code = GetLastError()) != ERROR_NO_MORE_FILES) {
 		win_error(err, code, "cannot list", path);
 		goto out;
 	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), name_cmp);
-	*names = v;
-	*count = n;
-	v = NULL;
+	cr_sys_names_finish(&ns, names, count);
 	ok = true;
-	goto out;
-nomem:
-	cr_err_set(err, CR_KIND_NOMEM, "no memory to list %s", path);
 out:
-	cr_sys_names_free(v, n);
+	cr_sys_names_free(ns.v, ns.n);
 	if (fh != INVALID_HANDLE_VALUE)
 		FindClose(fh);
 	free(wpattern);
@@ -401,4 +380,32 @@ cr_sys_readlink(const char *path)
 	 * and nothing else here reads link targets. */
 	(void)path;
 	return NULL;
+}
+
+char *
+cr_sys_realpath(const char *path)
+{
+	HANDLE h = open_path(path, CR_SYS_FOLLOW, FILE_READ_ATTRIBUTES);
+	wchar_t buf[32768];
+	DWORD n;
+	char *out = NULL, *p;
+
+	if (h == INVALID_HANDLE_VALUE) {
+		errno = missing_error(GetLastError()) ? ENOENT : EACCES;
+		return NULL;
+	}
+	n = GetFinalPathNameByHandleW(h, buf, sizeof(buf) / sizeof(buf[0]),
+	    FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+	CloseHandle(h);
+	if (n == 0 || n >= sizeof(buf) / sizeof(buf[0])) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* "\\?\C:\x" -> "C:/x", as Puppet prints paths */
+	if ((out = narrow_new(wcsncmp(buf, L"\\\\?\\", 4) == 0 ? buf + 4 : buf))
+	    != NULL)
+		for (p = out; *p != '\0'; p++)
+			if (*p == '\\')
+				*p = '/';
+	return out;
 }
