@@ -183,12 +183,14 @@ _stack_launch() {
     rm -f "$dir/run/restart" "$dir/run/server.pid"
     t0=$(_stack_now)
     # setsid (not nohup): the JVM must keep its SIGHUP handler for reloads.
+    # A JVM started with SIGHUP ignored (a suite run under nohup) installs no
+    # handler and never reloads, so the disposition is reset to the default.
     # The inner shell writes its own pid and execs java, so the pid is java's
     # whether or not setsid had to fork.
     # shellcheck disable=SC2016
     (
         cd "$STACK_PS_HOME" &&
-        exec setsid bash -c 'echo $$ >"$1/run/server.pid"; exec java \
+        exec setsid env --default-signal=HUP bash -c 'echo $$ >"$1/run/server.pid"; exec java \
             -Xms256m -Xmx768m -XX:+UseSerialGC -XX:-UsePerfData \
             -Djava.io.tmpdir="$1/tmp" \
             -Djruby.logger.class=com.puppetlabs.jruby_utils.jruby.Slf4jLogger \
