@@ -62,6 +62,10 @@ if ! command -v "$PUPPET" >/dev/null 2>&1; then
     finish
 fi
 
+# Settings Puppet 8 added: the resolver knows them whatever the version.
+PUPPET8_ONLY="hostcert_renewal_interval crl_refresh_interval"
+PUPPET_VERSION=$("$PUPPET" --version 2>/dev/null || echo unknown)
+
 # Every setting the resolver knows (no puppet.conf there: defaults only).
 NAMES=()
 while IFS= read -r n; do NAMES+=("$n"); done < <(
@@ -108,7 +112,12 @@ run_case() {
         for n in "${NAMES[@]}"; do
             want="$(value_of "$dir/puppet.out" "$n")" || want="<not printed by puppet>"
             got="$(jq -r --arg n "$n" '.[$n] // "<missing>"' "$dir/ours.json")"
-            if [ "$want" = "$got" ]; then
+            if [ -z "$want" ] && [[ " $PUPPET8_ONLY " == *" $n "* ]]; then
+                # Puppet 7 prints nothing for a setting it does not have; the
+                # resolver answers Puppet 8's default (test_matrix checks it
+                # against a real Puppet 8).
+                skip "$name: $n" "puppet $PUPPET_VERSION has no setting $n (Puppet 8 has)"
+            elif [ "$want" = "$got" ]; then
                 ok "$name: $n"
             else
                 fails=$((fails + 1))
