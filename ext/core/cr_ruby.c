@@ -86,6 +86,21 @@ normalize(char *buf, const char *full)
 	buf[len] = '\0';
 }
 
+/* PATH itself when it fits in MAX bytes; else frees it, sets err, NULL. */
+char *
+cr_ruby_path_within(char *path, size_t max, cr_err *err)
+{
+	char *out = path;
+
+	if (out != NULL && strlen(out) > max) {
+		cr_err_set(err, CR_KIND_SETTINGS, "path '%.200s...' is longer "
+		    "than %zu bytes", out, max);
+		free(out);
+		out = NULL;
+	}
+	return out;
+}
+
 char *
 cr_ruby_expand_path(const char *path, size_t max, cr_err *err)
 {
@@ -119,12 +134,7 @@ cr_ruby_expand_path(const char *path, size_t max, cr_err *err)
 		goto out;
 	}
 	normalize(out, src);
-	if (strlen(out) > max) {
-		cr_err_set(err, CR_KIND_SETTINGS, "path '%.200s...' is longer "
-		    "than %zu bytes", out, max);
-		free(out);
-		out = NULL;
-	}
+	out = cr_ruby_path_within(out, max, err);
 out:
 	free(base);
 	free(full);

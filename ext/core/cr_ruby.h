@@ -20,6 +20,8 @@
  * string, or NULL (err set: CR_KIND_SETTINGS) if it is longer than max.
  */
 char *cr_ruby_expand_path(const char *path, size_t max, cr_err *err);
+/* PATH when it fits in MAX bytes; otherwise frees PATH, sets err, NULL. */
+char *cr_ruby_path_within(char *path, size_t max, cr_err *err);
 
 /*
  * File.expand_path(path) on Windows (cr_ruby_win.c): '\' is '/', a drive

@@ -187,12 +187,7 @@ cr_ruby_expand_path_windows(const char *path, size_t max, cr_err *err)
 	}
 	strcpy(out, base);
 	fold(out, root_len(base), rest);
-	if (strlen(out) > max) {
-		cr_err_set(err, CR_KIND_SETTINGS, "path '%.200s...' is longer "
-		    "than %zu bytes", out, max);
-		free(out);
-		out = NULL;
-	}
+	out = cr_ruby_path_within(out, max, err);
 out:
 	free(p);
 	free(base);
