@@ -95,6 +95,8 @@ cr_ruby_path_within(char *path, size_t max, cr_err *err)
 	if (out != NULL && strlen(out) > max) {
 		cr_err_set(err, CR_KIND_SETTINGS, "path '%.200s...' is longer "
 		    "than %zu bytes", out, max);
+		cr_err_next(err, "shorten that path in puppet.conf (or the "
+		    "parameter that gave it) and run the task again");
 		free(out);
 		out = NULL;
 	}
