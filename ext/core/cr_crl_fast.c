@@ -375,7 +375,9 @@ tbs_verify(const struct crl_der *d, const X509_CRL *crl, EVP_PKEY *key)
 	if (mdnid == NID_undef && pknid != NID_ED25519 && pknid != NID_ED448)
 		goto out;
 	rc = 0;
-	if (EVP_PKEY_type(pknid) != EVP_PKEY_get_base_id(key))
+	/* a CA whose public key does not decode (X509_get0_pubkey NULL)
+	 * signed nothing */
+	if (key == NULL || EVP_PKEY_type(pknid) != EVP_PKEY_get_base_id(key))
 		goto out;
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
 		rc = -1;

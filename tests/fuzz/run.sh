@@ -57,6 +57,28 @@ key_seeds() {
 	return 0
 }
 
+# report TARGET LOG DIR: what a failed target found, as "# " lines on
+# stdout (a CI log is often all there is to triage from): the seed, the
+# first lines of the sanitizer / oracle / libFuzzer report, the failing
+# input (hex, first 512 bytes) and how to replay it.
+report() {
+	local t=$1 log=$2 d=$3 a
+	echo "# --- fuzz_$t failed"
+	grep -m1 -e '^INFO: Seed:' "$log" | sed 's/^/# /'
+	local files=("$log")
+	[ -f "$d/leak.log" ] && files+=("$d/leak.log")
+	{ grep -h -A 30 -m1 -e '^==[0-9]*==ERROR' -e 'runtime error:' \
+	    -e '^fuzz oracle:' -e 'ALARM: working on the last Unit' \
+	    -e 'out-of-memory' -e 'deadly signal' "${files[@]}" ||
+	    tail -n 20 "$log"; } | head -n 40 | sed 's/^/# /'
+	for a in "$d"/artifacts/*; do
+		[ -f "$a" ] || continue
+		echo "# input $(basename "$a") ($(wc -c <"$a") bytes):"
+		head -c 512 "$a" | od -An -tx1 | sed 's/^/#  /'
+		echo "# replay: build/fuzz/fuzz_$t tests/fuzz/crashes/$t/$(basename "$a")"
+	done
+}
+
 passed=0
 failed=0
 printf '%-16s %10s %8s %8s  %s\n' target executions exec/s crashes result
@@ -109,6 +131,9 @@ for t in "${targets[@]}"; do
 		    cp "$d/fuzz-0.log.leak" "$here/crashes/$t/leak.log"
 		[ "$crashes" -gt 0 ] || crashes=1
 		result="FAILED (see tests/fuzz/crashes/$t/)"
+		# CI keeps only this output: the report itself, the seed
+		# that reproduces the run and the failing input in hex
+		report "$t" "$log" "$d"
 		failed=$((failed + 1))
 	else
 		result=ok
