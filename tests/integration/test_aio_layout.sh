@@ -13,19 +13,13 @@
 . "$REPO_ROOT/tests/lib/nodes.sh"
 
 T_START=$(date +%s)
-why=$(nodes_prereq)
-if [ -n "$why" ]; then skip "AIO layout" "$why"; finish; fi
-# all three roots, in parallel: whichever roots test runs first builds them
-if ! bash "$REPO_ROOT/tests/build-roots.sh" >"$TEST_TMP/build-roots.log" 2>&1; then
-    not_ok "roots built" "$(tail -n 15 "$TEST_TMP/build-roots.log")"; finish
-fi
+nodes_begin "AIO layout"
 stack_ensure
 
 dir=$TEST_TMP/aio
 m=$dir/merged
 cn=aio-$$.auto.test
-roots_overlay bookworm "$dir"
-at_exit 'roots_poweroff "$dir"; roots_overlay_drop "$dir"'
+nodes_overlay bookworm "$dir"
 # Bolt's tasks land in a temporary directory, never under the module path
 # (/var/tmp: systemd mounts a fresh tmpfs over the container's /tmp)
 INST=/var/tmp/bolt-task-aio

@@ -12,19 +12,13 @@
 . "$REPO_ROOT/tests/lib/nodes.sh"
 
 T_START=$(date +%s)
-why=$(nodes_prereq)
-if [ -n "$why" ]; then skip "services under a real systemd" "$why"; finish; fi
-# all three roots, in parallel: whichever roots test runs first builds them
-if ! bash "$REPO_ROOT/tests/build-roots.sh" >"$TEST_TMP/build-roots.log" 2>&1; then
-    not_ok "root bookworm built" "$(tail -n 15 "$TEST_TMP/build-roots.log")"; finish
-fi
+nodes_begin "services under a real systemd"
 stack_ensure
 
 dir=$TEST_TMP/node
 m=$dir/merged
 cn=svc-$$.auto.test
-roots_overlay bookworm "$dir"
-at_exit 'roots_poweroff "$dir"; roots_overlay_drop "$dir"'
+nodes_overlay bookworm "$dir"
 node_install_tasks "$m"
 printf '[main]\ncertname = %s\nserver = localhost\nserverport = %s\nca_port = %s\nkeylength = 2048\n' \
     "$cn" "$STACK_PORT" "$STACK_PORT" >"$m/etc/puppet/puppet.conf"

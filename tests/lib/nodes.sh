@@ -16,8 +16,35 @@
 #   node_x DIR CMD...             roots_exec_dir
 #   node_bin_probe DIR [PREFIX]   prints "" when the executable runs in DIR,
 #                                 else the reason (first line of its error)
+#   nodes_begin WHAT [SUITE...]   a roots test's opening: skips the whole test
+#                                 (WHAT) when roots cannot run here, builds the
+#                                 roots (all three without SUITEs: whichever
+#                                 roots test runs first builds them) or ends
+#                                 the test with not_ok, prints an ok line when
+#                                 SUITEs are named
+#   nodes_overlay SUITE DIR       an overlay copy of SUITE's root at DIR,
+#                                 powered off and dropped when the test exits
 
 NODES_INST=/opt/cr-inst
+
+nodes_begin() {
+    local what=$1 why t0
+    shift
+    why=$(nodes_prereq)
+    if [ -n "$why" ]; then skip "$what" "$why"; finish; fi
+    t0=$(date +%s)
+    if ! bash "$REPO_ROOT/tests/build-roots.sh" "$@" >"$TEST_TMP/build-roots.log" 2>&1; then
+        not_ok "roots ${*:-bullseye, bookworm, trixie} built" "$(tail -n 15 "$TEST_TMP/build-roots.log")"
+        finish
+    fi
+    [ $# -eq 0 ] || ok "roots $* ready ($(( $(date +%s) - t0 )) s; cached under $ROOTS_CACHE)"
+    return 0
+}
+
+nodes_overlay() {
+    roots_overlay "$1" "$2"
+    at_exit "roots_poweroff '$2'; roots_overlay_drop '$2'"
+}
 
 nodes_prereq() {
     local why=""
