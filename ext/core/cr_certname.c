@@ -108,3 +108,20 @@ out:
 	cr_err_clear(&e);
 	return out;
 }
+
+bool
+cr_certname_valid(const char *name)
+{
+	size_t i, len = name ? strlen(name) : 0;
+
+	if (len == 0 || len > CR_CERTNAME_MAX || name[0] == '.' ||
+	    name[0] == '-' || strstr(name, "..") != NULL)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}

@@ -15,6 +15,11 @@
 #define CR_CERTNAME_MAX 255
 #define CR_CERTNAME_EXEC_TIMEOUT_MS 30000
 
+/* Puppet's certname rules, made strict: 1..CR_CERTNAME_MAX bytes of
+ * [a-z0-9._-], not starting with '.' or '-', no "..": safe to use as a
+ * file name. */
+bool cr_certname_valid(const char *name);
+
 /*
  * The puppet executable: explicit if given, else the first executable of
  * the usual places (the packaging's own first), else "puppet" (PATH).

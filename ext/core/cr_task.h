@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "cr_certname.h"	/* cr_certname_valid: CR_P_CERTNAME */
 #include "cr_err.h"
 
 #define CR_MAX_TASK_INPUT ((size_t)1 << 20)
@@ -90,9 +91,5 @@ bool cr_task_noop(json_t *params);
 /* Print the result / the error object on stdout (one line + newline). */
 int cr_task_print_result(json_t *result);
 int cr_task_print_error(const cr_err *err);
-
-/* Puppet's certname rules, made strict: 1..255 bytes of [a-z0-9._-], not
- * starting with '.' or '-', no "..": safe to use as a file name. */
-bool cr_certname_valid(const char *name);
 
 #endif
