@@ -102,100 +102,110 @@ pem_at_end(void)
 	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
 }
 
-STACK_OF(X509) *
-cr_certs_parse(const char *pem, size_t len, const char *what, cr_err *err)
+/* What one PEM reader needs to know of the objects it reads. */
+struct pem_kind {
+	const char *noun;			/* "certificate", "CRL" */
+	void *(*read)(BIO *bio);
+	void (*free)(void *obj);
+};
+
+static void *
+read_cert(BIO *bio)
 {
-	STACK_OF(X509) *out = NULL, *certs = NULL;
+	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
+}
+
+static void
+free_cert(void *x)
+{
+	X509_free(x);
+}
+
+static void *
+read_crl(BIO *bio)
+{
+	return PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+}
+
+static void
+free_crl(void *c)
+{
+	X509_CRL_free(c);
+}
+
+static const struct pem_kind pem_certs = { "certificate", read_cert,
+    free_cert };
+static const struct pem_kind pem_crls = { "CRL", read_crl, free_crl };
+
+/*
+ * Every object of kind k in pem, in order: a new stack (the typed
+ * STACK_OF(...) the caller names, as OpenSSL's own macros cast it), or
+ * NULL with err set when there is none or one of them is not valid PEM.
+ * OpenSSL's error queue is left as it was found on success.
+ */
+static OPENSSL_STACK *
+pem_parse_all(const char *pem, size_t len, const char *what,
+    const struct pem_kind *k, cr_err *err)
+{
+	OPENSSL_STACK *out = NULL, *objs = NULL;
 	BIO *bio = NULL;
-	X509 *x;
+	void *obj;
+	int n;
 
 	if (len > (size_t)INT32_MAX) {
 		cr_err_set(err, CR_KIND_PARSE, "%s is too large", what);
 		goto out;
 	}
 	ERR_set_mark();
-	if ((certs = sk_X509_new_null()) == NULL ||
+	if ((objs = OPENSSL_sk_new_null()) == NULL ||
 	    (bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
 		ERR_clear_last_mark();
 		cr_err_openssl(err, "cannot allocate a reader for %s", what);
 		goto out;
 	}
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		if (!sk_X509_push(certs, x)) {
-			X509_free(x);
+	while ((obj = k->read(bio)) != NULL) {
+		if (!OPENSSL_sk_push(objs, obj)) {
+			k->free(obj);
 			ERR_clear_last_mark();
-			cr_err_openssl(err, "cannot store a certificate of %s",
+			cr_err_openssl(err, "cannot store a %s of %s", k->noun,
 			    what);
 			goto out;
 		}
 	}
-	if (!pem_at_end() || sk_X509_num(certs) == 0) {
-		bool empty = sk_X509_num(certs) == 0 && pem_at_end();
+	n = OPENSSL_sk_num(objs);
+	if (!pem_at_end() || n == 0) {
+		bool empty = n == 0 && pem_at_end();
 		char q[256];	/* "no start line": drained, not left behind */
 		ERR_clear_last_mark();
 		if (empty)
-			cr_err_set(err, CR_KIND_PARSE,
-			    "%s holds no PEM certificate (%s)", what,
-			    cr_openssl_errors(q, sizeof(q)));
+			cr_err_set(err, CR_KIND_PARSE, "%s holds no PEM %s (%s)",
+			    what, k->noun, cr_openssl_errors(q, sizeof(q)));
 		else
-			cr_err_openssl(err, "%s: certificate %d is not valid PEM",
-			    what, sk_X509_num(certs) + 1);
+			cr_err_openssl(err, "%s: %s %d is not valid PEM", what,
+			    k->noun, n + 1);
 		goto out;
 	}
 	ERR_pop_to_mark();
-	out = certs;
-	certs = NULL;
+	out = objs;
+	objs = NULL;
 out:
-	sk_X509_pop_free(certs, X509_free);
+	OPENSSL_sk_pop_free(objs, k->free);
 	BIO_free(bio);
 	return out;
+}
+
+STACK_OF(X509) *
+cr_certs_parse(const char *pem, size_t len, const char *what, cr_err *err)
+{
+	return (STACK_OF(X509) *)pem_parse_all(pem, len, what, &pem_certs,
+	    err);
 }
 
 STACK_OF(X509_CRL) *
 cr_crls_parse(const char *pem, size_t len, const char *what, cr_err *err)
 {
-	STACK_OF(X509_CRL) *out = NULL, *crls = NULL;
-	BIO *bio = NULL;
-	X509_CRL *c;
-
-	if (len > (size_t)INT32_MAX) {
-		cr_err_set(err, CR_KIND_PARSE, "%s is too large", what);
-		goto out;
-	}
-	ERR_set_mark();
-	if ((crls = sk_X509_CRL_new_null()) == NULL ||
-	    (bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		ERR_clear_last_mark();
-		cr_err_openssl(err, "cannot allocate a reader for %s", what);
-		goto out;
-	}
-	while ((c = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-		if (!sk_X509_CRL_push(crls, c)) {
-			X509_CRL_free(c);
-			ERR_clear_last_mark();
-			cr_err_openssl(err, "cannot store a CRL of %s", what);
-			goto out;
-		}
-	}
-	if (!pem_at_end() || sk_X509_CRL_num(crls) == 0) {
-		bool empty = sk_X509_CRL_num(crls) == 0 && pem_at_end();
-		char q[256];	/* "no start line": drained, not left behind */
-		ERR_clear_last_mark();
-		if (empty)
-			cr_err_set(err, CR_KIND_PARSE, "%s holds no PEM CRL (%s)",
-			    what, cr_openssl_errors(q, sizeof(q)));
-		else
-			cr_err_openssl(err, "%s: CRL %d is not valid PEM", what,
-			    sk_X509_CRL_num(crls) + 1);
-		goto out;
-	}
-	ERR_pop_to_mark();
-	out = crls;
-	crls = NULL;
-out:
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
-	BIO_free(bio);
-	return out;
+	return (STACK_OF(X509_CRL) *)pem_parse_all(pem, len, what, &pem_crls,
+	    err);
 }
 
 STACK_OF(X509) *

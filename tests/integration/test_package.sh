@@ -24,6 +24,11 @@ for f in metadata.json REFERENCE.md README.md files/launch.sh files/bin/linux-x8
     assert_cmd "the tarball holds $f" -- grep -qxF "certregen-cert_regen-$version/$f" "$TEST_TMP/list"
 done
 assert_match "lib/cert_regen/native/[^/]+/[^/]+/cert_regen_native.so" "$list" "the tarball holds an extension build"
+for abi in $(ruby -rrbconfig -e 'print RbConfig::CONFIG["ruby_version"]') \
+    $(awk '/^[0-9]/ { print $1 ".0" }' "$REPO_ROOT/ext/cert_regen_native/rubies.lock"); do
+    assert_cmd "the tarball holds the extension for ruby $abi" -- \
+        grep -qxF "certregen-cert_regen-$version/lib/cert_regen/native/$abi/x86_64-linux-gnu/cert_regen_native.so" "$TEST_TMP/list"
+done
 assert_eq "" "$(printf '%s\n' "$list" | grep -E "^[^/]+/(tests|spec|build|ext|bench|tmp)/")" "nothing of tests/, spec/, build/, ext/, bench/ or tmp/"
 
 env_dir="$(dirname "$STACK_ENVDIR")/pkgtest"
