@@ -314,17 +314,16 @@ cr_days_until(time_t t, time_t now)
 char *
 cr_hex_colon(const unsigned char *p, size_t n)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char *out;
-	size_t i;
+	char *hex, *out;
 
-	if (n == 0 || (out = malloc(n * 3)) == NULL)
-		return n == 0 ? strdup("") : NULL;
-	for (i = 0; i < n; i++) {
-		out[i * 3] = hex[p[i] >> 4];
-		out[i * 3 + 1] = hex[p[i] & 0x0F];
-		out[i * 3 + 2] = (i + 1 < n) ? ':' : '\0';
-	}
+	/* OPENSSL_buf2hexstr: "AB:CD:..."; moved to a malloc'd copy, which
+	 * the callers free() */
+	if (n == 0)
+		return strdup("");
+	if ((hex = OPENSSL_buf2hexstr(p, (long)n)) == NULL)
+		return NULL;
+	out = strdup(hex);
+	OPENSSL_free(hex);
 	return out;
 }
 
