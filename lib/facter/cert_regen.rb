@@ -127,6 +127,8 @@ module CertRegen
 end
 
 Facter.add(:cert_regen) do
-  confine kernel: 'Linux'
+  # Windows: no extension is built for AIO's mingw Ruby, so the fact runs
+  # the packaged cert_regen.exe (lib/cert_regen/bin/windows-x86_64)
+  confine kernel: %w[Linux windows]
   setcode { CertRegen::Fact.value }
 end

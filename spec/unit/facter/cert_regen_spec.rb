@@ -229,6 +229,17 @@ RSpec.describe 'the cert_regen fact' do
       expect(err).not_to match(/WARN|ERROR/)
     end
 
+    it 'resolves on a Windows kernel (FACTER_kernel=windows) and on no other' do
+      conf = world.confdir_for(:ok)
+      { 'windows' => 'ok', 'Darwin' => nil }.each do |kernel, health|
+        env = { 'CERT_REGEN_CONFDIR' => conf, 'RUBYOPT' => nil, 'RUBYLIB' => nil, 'FACTER_kernel' => kernel }
+        out, err, st = Open3.capture3(env, 'facter', '--custom-dir', File.join(ROOT, 'lib', 'facter'),
+                                      'cert_regen', '--json')
+        expect(st).to be_success, err
+        expect(JSON.parse(out)['cert_regen']&.fetch('health')).to eq(health), "kernel #{kernel}: #{out}"
+      end
+    end
+
     it 'prints warnings but still exits 0 on a broken ssldir' do
       out, err, st = facter(world.confdir_for(:garbage))
       expect(st).to be_success, err
