@@ -13,8 +13,6 @@
 #include <aclapi.h>
 #include <sddl.h>
 
-#include <openssl/crypto.h>
-
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_int.h"
 
@@ -132,6 +130,21 @@ ftype_of(HANDLE h, const BY_HANDLE_FILE_INFORMATION *fi)
 	return t == FILE_TYPE_DISK ? CR_SYS_FILE : CR_SYS_OTHER;
 }
 
+/* cr_sys_read_chunk_fn over a file HANDLE. */
+static long long
+handle_read(void *h, char *dst, size_t want, const char *path, cr_err *err)
+{
+	DWORD n = 0;
+
+	if (want > 0x40000000)
+		want = 0x40000000;
+	if (!ReadFile(*(HANDLE *)h, dst, (DWORD)want, &n, NULL)) {
+		win_error(err, GetLastError(), "cannot read", path);
+		return -1;
+	}
+	return (long long)n;
+}
+
 bool
 cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
     size_t *len, cr_err *err)
@@ -140,10 +153,6 @@ cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
 	HANDLE h;
 	BY_HANDLE_FILE_INFORMATION fi;
 	enum cr_sys_ftype t;
-	unsigned long long fsize;
-	char *data = NULL;
-	size_t size = 0, got = 0;
-	DWORD n;
 
 	*buf = NULL;
 	*len = 0;
@@ -168,39 +177,10 @@ cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
 		    cr_sys_ftype_name(t));
 		goto out;
 	}
-	fsize = ((unsigned long long)fi.nFileSizeHigh << 32) | fi.nFileSizeLow;
-	if (fsize > max) {
-		cr_err_set(err, CR_KIND_IO,
-		    "%s is %llu bytes, more than the %zu allowed", path, fsize,
-		    max);
-		goto out;
-	}
-	size = (size_t)fsize;
-	if ((data = malloc(size + 1)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "no memory to read %s", path);
-		goto out;
-	}
-	while (got < size) {
-		DWORD want = (size - got) > 0x40000000 ? 0x40000000 :
-		    (DWORD)(size - got);
-		if (!ReadFile(h, data + got, want, &n, NULL)) {
-			win_error(err, GetLastError(), "cannot read", path);
-			goto out;
-		}
-		if (n == 0)
-			break;	/* file shrank while we read: take what is there */
-		got += n;
-	}
-	data[got] = '\0';
-	*buf = data;
-	*len = got;
-	data = NULL;
-	ok = true;
+	ok = cr_sys_read_bounded(&h, handle_read, path,
+	    ((unsigned long long)fi.nFileSizeHigh << 32) | fi.nFileSizeLow,
+	    max, buf, len, err);
 out:
-	if (data != NULL) {
-		OPENSSL_cleanse(data, size);
-		free(data);
-	}
 	if (h != INVALID_HANDLE_VALUE)
 		CloseHandle(h);
 	return ok;
