@@ -10,6 +10,7 @@
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
 #include "sys/cr_sys_int.h"
+#include "sys/cr_sys_proc.h"
 
 const char *
 cr_sys_ftype_name(enum cr_sys_ftype t)
@@ -142,4 +143,16 @@ out:
 		free(data);
 	}
 	return ok;
+}
+
+const char *
+cr_sys_svc_name(enum cr_sys_svc s)
+{
+	switch (s) {
+	case CR_SYS_SVC_ABSENT: return "absent";
+	case CR_SYS_SVC_STOPPED: return "stopped";
+	case CR_SYS_SVC_RUNNING: return "running";
+	case CR_SYS_SVC_PENDING: break;
+	}
+	return "pending";
 }

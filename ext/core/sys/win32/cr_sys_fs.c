@@ -15,6 +15,7 @@
 
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_int.h"
+#include "sys/win32/cr_sys_win.h"
 
 static bool
 is_sep(char c)
@@ -31,9 +32,8 @@ cr_sys_path_absolute(const char *p)
 	    && p[1] == ':' && is_sep(p[2]);
 }
 
-/* New UTF-16 copy of a UTF-8 string, or NULL. */
-static wchar_t *
-wide_new(const char *s)
+wchar_t *
+cr_sys_wide_new(const char *s)
 {
 	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1,
 	    NULL, 0);
@@ -49,9 +49,8 @@ wide_new(const char *s)
 	return w;
 }
 
-/* New UTF-8 copy of a UTF-16 string, or NULL. */
-static char *
-narrow_new(const wchar_t *w)
+char *
+cr_sys_narrow_new(const wchar_t *w)
 {
 	int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
 	char *s;
@@ -65,16 +64,16 @@ narrow_new(const wchar_t *w)
 	return s;
 }
 
-static bool
-missing_error(DWORD e)
+bool
+cr_sys_win_missing(DWORD e)
 {
 	return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ||
 	    e == ERROR_INVALID_NAME || e == ERROR_BAD_NETPATH;
 }
 
-/* "<what> <path>: <system text> (Windows error N)" into err. */
-static void
-win_error(cr_err *err, DWORD code, const char *what, const char *path)
+void
+cr_sys_win_error(cr_err *err, DWORD code, const char *what, const char *path,
+    const char *next)
 {
 	char text[512];
 	DWORD n;
@@ -87,11 +86,22 @@ win_error(cr_err *err, DWORD code, const char *what, const char *path)
 		text[--n] = '\0';
 	if (n == 0)
 		snprintf(text, sizeof(text), "system error");
-	cr_err_set(err, CR_KIND_IO, "%s %s: %s (Windows error %lu)", what,
-	    path, text, (unsigned long)code);
+	if (next != NULL)
+		cr_err_set(err, CR_KIND_IO, "%s %s: %s (Windows error %lu): %s",
+		    what, path, text, (unsigned long)code, next);
+	else
+		cr_err_set(err, CR_KIND_IO, "%s %s: %s (Windows error %lu)",
+		    what, path, text, (unsigned long)code);
 	cr_err_detail_new(err, "winerror", json_integer((json_int_t)code));
-	if (missing_error(code))
+	if (cr_sys_win_missing(code))
 		cr_err_detail_new(err, "missing", json_true());
+}
+
+/* The reads' error: the caller's message says what to do next. */
+static void
+win_error(cr_err *err, DWORD code, const char *what, const char *path)
+{
+	cr_sys_win_error(err, code, what, path, NULL);
 }
 
 /* An open handle for reading metadata and data; INVALID_HANDLE_VALUE with
@@ -99,7 +109,7 @@ win_error(cr_err *err, DWORD code, const char *what, const char *path)
 static HANDLE
 open_path(const char *path, unsigned flags, DWORD access)
 {
-	wchar_t *w = wide_new(path);
+	wchar_t *w = cr_sys_wide_new(path);
 	HANDLE h;
 
 	if (w == NULL) {
@@ -276,7 +286,7 @@ cr_sys_stat(const char *path, unsigned flags, struct cr_sys_stat *st,
 	if ((h = open_path(path, flags, READ_CONTROL | FILE_READ_ATTRIBUTES))
 	    == INVALID_HANDLE_VALUE) {
 		code = GetLastError();
-		if (missing_error(code))
+		if (cr_sys_win_missing(code))
 			r = 0;
 		else
 			win_error(err, code, "cannot stat", path);
@@ -321,7 +331,7 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 	*names = NULL;
 	*count = 0;
 	if ((pattern = cr_sys_path_join(path, "*")) == NULL ||
-	    (wpattern = wide_new(pattern)) == NULL) {
+	    (wpattern = cr_sys_wide_new(pattern)) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "no memory to list %s", path);
 		goto out;
 	}
@@ -334,7 +344,7 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 		if (wcscmp(fd.cFileName, L".") == 0 ||
 		    wcscmp(fd.cFileName, L"..") == 0)
 			continue;
-		if (!cr_sys_names_add(&ns, narrow_new(fd.cFileName), path, max,
+		if (!cr_sys_names_add(&ns, cr_sys_narrow_new(fd.cFileName), path, max,
 		    err))
 			goto out;
 	} while (FindNextFileW(fh, &fd));
@@ -371,7 +381,7 @@ cr_sys_realpath(const char *path)
 	char *out = NULL, *p;
 
 	if (h == INVALID_HANDLE_VALUE) {
-		errno = missing_error(GetLastError()) ? ENOENT : EACCES;
+		errno = cr_sys_win_missing(GetLastError()) ? ENOENT : EACCES;
 		return NULL;
 	}
 	n = GetFinalPathNameByHandleW(h, buf, sizeof(buf) / sizeof(buf[0]),
@@ -382,7 +392,7 @@ cr_sys_realpath(const char *path)
 		return NULL;
 	}
 	/* "\\?\C:\x" -> "C:/x", as Puppet prints paths */
-	if ((out = narrow_new(wcsncmp(buf, L"\\\\?\\", 4) == 0 ? buf + 4 : buf))
+	if ((out = cr_sys_narrow_new(wcsncmp(buf, L"\\\\?\\", 4) == 0 ? buf + 4 : buf))
 	    != NULL)
 		for (p = out; *p != '\0'; p++)
 			if (*p == '\\')
