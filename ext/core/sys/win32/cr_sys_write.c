@@ -126,20 +126,24 @@ move(const char *from, const char *to, DWORD flags, cr_err *err)
 {
 	wchar_t *wf = cr_sys_wide_new(from), *wt = cr_sys_wide_new(to);
 	bool ok = false;
-	char what[64];
+	char *both = NULL;
+	size_t n = strlen(from) + strlen(to) + sizeof(" to ");
+	DWORD code;
 
 	if (wf == NULL || wt == NULL) {
 		cr_err_set(err, CR_KIND_IO, "%s or %s is not a valid UTF-8 "
 		    "path: use a path Windows can name", from, to);
 	} else if (!MoveFileExW(wf, wt, flags | MOVEFILE_WRITE_THROUGH)) {
-		snprintf(what, sizeof(what), "cannot rename to %.40s",
-		    strlen(to) > 40 ? "its new name" : to);
-		cr_sys_win_error(err, GetLastError(), what, from, "close "
-		    "programs that hold files in it open (an editor, a "
-		    "virus scanner) and rerun");
+		code = GetLastError();
+		if ((both = malloc(n)) != NULL)
+			snprintf(both, n, "%s to %s", from, to);
+		cr_sys_win_error(err, code, "cannot rename", both != NULL ?
+		    both : from, "close programs that hold files in it open "
+		    "(an editor, a virus scanner) and rerun");
 	} else {
 		ok = true;
 	}
+	free(both);
 	free(wf);
 	free(wt);
 	return ok;
