@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 static void (*killpoint_hook)(const char *name);
 
@@ -23,8 +26,15 @@ cr_killpoint(const char *name)
 
 	if (killpoint_hook != NULL)
 		killpoint_hook(name);
-	if (at != NULL && strcmp(at, name) == 0)
+	if (at != NULL && strcmp(at, name) == 0) {
+#ifdef _WIN32
+		/* no SIGKILL: as abrupt, with the code a SIGKILL'd shell child
+		 * reports (128 + 9) */
+		TerminateProcess(GetCurrentProcess(), 137);
+#else
 		raise(SIGKILL);
+#endif
+	}
 }
 #else
 /* ISO C wants a translation unit to declare something. */

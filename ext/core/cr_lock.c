@@ -21,6 +21,7 @@
 #include "cr_json.h"
 #include "cr_lock.h"
 #include "cr_swap.h"
+#include "sys/cr_sys_proc.h"
 
 #define LOCK_POLL_MIN_MS 50
 #define LOCK_POLL_MAX_MS 500
@@ -141,7 +142,7 @@ holder_identify(struct holder *h)
 	char path[64];
 	ssize_t n;
 
-	h->alive = kill(h->pid, 0) == 0 || errno != ESRCH;
+	h->alive = cr_sys_pid_alive((unsigned long)h->pid);
 	if (!h->alive)
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)h->pid);

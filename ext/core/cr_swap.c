@@ -18,6 +18,7 @@
 #include "cr_keygen.h"
 #include "cr_swap.h"
 #include "cr_x509.h"
+#include "sys/cr_sys_write.h"
 
 #define MODE_PUBLIC 0644
 #define MODE_KEY 0640
@@ -282,29 +283,10 @@ bool
 cr_swap_exchange(const char *live, const char *tree, bool *exchanged,
     cr_err *err)
 {
-	char *a = strdup(live), *b = strdup(tree);
-	bool ok = false;
+	int r = cr_sys_dir_exchange(live, tree, err);
 
-	*exchanged = false;
-	if (a == NULL || b == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	if (renameat2(AT_FDCWD, tree, AT_FDCWD, live, RENAME_EXCHANGE) == -1) {
-		if (errno == EINVAL || errno == EXDEV || errno == ENOSYS ||
-		    errno == ENOTSUP)
-			ok = true;	/* not possible here: caller falls back */
-		else
-			cr_err_errno(err, CR_KIND_IO, errno,
-			    "cannot exchange %s and %s", tree, live);
-		goto out;
-	}
-	*exchanged = true;
-	ok = cr_dir_fsync(dirname(a), err) && cr_dir_fsync(dirname(b), err);
-out:
-	free(a);
-	free(b);
-	return ok;
+	*exchanged = r == 1;
+	return r >= 0;	/* 0: not possible here, the caller falls back */
 }
 
 /* Copies src file to dst atomically with src's mode and owner. */

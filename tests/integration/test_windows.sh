@@ -1,6 +1,9 @@
 #!/bin/bash
 # The Windows build under wine: the portable cmocka suites (the platform
-# seam, Puppet's Windows settings) built with mingw-w64 and run as .exe,
+# seam's reads and writes: secret files, DACLs as far as wine models them,
+# the directory exchange and its finishing after a kill, lock-file pids,
+# the Service Control Manager; Puppet's Windows settings) built with
+# mingw-w64 and run as .exe,
 # then cert_regen.exe's status task on a Windows-style confdir inside the
 # wine prefix (C:\ProgramData\PuppetLabs\puppet\etc) holding a certificate
 # the real puppetserver CA issued, its values compared with openssl's, and

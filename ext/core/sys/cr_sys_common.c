@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
 #include "sys/cr_sys_int.h"
+#include "sys/cr_sys_proc.h"
 
 const char *
 cr_sys_ftype_name(enum cr_sys_ftype t)
@@ -95,4 +98,61 @@ cr_sys_names_finish(struct cr_sys_names *ns, char ***names, size_t *count)
 	*names = ns->v;
 	*count = ns->n;
 	memset(ns, 0, sizeof(*ns));
+}
+
+bool
+cr_sys_read_bounded(void *h, cr_sys_read_chunk_fn rd, const char *path,
+    unsigned long long fsize, size_t max, char **buf, size_t *len,
+    cr_err *err)
+{
+	bool ok = false;
+	char *data = NULL;
+	size_t size = 0, got = 0;
+	long long n;
+
+	*buf = NULL;
+	*len = 0;
+	if (fsize > max) {
+		cr_err_set(err, CR_KIND_IO,
+		    "%s is %llu bytes, more than the %zu allowed: check what "
+		    "wrote it and replace it with the file it should be", path,
+		    fsize, max);
+		goto out;
+	}
+	size = (size_t)fsize;
+	if ((data = malloc(size + 1)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "no memory to read %s", path);
+		goto out;
+	}
+	/* read until EOF, never beyond the size we allocated for */
+	while (got < size) {
+		if ((n = rd(h, data + got, size - got, path, err)) < 0)
+			goto out;
+		if (n == 0)
+			break;	/* file shrank while we read: take what is there */
+		got += (size_t)n;
+	}
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
+	data = NULL;
+	ok = true;
+out:
+	if (data != NULL) {
+		OPENSSL_cleanse(data, size);
+		free(data);
+	}
+	return ok;
+}
+
+const char *
+cr_sys_svc_name(enum cr_sys_svc s)
+{
+	switch (s) {
+	case CR_SYS_SVC_ABSENT: return "absent";
+	case CR_SYS_SVC_STOPPED: return "stopped";
+	case CR_SYS_SVC_RUNNING: return "running";
+	case CR_SYS_SVC_PENDING: break;
+	}
+	return "pending";
 }

@@ -24,4 +24,21 @@ bool cr_sys_names_add(struct cr_sys_names *ns, char *name, const char *dir,
 void cr_sys_names_finish(struct cr_sys_names *ns, char ***names,
     size_t *count);
 
+/*
+ * One read of at most want bytes from handle h into dst: the count read
+ * (0 at end of file), or -1 with err set (the platform's error text).
+ */
+typedef long long (*cr_sys_read_chunk_fn)(void *h, char *dst, size_t want,
+    const char *path, cr_err *err);
+
+/*
+ * The bounded read both platforms share: refuses a file of fsize bytes
+ * over max, then reads it through rd into a new NUL-terminated buffer,
+ * never beyond the size it allocated for (a file that shrank while read
+ * gives what is there).  On failure the partial buffer is cleansed.
+ */
+bool cr_sys_read_bounded(void *h, cr_sys_read_chunk_fn rd, const char *path,
+    unsigned long long fsize, size_t max, char **buf, size_t *len,
+    cr_err *err);
+
 #endif

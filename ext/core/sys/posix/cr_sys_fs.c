@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_int.h"
 
@@ -53,6 +51,20 @@ fill_stat(const struct stat *sb, struct cr_sys_stat *st)
 	st->private_access = (sb->st_mode & 077) == 0;
 }
 
+/* cr_sys_read_chunk_fn over a file descriptor. */
+static long long
+fd_read(void *h, char *dst, size_t want, const char *path, cr_err *err)
+{
+	ssize_t n;
+
+	do
+		n = read(*(int *)h, dst, want);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot read %s", path);
+	return (long long)n;
+}
+
 bool
 cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
     size_t *len, cr_err *err)
@@ -60,9 +72,6 @@ cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
 	bool ok = false;
 	int fd = -1, saved;
 	struct stat st;
-	char *data = NULL;
-	size_t size = 0, got = 0;
-	ssize_t n;
 
 	*buf = NULL;
 	*len = 0;
@@ -95,41 +104,9 @@ cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
 		    "device or other special file");
 		goto out;
 	}
-	if ((size_t)st.st_size > max) {
-		cr_err_set(err, CR_KIND_IO,
-		    "%s is %lld bytes, more than the %zu allowed", path,
-		    (long long)st.st_size, max);
-		goto out;
-	}
-	size = (size_t)st.st_size;
-	if ((data = malloc(size + 1)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "no memory to read %s", path);
-		goto out;
-	}
-	/* read until EOF, never beyond the size we allocated for */
-	while (got < size) {
-		n = read(fd, data + got, size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			cr_err_errno(err, CR_KIND_IO, errno, "cannot read %s",
-			    path);
-			goto out;
-		}
-		if (n == 0)
-			break;	/* file shrank while we read: take what is there */
-		got += (size_t)n;
-	}
-	data[got] = '\0';
-	*buf = data;
-	*len = got;
-	data = NULL;
-	ok = true;
+	ok = cr_sys_read_bounded(&fd, fd_read, path,
+	    (unsigned long long)st.st_size, max, buf, len, err);
 out:
-	if (data != NULL) {
-		OPENSSL_cleanse(data, size);
-		free(data);
-	}
 	if (fd != -1)
 		close(fd);
 	return ok;

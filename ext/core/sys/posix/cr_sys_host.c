@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 
 #include "cr_fs_read.h"
 #include "sys/cr_sys_host.h"
+#include "sys/cr_sys_proc.h"
 
 #define RESOLV_CONF_MAX ((size_t)64 << 10)
 
@@ -120,4 +122,10 @@ cr_sys_home_of(const char *user, size_t ulen)
 		pw = getpwnam(name);
 	}
 	return pw != NULL && pw->pw_dir != NULL ? strdup(pw->pw_dir) : NULL;
+}
+
+bool
+cr_sys_pid_alive(unsigned long pid)
+{
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }

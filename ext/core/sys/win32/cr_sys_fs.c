@@ -13,10 +13,9 @@
 #include <aclapi.h>
 #include <sddl.h>
 
-#include <openssl/crypto.h>
-
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_int.h"
+#include "sys/win32/cr_sys_win.h"
 
 static bool
 is_sep(char c)
@@ -33,9 +32,8 @@ cr_sys_path_absolute(const char *p)
 	    && p[1] == ':' && is_sep(p[2]);
 }
 
-/* New UTF-16 copy of a UTF-8 string, or NULL. */
-static wchar_t *
-wide_new(const char *s)
+wchar_t *
+cr_sys_wide_new(const char *s)
 {
 	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1,
 	    NULL, 0);
@@ -51,9 +49,8 @@ wide_new(const char *s)
 	return w;
 }
 
-/* New UTF-8 copy of a UTF-16 string, or NULL. */
-static char *
-narrow_new(const wchar_t *w)
+char *
+cr_sys_narrow_new(const wchar_t *w)
 {
 	int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
 	char *s;
@@ -67,16 +64,16 @@ narrow_new(const wchar_t *w)
 	return s;
 }
 
-static bool
-missing_error(DWORD e)
+bool
+cr_sys_win_missing(DWORD e)
 {
 	return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ||
 	    e == ERROR_INVALID_NAME || e == ERROR_BAD_NETPATH;
 }
 
-/* "<what> <path>: <system text> (Windows error N)" into err. */
-static void
-win_error(cr_err *err, DWORD code, const char *what, const char *path)
+void
+cr_sys_win_error(cr_err *err, DWORD code, const char *what, const char *path,
+    const char *next)
 {
 	char text[512];
 	DWORD n;
@@ -89,11 +86,22 @@ win_error(cr_err *err, DWORD code, const char *what, const char *path)
 		text[--n] = '\0';
 	if (n == 0)
 		snprintf(text, sizeof(text), "system error");
-	cr_err_set(err, CR_KIND_IO, "%s %s: %s (Windows error %lu)", what,
-	    path, text, (unsigned long)code);
+	if (next != NULL)
+		cr_err_set(err, CR_KIND_IO, "%s %s: %s (Windows error %lu): %s",
+		    what, path, text, (unsigned long)code, next);
+	else
+		cr_err_set(err, CR_KIND_IO, "%s %s: %s (Windows error %lu)",
+		    what, path, text, (unsigned long)code);
 	cr_err_detail_new(err, "winerror", json_integer((json_int_t)code));
-	if (missing_error(code))
+	if (cr_sys_win_missing(code))
 		cr_err_detail_new(err, "missing", json_true());
+}
+
+/* The reads' error: the caller's message says what to do next. */
+static void
+win_error(cr_err *err, DWORD code, const char *what, const char *path)
+{
+	cr_sys_win_error(err, code, what, path, NULL);
 }
 
 /* An open handle for reading metadata and data; INVALID_HANDLE_VALUE with
@@ -101,7 +109,7 @@ win_error(cr_err *err, DWORD code, const char *what, const char *path)
 static HANDLE
 open_path(const char *path, unsigned flags, DWORD access)
 {
-	wchar_t *w = wide_new(path);
+	wchar_t *w = cr_sys_wide_new(path);
 	HANDLE h;
 
 	if (w == NULL) {
@@ -132,6 +140,21 @@ ftype_of(HANDLE h, const BY_HANDLE_FILE_INFORMATION *fi)
 	return t == FILE_TYPE_DISK ? CR_SYS_FILE : CR_SYS_OTHER;
 }
 
+/* cr_sys_read_chunk_fn over a file HANDLE. */
+static long long
+handle_read(void *h, char *dst, size_t want, const char *path, cr_err *err)
+{
+	DWORD n = 0;
+
+	if (want > 0x40000000)
+		want = 0x40000000;
+	if (!ReadFile(*(HANDLE *)h, dst, (DWORD)want, &n, NULL)) {
+		win_error(err, GetLastError(), "cannot read", path);
+		return -1;
+	}
+	return (long long)n;
+}
+
 bool
 cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
     size_t *len, cr_err *err)
@@ -140,10 +163,6 @@ cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
 	HANDLE h;
 	BY_HANDLE_FILE_INFORMATION fi;
 	enum cr_sys_ftype t;
-	unsigned long long fsize;
-	char *data = NULL;
-	size_t size = 0, got = 0;
-	DWORD n;
 
 	*buf = NULL;
 	*len = 0;
@@ -168,39 +187,10 @@ cr_sys_read_file(const char *path, size_t max, unsigned flags, char **buf,
 		    cr_sys_ftype_name(t));
 		goto out;
 	}
-	fsize = ((unsigned long long)fi.nFileSizeHigh << 32) | fi.nFileSizeLow;
-	if (fsize > max) {
-		cr_err_set(err, CR_KIND_IO,
-		    "%s is %llu bytes, more than the %zu allowed", path, fsize,
-		    max);
-		goto out;
-	}
-	size = (size_t)fsize;
-	if ((data = malloc(size + 1)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "no memory to read %s", path);
-		goto out;
-	}
-	while (got < size) {
-		DWORD want = (size - got) > 0x40000000 ? 0x40000000 :
-		    (DWORD)(size - got);
-		if (!ReadFile(h, data + got, want, &n, NULL)) {
-			win_error(err, GetLastError(), "cannot read", path);
-			goto out;
-		}
-		if (n == 0)
-			break;	/* file shrank while we read: take what is there */
-		got += n;
-	}
-	data[got] = '\0';
-	*buf = data;
-	*len = got;
-	data = NULL;
-	ok = true;
+	ok = cr_sys_read_bounded(&h, handle_read, path,
+	    ((unsigned long long)fi.nFileSizeHigh << 32) | fi.nFileSizeLow,
+	    max, buf, len, err);
 out:
-	if (data != NULL) {
-		OPENSSL_cleanse(data, size);
-		free(data);
-	}
 	if (h != INVALID_HANDLE_VALUE)
 		CloseHandle(h);
 	return ok;
@@ -296,7 +286,7 @@ cr_sys_stat(const char *path, unsigned flags, struct cr_sys_stat *st,
 	if ((h = open_path(path, flags, READ_CONTROL | FILE_READ_ATTRIBUTES))
 	    == INVALID_HANDLE_VALUE) {
 		code = GetLastError();
-		if (missing_error(code))
+		if (cr_sys_win_missing(code))
 			r = 0;
 		else
 			win_error(err, code, "cannot stat", path);
@@ -341,7 +331,7 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 	*names = NULL;
 	*count = 0;
 	if ((pattern = cr_sys_path_join(path, "*")) == NULL ||
-	    (wpattern = wide_new(pattern)) == NULL) {
+	    (wpattern = cr_sys_wide_new(pattern)) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "no memory to list %s", path);
 		goto out;
 	}
@@ -354,7 +344,7 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 		if (wcscmp(fd.cFileName, L".") == 0 ||
 		    wcscmp(fd.cFileName, L"..") == 0)
 			continue;
-		if (!cr_sys_names_add(&ns, narrow_new(fd.cFileName), path, max,
+		if (!cr_sys_names_add(&ns, cr_sys_narrow_new(fd.cFileName), path, max,
 		    err))
 			goto out;
 	} while (FindNextFileW(fh, &fd));
@@ -391,7 +381,7 @@ cr_sys_realpath(const char *path)
 	char *out = NULL, *p;
 
 	if (h == INVALID_HANDLE_VALUE) {
-		errno = missing_error(GetLastError()) ? ENOENT : EACCES;
+		errno = cr_sys_win_missing(GetLastError()) ? ENOENT : EACCES;
 		return NULL;
 	}
 	n = GetFinalPathNameByHandleW(h, buf, sizeof(buf) / sizeof(buf[0]),
@@ -402,7 +392,7 @@ cr_sys_realpath(const char *path)
 		return NULL;
 	}
 	/* "\\?\C:\x" -> "C:/x", as Puppet prints paths */
-	if ((out = narrow_new(wcsncmp(buf, L"\\\\?\\", 4) == 0 ? buf + 4 : buf))
+	if ((out = cr_sys_narrow_new(wcsncmp(buf, L"\\\\?\\", 4) == 0 ? buf + 4 : buf))
 	    != NULL)
 		for (p = out; *p != '\0'; p++)
 			if (*p == '\\')

@@ -1,0 +1,130 @@
+/*
+ * cr_sys_write.c (POSIX) - the writes of the platform seam (see
+ * sys/cr_sys_write.h) on POSIX: modes 0600/0700 for private, O_EXCL |
+ * O_NOFOLLOW creation, fsync, renameat2(RENAME_EXCHANGE).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cr_fs.h"
+#include "sys/cr_sys_write.h"
+
+static void
+exists_detail(cr_err *err, int e)
+{
+	if (e == EEXIST)
+		cr_err_detail_new(err, "exists", json_true());
+}
+
+bool
+cr_sys_write_new(const char *path, const void *data, size_t len,
+    bool private_, cr_err *err)
+{
+	bool ok = false;
+	mode_t mode = private_ ? 0600 : 0644;
+	int fd, rc, e;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, mode)) == -1) {
+		e = errno;
+		cr_err_errno(err, CR_KIND_IO, e, "cannot create %s", path);
+		exists_detail(err, e);
+		return false;
+	}
+	if (fchmod(fd, mode) == -1)	/* not narrowed by the umask */
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
+	else if (!cr_write_all(fd, data, len))
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s", path);
+	else if (fsync(fd) == -1)
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync %s", path);
+	else
+		ok = true;
+	rc = close(fd);
+	if (ok && rc == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot close %s", path);
+		ok = false;
+	}
+	if (!ok)
+		unlink(path);
+	return ok;
+}
+
+bool
+cr_sys_install_file(const char *path, const void *data, size_t len,
+    bool private_, cr_err *err)
+{
+	return cr_file_write_atomic(path, data, len, private_ ? 0600 : 0644,
+	    (uid_t)-1, (gid_t)-1, err);
+}
+
+bool
+cr_sys_mkdir(const char *path, bool private_, cr_err *err)
+{
+	mode_t mode = private_ ? 0700 : 0755;
+	int e;
+
+	if (mkdir(path, mode) == -1) {
+		e = errno;
+		cr_err_errno(err, CR_KIND_IO, e, "cannot create directory %s",
+		    path);
+		exists_detail(err, e);
+		return false;
+	}
+	if (chmod(path, mode) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
+		rmdir(path);
+		return false;
+	}
+	return true;
+}
+
+/* fsync of the directory that holds path. */
+static bool
+parent_fsync(const char *path, cr_err *err)
+{
+	char *copy = strdup(path);
+	bool ok;
+
+	if (copy == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	ok = cr_dir_fsync(dirname(copy), err);
+	free(copy);
+	return ok;
+}
+
+int
+cr_sys_dir_exchange(const char *a, const char *b, cr_err *err)
+{
+	int r = -1;
+
+	if (renameat2(AT_FDCWD, b, AT_FDCWD, a, RENAME_EXCHANGE) == -1) {
+		if (errno == EINVAL || errno == EXDEV || errno == ENOSYS ||
+		    errno == ENOTSUP)
+			r = 0;	/* not possible here: caller falls back */
+		else
+			cr_err_errno(err, CR_KIND_IO, errno,
+			    "cannot exchange %s and %s", b, a);
+	} else if (parent_fsync(a, err) && parent_fsync(b, err)) {
+		r = 1;
+	}
+	return r;
+}
+
+bool
+cr_sys_dir_exchange_finish(const char *a, const char *b, bool *finished,
+    cr_err *err)
+{
+	(void)a;
+	(void)b;
+	(void)err;
+	*finished = false;
+	return true;
+}
