@@ -10,8 +10,7 @@
 #               -> ca_sign (the batch's names, fingerprints checked, one
 #               call) -> regenerate (verifies and swaps) -> status (check)
 #   floor       the same API round trips with curl(1) only, concurrently:
-#               one bulk clean (PUT /puppet-ca/v1/clean, the batch's names),
-#               key + CSR (openssl) + PUT CSR, sign, GET cert
+#               revoke + delete, key + CSR (openssl) + PUT CSR, sign, GET cert
 #   puppet      puppetserver ca clean --certname a,b,.. -> on each agent
 #               puppet ssl clean + puppet ssl bootstrap --waitforcert 0 ->
 #               puppetserver ca sign --certname a,b,.. -> puppet ssl
@@ -78,8 +77,9 @@ cr_status() {
     task status "{\"confdir\":\"$(agent_conf "$1")\"}" | grep -q '"health"' && echo "$1 ok"
 }
 adm() { curl -sf --cacert "$STACK_CACERT" --cert "$SC" --key "$SK" "$@"; }
-fl_clean() { # NAMES-FILE: one bulk clean (revoke + delete, one CRL update)
-    adm -X PUT -H 'Content-Type: application/json' -d "{\"certnames\":$(json_list $(cat "$1"))}" "$api/clean" >/dev/null
+fl_clean() {
+    adm -X PUT -H 'Content-Type: application/json' -d '{"desired_state":"revoked"}' "$api/certificate_status/$1" >/dev/null
+    adm -X DELETE "$api/certificate_status/$1" >/dev/null
 }
 fl_submit() { # KEYTYPE NAME
     local k=$TEST_TMP/fl/$2
@@ -102,7 +102,7 @@ pp_submit() {
     return 0
 }
 pp_install() { puppet ssl bootstrap --confdir "$(agent_conf "$1")" --waitforcert 0 >/dev/null 2>&1 && echo "$1 ok"; }
-export -f task agent_conf cr_regen cr_status adm fl_submit fl_sign fl_fetch pp_submit pp_install
+export -f task agent_conf cr_regen cr_status adm fl_clean fl_submit fl_sign fl_fetch pp_submit pp_install
 # each NAME ... FUNC ARGS...: FUNC ARGS NAME for each name on stdin, BATCH at once
 each() { xargs -r -P "$BATCH" -I{} bash -c '"$@" {}' _ "$@"; }
 
@@ -167,7 +167,7 @@ run_cert_regen() { # METHOD KEYARGS
 run_floor() { # METHOD KEYTYPE
     local m=$1 k=$2 b ok=0
     for b in $(batches "$TEST_TMP/run"); do
-        phase "$m" clean fl_clean "$b"
+        phase "$m" clean each fl_clean <"$b"
         phase "$m" submit each fl_submit "$k" <"$b"
         phase "$m" sign each fl_sign <"$b"
         ok=$((ok + $(phase "$m" fetch each fl_fetch <"$b" | grep -c ' ok$')))

@@ -194,105 +194,19 @@ out:
 	return row;
 }
 
-#define CLEAN_ALL "Successfully cleaned all certs."
-#define CLEAN_MISSING "The following certs do not exist and cannot be revoked: ["
-
-json_t *
-cr_ca_clean_missing(const char *answer, json_t *certnames)
-{
-	json_t *missing = json_object(), *v, *out = NULL;
-	const char *p, *q, *name;
-	size_t i;
-	bool known;
-
-	if (missing == NULL || answer == NULL)
-		goto out;
-	if (strcmp(answer, CLEAN_ALL) == 0) {
-		out = json_incref(missing);
-		goto out;
-	}
-	if (strncmp(answer, CLEAN_MISSING, strlen(CLEAN_MISSING)) != 0)
-		goto out;
-	/* ["a" "b"]: Clojure's printed vector; certnames hold no quotes */
-	for (p = answer + strlen(CLEAN_MISSING); *p != ']'; p = q + 1) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == ']')
-			break;
-		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
-			goto out;
-		known = false;
-		json_array_foreach(certnames, i, v) {
-			name = json_string_value(v);
-			if (strlen(name) == (size_t)(q - p - 1) &&
-			    strncmp(name, p + 1, (size_t)(q - p - 1)) == 0) {
-				json_object_set_new(missing, name, json_true());
-				known = true;
-			}
-		}
-		if (!known)	/* a name we did not send: not this answer */
-			goto out;
-	}
-	if (strcmp(p, "]") == 0)
-		out = json_incref(missing);
-out:
-	json_decref(missing);
-	return out;
-}
-
-/*
- * PUT /puppet-ca/v1/clean (puppetserver 6.3 and later): revokes every
- * listed name that has a certificate with ONE CRL update, then deletes
- * those certificates.  Revoking name by name makes the CA read, re-sign
- * and rewrite the whole CRL once per name, and the CRL grows with the
- * fleet.  The names the answer says do not exist (a pending CSR, or
- * nothing) as a new object; NULL when the call failed or its answer is not
- * one this code knows: then every name goes the one-by-one way, which
- * also reports any error the CA gives.
- */
-static json_t *
-clean_bulk(cr_http *h, json_t *certnames)
-{
-	struct cr_http_response r = { 0 };
-	json_t *body = json_pack("{s:O}", "certnames", certnames), *out = NULL;
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (text != NULL && cr_http_request(h, "PUT", "/puppet-ca/v1/clean",
-	    "application/json", text, strlen(text), &r, &e))
-		out = cr_ca_clean_missing(r.body, certnames);
-	cr_http_response_clear(&r);
-	cr_err_clear(&e);
-	free(text);
-	json_decref(body);
-	return out;
-}
-
 json_t *
 cr_ca_clean_names(cr_http *h, json_t *certnames, cr_err *err)
 {
-	json_t *rows = json_array(), *v, *out = NULL, *row;
-	json_t *missing = clean_bulk(h, certnames);
-	const char *name;
+	json_t *rows = json_array(), *v, *out = NULL;
 	size_t i;
 
 	json_array_foreach(certnames, i, v) {
-		name = json_string_value(v);
-		if (missing != NULL && json_object_get(missing, name) == NULL) {
-			row = json_pack("{s:s, s:b, s:b, s:s}", "certname", name,
-			    "revoked", 1, "deleted", 1, "outcome", "cleaned");
-			json_array_append_new(rows, row);
-			continue;
-		}
-		/* no certificate (a CSR may wait), or no bulk answer */
-		json_array_append_new(rows, clean_one(h, name, err));
+		json_array_append_new(rows, clean_one(h, json_string_value(v), err));
 		if (err->set)
 			goto out;
 	}
 	out = conclude(rows, "clean", err);
 out:
-	json_decref(missing);
 	json_decref(rows);
 	return out;
 }

@@ -44,11 +44,6 @@ cr_http *cr_ca_admin_connect(const struct cr_ca_conn *c, cr_err *err);
  * kind.
  */
 json_t *cr_ca_clean_names(cr_http *h, json_t *certnames, cr_err *err);
-/* The names the answer of PUT /puppet-ca/v1/clean says have no
- * certificate, as a new object (name: true; empty when all were cleaned),
- * or NULL when answer is not one of puppetserver's two answers about
- * certnames (then nothing can be concluded from it). */
-json_t *cr_ca_clean_missing(const char *answer, json_t *certnames);
 json_t *cr_ca_sign_names(cr_http *h, json_t *certnames, json_t *expected,
     cr_err *err);
 /* {"certificates": [...]}: state NULL/"all", "requested", "signed",

@@ -62,39 +62,6 @@ task_run ca_clean "{\"confdir\":\"$S\",\"certnames\":[\"$a\"]}"
 assert_eq nothing_to_clean "$(json_get "$TASK_OUT" results.0.outcome)" "cleaning again: nothing_to_clean, not a failure"
 assert_eq 0 "$TASK_RC" "cleaning again exits 0"
 
-# --- clean many in one call: the signed names go through puppetserver's
-# bulk clean (PUT /puppet-ca/v1/clean), ONE CRL update for all of them; a
-# pending CSR and an unknown name still get their own outcomes
-crl_number() {
-    curl -sf --cacert "$STACK_CACERT" "$STACK_URL/puppet-ca/v1/certificate_revocation_list/ca" -o "$TEST_TMP/crl.pem"
-    printf '%d' "$(openssl crl -in "$TEST_TMP/crl.pem" -noout -crlnumber | sed 's/^crlNumber=//')"
-}
-bulk=()
-for i in 1 2 3; do
-    bulk+=("bulk$i-$$.auto.test")
-    stack_agent "${bulk[-1]}" >/dev/null
-    stack_bootstrap "${bulk[-1]}" >/dev/null 2>&1
-done
-serials=()
-for x in "${bulk[@]}"; do serials+=("$(openssl x509 -in "$STACK_CADIR/signed/$x.pem" -noout -serial | sed 's/serial=//')"); done
-bp="bulkp-$$.manual.test"
-stack_agent "$bp" >/dev/null
-stack_bootstrap "$bp" >/dev/null 2>&1 || true
-assert_cmd "a CSR for $bp waits on the CA" -- test -e "$STACK_CADIR/requests/$bp.pem"
-n0=$(crl_number)
-task_run ca_clean "{\"confdir\":\"$S\",\"certnames\":[\"${bulk[0]}\",\"$bp\",\"${bulk[1]}\",\"nobody-$$.test\",\"${bulk[2]}\"]}"
-assert_eq 0 "$TASK_RC" "ca_clean of three signed names, a pending CSR and an unknown name exits 0"
-assert_eq "cleaned true,cleaned false,cleaned true,nothing_to_clean false,cleaned true" \
-    "$(printf '%s' "$TASK_OUT" | ruby -rjson -e 'print JSON.parse(STDIN.read)["results"].map { |r| "#{r["outcome"]} #{r["revoked"]}" }.join(",")')" \
-    "per-name outcomes in the order given: the signed ones revoked, the CSR deleted, the unknown one nothing_to_clean"
-assert_eq $((n0 + 1)) "$(crl_number)" "one CRL update for the three revocations (CRL number $n0 -> +1, not +3)"
-crl_text=$(openssl crl -in "$TEST_TMP/crl.pem" -noout -text 2>/dev/null)
-for i in 0 1 2; do
-    assert_match "Serial Number: 0*${serials[i]}" "$crl_text" "${bulk[i]}'s serial is in the CA's CRL"
-    assert_cmd "${bulk[i]}'s certificate is gone from the CA" -- test ! -e "$STACK_CADIR/signed/${bulk[i]}.pem"
-done
-assert_cmd "$bp's CSR is gone from the CA" -- test ! -e "$STACK_CADIR/requests/$bp.pem"
-
 # --- refusals: unauthorised cert, unreachable CA, a CA that is not ours
 u="user-$$.auto.test"
 uconf=$(stack_agent "$u")

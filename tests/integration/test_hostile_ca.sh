@@ -401,7 +401,7 @@ k1=clean1-$$.auto.test
 csr_put "$k1"
 hostile_ca clean-500 ca_clean "\"certnames\": [\"$k1\"]" 'ca-error|ca-partial-failure' "$FAST" status=500 --match '^PUT '
 assert_eq signed "$(ca_state "$k1")" "ca_clean/clean-500: the name is untouched on the CA (signed)"
-hostile_ca clean-cutafter ca_clean "\"certnames\": [\"$k1\"]" 'ca-unreachable|ca-partial-failure' "$FAST" cutafter --match '^(DELETE |PUT /puppet-ca/v1/clean)'
+hostile_ca clean-cutafter ca_clean "\"certnames\": [\"$k1\"]" 'ca-unreachable|ca-partial-failure' "$FAST" cutafter --match '^DELETE '
 clean_real "$k1"
 assert_match '^0 (cleaned|nothing_to_clean)$' "$TASK_RC $(out results.0.outcome)" "ca_clean/clean-cutafter: the real CA then cleans it (or finds it done)"
 assert_eq absent "$(ca_state "$k1")" "ca_clean/clean-cutafter: the name is gone from the CA"

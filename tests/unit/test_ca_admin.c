@@ -1,9 +1,6 @@
 /*
  * test_ca_admin.c - the listing of the CA's certificate statuses
- * (cr_ca_list_rows): dates as puppetserver writes them, and nothing else;
- * the answers of puppetserver's bulk clean (cr_ca_clean_missing), as its
- * certificate_authority_core.clj words them.  The bulk clean itself runs
- * against the real CA in tests/integration/test_ca_tasks.sh.
+ * (cr_ca_list_rows): dates as puppetserver writes them, and nothing else.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,60 +74,11 @@ test_ca_time_strict(void **state)
 	cr_err_clear(&e);
 }
 
-static bool
-missing_is(json_t *m, const char *a, const char *b)
-{
-	return json_object_size(m) == (size_t)(a != NULL) + (b != NULL) &&
-	    (a == NULL || json_object_get(m, a) != NULL) &&
-	    (b == NULL || json_object_get(m, b) != NULL);
-}
-
-/* Only puppetserver's two answers, naming only names that were sent. */
-static void
-test_clean_missing(void **state)
-{
-	json_t *names = json_pack("[s, s, s]", "a.test", "b.test", "c.test");
-	json_t *m;
-
-	(void)state;
-	m = cr_ca_clean_missing("Successfully cleaned all certs.", names);
-	assert_non_null(m);
-	assert_true(missing_is(m, NULL, NULL));
-	json_decref(m);
-	m = cr_ca_clean_missing("The following certs do not exist and cannot "
-	    "be revoked: [\"b.test\" \"c.test\"]", names);
-	assert_non_null(m);
-	assert_true(missing_is(m, "b.test", "c.test"));
-	json_decref(m);
-	m = cr_ca_clean_missing("The following certs do not exist and cannot "
-	    "be revoked: [\"a.test\"]", names);
-	assert_true(missing_is(m, "a.test", NULL));
-	json_decref(m);
-	/* a name that was not sent, a prefix of one, a cut or padded answer,
-	 * another text: nothing can be concluded */
-	assert_null(cr_ca_clean_missing("The following certs do not exist and "
-	    "cannot be revoked: [\"x.test\"]", names));
-	assert_null(cr_ca_clean_missing("The following certs do not exist and "
-	    "cannot be revoked: [\"a.tes\"]", names));
-	assert_null(cr_ca_clean_missing("The following certs do not exist and "
-	    "cannot be revoked: [\"a.test\"", names));
-	assert_null(cr_ca_clean_missing("The following certs do not exist and "
-	    "cannot be revoked: [\"a.test\"] and more", names));
-	assert_null(cr_ca_clean_missing("Successfully cleaned all certs. Not.",
-	    names));
-	assert_null(cr_ca_clean_missing("Error while cleaning certs: boom",
-	    names));
-	assert_null(cr_ca_clean_missing("", names));
-	assert_null(cr_ca_clean_missing(NULL, names));
-	json_decref(names);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ca_time_strict),
-		cmocka_unit_test(test_clean_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
