@@ -164,23 +164,6 @@ out:
 	return ok;
 }
 
-char *
-cr_certs_pem(STACK_OF(X509) *certs, size_t *len, cr_err *err)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *out = NULL;
-	int i;
-
-	for (i = 0; b != NULL && i < sk_X509_num(certs); i++)
-		if (PEM_write_bio_X509(b, sk_X509_value(certs, i)) != 1)
-			break;
-	if (b == NULL || i == 0 || i < sk_X509_num(certs) ||
-	    (out = cr_bio_string(b, len)) == NULL)
-		cr_err_openssl(err, "cannot write the certificates as PEM");
-	BIO_free(b);
-	return out;
-}
-
 /* x has the key and subject of a certificate of trusted. */
 static bool
 known(STACK_OF(X509) *trusted, X509 *x)

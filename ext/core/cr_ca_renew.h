@@ -59,9 +59,6 @@ STACK_OF(X509) *cr_ca_renew(STACK_OF(X509) *bundle, EVP_PKEY *const *keys,
 bool cr_ca_renew_not_shorter(STACK_OF(X509) *bundle, time_t now, long days,
     cr_err *err);
 
-/* PEM text of certs (new NUL-terminated string; *len without the NUL). */
-char *cr_certs_pem(STACK_OF(X509) *certs, size_t *len, cr_err *err);
-
 /*
  * true when every certificate of fresh has the public key and subject of
  * one in trusted; else false with err set (CR_KIND_CA_KEY_CHANGED, details

@@ -140,20 +140,3 @@ out:
 	return ok;
 }
 
-char *
-cr_crls_pem(STACK_OF(X509_CRL) *crls, size_t *len, cr_err *err)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *out = NULL;
-	int i;
-
-	for (i = 0; b != NULL && i < sk_X509_CRL_num(crls); i++)
-		if (PEM_write_bio_X509_CRL(b, sk_X509_CRL_value(crls, i)) != 1)
-			break;
-	if (b == NULL || i < sk_X509_CRL_num(crls))
-		cr_err_openssl(err, "cannot write the CRL chain");
-	else if ((out = cr_bio_string(b, len)) == NULL)
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-	BIO_free(b);
-	return out;
-}

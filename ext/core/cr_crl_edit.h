@@ -26,7 +26,4 @@
 bool cr_crl_revoke(STACK_OF(X509_CRL) *crls, X509 *ca, EVP_PKEY *cakey,
     const ASN1_INTEGER *serial, time_t now, bool *changed, cr_err *err);
 
-/* The chain as PEM text (new, NUL-terminated, *len without the NUL). */
-char *cr_crls_pem(STACK_OF(X509_CRL) *crls, size_t *len, cr_err *err);
-
 #endif

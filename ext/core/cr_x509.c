@@ -106,6 +106,7 @@ pem_at_end(void)
 struct pem_kind {
 	const char *noun;			/* "certificate", "CRL" */
 	void *(*read)(BIO *bio);
+	int (*write)(BIO *bio, void *obj);	/* 1 on success */
 	void (*free)(void *obj);
 };
 
@@ -113,6 +114,12 @@ static void *
 read_cert(BIO *bio)
 {
 	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
+}
+
+static int
+write_cert(BIO *bio, void *x)
+{
+	return PEM_write_bio_X509(bio, x);
 }
 
 static void
@@ -127,6 +134,12 @@ read_crl(BIO *bio)
 	return PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
 }
 
+static int
+write_crl(BIO *bio, void *c)
+{
+	return PEM_write_bio_X509_CRL(bio, c);
+}
+
 static void
 free_crl(void *c)
 {
@@ -134,8 +147,9 @@ free_crl(void *c)
 }
 
 static const struct pem_kind pem_certs = { "certificate", read_cert,
-    free_cert };
-static const struct pem_kind pem_crls = { "CRL", read_crl, free_crl };
+    write_cert, free_cert };
+static const struct pem_kind pem_crls = { "CRL", read_crl, write_crl,
+    free_crl };
 
 /*
  * Every object of kind k in pem, in order: a new stack (the typed
@@ -206,6 +220,48 @@ cr_crls_parse(const char *pem, size_t len, const char *what, cr_err *err)
 {
 	return (STACK_OF(X509_CRL) *)pem_parse_all(pem, len, what, &pem_crls,
 	    err);
+}
+
+/*
+ * The objects of objs as PEM text, in order: a new NUL-terminated string
+ * (*len without the NUL), or NULL with err set (an empty stack is an
+ * error: nobody writes an empty bundle).
+ */
+static char *
+pem_write_all(const OPENSSL_STACK *objs, const struct pem_kind *k,
+    size_t *len, cr_err *err)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *out = NULL;
+	int i, n = OPENSSL_sk_num(objs);
+
+	for (i = 0; b != NULL && i < n; i++)
+		if (k->write(b, OPENSSL_sk_value(objs, i)) != 1)
+			break;
+	if (b == NULL)
+		cr_err_openssl(err, "cannot allocate a buffer for PEM");
+	else if (n <= 0)
+		cr_err_set(err, CR_KIND_INTERNAL, "no %s to write as PEM",
+		    k->noun);
+	else if (i < n)
+		cr_err_openssl(err, "cannot write %s %d as PEM", k->noun, i + 1);
+	else if ((out = cr_bio_string(b, len)) == NULL)
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+	BIO_free(b);
+	return out;
+}
+
+char *
+cr_certs_pem(STACK_OF(X509) *certs, size_t *len, cr_err *err)
+{
+	return pem_write_all((const OPENSSL_STACK *)certs, &pem_certs, len,
+	    err);
+}
+
+char *
+cr_crls_pem(STACK_OF(X509_CRL) *crls, size_t *len, cr_err *err)
+{
+	return pem_write_all((const OPENSSL_STACK *)crls, &pem_crls, len, err);
 }
 
 STACK_OF(X509) *

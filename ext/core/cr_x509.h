@@ -28,6 +28,11 @@ STACK_OF(X509) *cr_certs_parse(const char *pem, size_t len, const char *what,
     cr_err *err);
 STACK_OF(X509_CRL) *cr_crls_parse(const char *pem, size_t len,
     const char *what, cr_err *err);
+
+/* certs / crls as PEM text, in order: a new NUL-terminated string (*len
+ * without the NUL), or NULL with err set (also for an empty stack). */
+char *cr_certs_pem(STACK_OF(X509) *certs, size_t *len, cr_err *err);
+char *cr_crls_pem(STACK_OF(X509_CRL) *crls, size_t *len, cr_err *err);
 /* The private key of PEM text (unencrypted; the caller cleanses pem). */
 EVP_PKEY *cr_key_parse(const char *pem, size_t len, const char *what,
     cr_err *err);
