@@ -80,6 +80,8 @@ struct cr_restore_opts {
 	bool noop;
 	long lock_timeout_ms;
 	bool allow_revoked;	/* restore a certificate the CA revoked */
+	const struct cr_flow_ops *ops;	/* CA and services; NULL: the real
+					 * ones (tests pass their own) */
 };
 
 /* The backup's certificate was revoked by the CA (fresh CRL). */
