@@ -759,13 +759,15 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 	}
 	/* the journal names the services BEFORE they are stopped, so a run
 	 * killed in between still starts them again when resumed */
-	if ((running = cr_services_running(names, under_pxp, err)) == NULL)
+	if ((running = r->ops->services_running(r->ops->ctx, names, under_pxp,
+	    err)) == NULL)
 		goto out;
 	merge_stopped(running, json_object_get(r->journal, "services_stopped"));
 	json_object_set(r->journal, "services_stopped", running);
 	if (!cr_journal_write(r->staging, r->journal, CR_J_PREPARED, err))
 		goto out;
-	if ((stopped = cr_services_stop(running, false, err)) == NULL) {
+	if ((stopped = r->ops->services_stop(r->ops->ctx, running, false,
+	    err)) == NULL) {
 		cr_err_next(err, "stop the service by hand, or leave it out "
 		    "of `services`, then run the task again; nothing was "
 		    "changed");
@@ -805,7 +807,8 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 	cr_err_next(err, NEW_LIVE_NEXT);
 restart:
 	{
-		json_t *w = json_array(), *s = cr_services_start(stopped, w);
+		json_t *w = json_array();
+		json_t *s = r->ops->services_start(r->ops->ctx, stopped, w);
 		json_decref(s);
 		json_decref(w);
 	}
@@ -876,8 +879,8 @@ finish_swap(struct regen *r, bool under_pxp, json_t *warnings)
 	cr_err_init(&e);
 	if (r->o->remove_cached_catalog)
 		cr_identity_catalog_remove(r->set, r->certname, r->result, warnings);
-	started = cr_services_start(json_object_get(r->journal,
-	    "services_stopped"), warnings);
+	started = r->ops->services_start(r->ops->ctx,
+	    json_object_get(r->journal, "services_stopped"), warnings);
 	json_object_set(r->result, "services_stopped",
 	    json_object_get(r->journal, "services_stopped"));
 	json_object_set_new(r->result, "services_restarted", started);
@@ -1052,7 +1055,8 @@ say_current(struct regen *r)
 static void
 regen_free(struct regen *r)
 {
-	cr_http_free(r->http);
+	if (r->http != NULL)
+		r->ops->ca_close(r->ops->ctx, r->http);
 	EVP_PKEY_free(r->key);
 	X509_REQ_free(r->csr);
 	free(r->csr_fp);
@@ -1160,6 +1164,7 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	r.ops = cr_flow_ops_or_real(o->ops);
 	if ((r.result = json_object()) == NULL ||
 	    (r.steps = json_array()) == NULL || warnings == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");

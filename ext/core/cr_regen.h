@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "cr_err.h"
+#include "cr_flow_ops.h"
 #include "cr_lock.h"
 
 #define CR_REGEN_WAIT_DEFAULT 120	/* seconds, wait_for_cert */
@@ -63,6 +64,8 @@ struct cr_regen_opts {
 	bool run_puppet;
 	bool noop;
 	long lock_timeout_ms;		/* < 0: CR_REGEN_LOCK_TIMEOUT_MS; 0: do not wait */
+	const struct cr_flow_ops *ops;	/* CA and services; NULL: the real
+					 * ones (tests pass their own) */
 };
 
 /* The result object (state regenerated | pending | unchanged), or NULL with
@@ -77,6 +80,8 @@ struct cr_restore_opts {
 	bool noop;
 	long lock_timeout_ms;
 	bool allow_revoked;	/* restore a certificate the CA revoked */
+	const struct cr_flow_ops *ops;	/* CA and services; NULL: the real
+					 * ones (tests pass their own) */
 };
 
 /* The backup's certificate was revoked by the CA (fresh CRL). */

@@ -75,7 +75,8 @@ bool
 regen_ca_connect(struct regen *r, cr_err *err)
 {
 	struct cr_http_opts ho;
-	cr_http *boot = NULL;
+	const struct cr_flow_ops *ops = r->ops;
+	void *boot = NULL;
 	char *path = NULL;
 	bool ok = false;
 
@@ -88,9 +89,9 @@ regen_ca_connect(struct regen *r, cr_err *err)
 		ho.ca_fingerprint = r->o->ca_fingerprint;
 		free(r->ca_pem);	/* a resumed run re-fetches it, pinned */
 		r->ca_pem = NULL;
-		if ((boot = cr_http_new(&ho, err)) == NULL ||
-		    (r->ca_pem = cr_ca_get_ca_bundle(boot, &r->ca_len, err))
-		    == NULL)
+		if ((boot = ops->ca_open(ops->ctx, &ho, err)) == NULL ||
+		    (r->ca_pem = ops->ca_bundle(ops->ctx, boot, &r->ca_len,
+		    err)) == NULL)
 			goto out;
 		if (r->o->noop) {
 			ok = true;	/* nothing staged to connect through */
@@ -103,10 +104,10 @@ regen_ca_connect(struct regen *r, cr_err *err)
 	} else {
 		ho.cacert = cr_settings_get(r->set, "localcacert");
 	}
-	if ((r->http = cr_http_new(&ho, err)) == NULL)
+	if ((r->http = ops->ca_open(ops->ctx, &ho, err)) == NULL)
 		goto out;
-	if (r->ca_pem == NULL &&
-	    (r->ca_pem = cr_ca_get_ca_bundle(r->http, &r->ca_len, err)) == NULL)
+	if (r->ca_pem == NULL && (r->ca_pem = ops->ca_bundle(ops->ctx,
+	    r->http, &r->ca_len, err)) == NULL)
 		goto out;
 	ok = true;
 out:
@@ -123,7 +124,8 @@ out:
 		    "(ca_server / ca_port), then run the task again; nothing "
 		    "was changed", ho.server ? ho.server : "?", ho.port);
 	free(path);
-	cr_http_free(boot);
+	if (boot != NULL)
+		ops->ca_close(ops->ctx, boot);
 	return ok;
 }
 
@@ -136,7 +138,7 @@ ca_cert(struct regen *r, char **pem, size_t *len, cr_err *err)
 	int rc = -1;
 
 	cr_err_init(&e);
-	*pem = cr_ca_get_cert(r->http, r->certname, len, &e);
+	*pem = r->ops->ca_cert(r->ops->ctx, r->http, r->certname, len, &e);
 	if (*pem != NULL)
 		rc = 1;
 	else if (cr_http_err_status(&e) == 404)
@@ -271,16 +273,15 @@ regen_ca_pending_fp(struct regen *r, bool *none, cr_err *err)
 static char *
 pending_csr_fp(struct regen *r, cr_err *err)
 {
-	struct cr_http_response resp = { 0 };
 	X509_REQ *req = NULL;
 	BIO *bio = NULL;
-	char path[512], *fp = NULL;
+	char *body = NULL, *fp = NULL;
+	size_t len = 0;
 
-	snprintf(path, sizeof(path), "/puppet-ca/v1/certificate_request/%s",
-	    r->certname);
-	if (!cr_http_request(r->http, "GET", path, NULL, NULL, 0, &resp, err))
+	if ((body = r->ops->ca_request(r->ops->ctx, r->http, r->certname, &len,
+	    err)) == NULL)
 		goto out;
-	if ((bio = BIO_new_mem_buf(resp.body, (int)resp.len)) == NULL ||
+	if ((bio = BIO_new_mem_buf(body, (int)len)) == NULL ||
 	    (req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL)) == NULL) {
 		cr_err_openssl(err, "the CA's pending request for %s is not a "
 		    "PEM CSR", r->certname);
@@ -290,7 +291,7 @@ pending_csr_fp(struct regen *r, cr_err *err)
 out:
 	X509_REQ_free(req);
 	BIO_free(bio);
-	cr_http_response_clear(&resp);
+	free(body);
 	return fp;
 }
 
@@ -329,7 +330,8 @@ regen_ca_submit(struct regen *r, cr_err *err)
 		goto out;
 	}
 	len = (size_t)BIO_get_mem_data(bio, &csr_pem);
-	if (cr_ca_put_csr(r->http, r->certname, csr_pem, len, &e)) {
+	if (r->ops->ca_submit(r->ops->ctx, r->http, r->certname, csr_pem, len,
+	    &e)) {
 		ok = true;
 		goto out;
 	}
@@ -504,7 +506,8 @@ regen_ca_fetch_verify(struct regen *r, cr_err *err)
 	bool ok = false;
 	int rc, i;
 
-	if ((r->crl_pem = cr_ca_get_crl(r->http, &r->crl_len, err)) == NULL)
+	if ((r->crl_pem = r->ops->ca_crl(r->ops->ctx, r->http, &r->crl_len,
+	    err)) == NULL)
 		goto out;
 	if ((cert = cr_certs_parse(r->cert_pem, r->cert_len,
 	    "the signed certificate", err)) == NULL ||
@@ -604,7 +607,7 @@ regen_ca_recheck(struct regen *r, cr_err *err)
 	size_t len = 0;
 	int rc = -1;
 
-	if ((pem = cr_ca_get_crl(r->http, &len, err)) == NULL ||
+	if ((pem = r->ops->ca_crl(r->ops->ctx, r->http, &len, err)) == NULL ||
 	    (crls = cr_crls_parse(pem, len, "the CRL", err)) == NULL ||
 	    (cert = cr_certs_parse(r->cert_pem, r->cert_len, "cert.pem", err))
 	    == NULL)

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "cr_flow_ops.h"
 #include "cr_http.h"
 #include "cr_journal.h"
 #include "cr_killpoint.h"
@@ -19,6 +20,7 @@
 
 struct regen {
 	const struct cr_regen_opts *o;
+	const struct cr_flow_ops *ops;	/* o->ops, or the real ones */
 	cr_settings *set;
 	char *ssldir;		/* real path of the live ssldir */
 	char *staging;
@@ -31,7 +33,7 @@ struct regen {
 	EVP_PKEY *key;		/* staged key */
 	X509_REQ *csr;
 	char *csr_fp;
-	cr_http *http;
+	void *http;		/* the CA connection (ops->ca_open) */
 	char *cert_pem, *ca_pem, *crl_pem;
 	size_t cert_len, ca_len, crl_len;
 	const char *step;	/* the step under way, for errors */

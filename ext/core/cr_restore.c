@@ -17,9 +17,11 @@
 
 #include <openssl/err.h>
 
+#include "cr_flow_ops.h"
 #include "cr_fs.h"
 #include "cr_http.h"
 #include "cr_journal.h"
+#include "cr_killpoint.h"
 #include "cr_json.h"
 #include "cr_lock.h"
 #include "cr_regen.h"
@@ -69,11 +71,12 @@ warn(json_t *warnings, const char *fmt, ...)
  * against the live CA bundle (localcacert), else the backup's.
  */
 static int
-ca_revokes(cr_settings *set, const char *backup, X509 *x, cr_err *e)
+ca_revokes(const struct cr_flow_ops *ops, cr_settings *set,
+    const char *backup, X509 *x, cr_err *e)
 {
 	struct cr_http_opts ho;
 	STACK_OF(X509_CRL) *crls = NULL;
-	cr_http *h = NULL;
+	void *h = NULL;
 	char *pem = NULL, *bundle = NULL;
 	const char *port = cr_settings_get(set, "ca_port");
 	size_t len = 0;
@@ -93,8 +96,8 @@ ca_revokes(cr_settings *set, const char *backup, X509 *x, cr_err *e)
 		}
 		ho.cacert = bundle;
 	}
-	if ((h = cr_http_new(&ho, e)) == NULL ||
-	    (pem = cr_ca_get_crl(h, &len, e)) == NULL ||
+	if ((h = ops->ca_open(ops->ctx, &ho, e)) == NULL ||
+	    (pem = ops->ca_crl(ops->ctx, h, &len, e)) == NULL ||
 	    (crls = cr_crls_parse(pem, len, "the CA's CRL", e)) == NULL)
 		goto out;
 	if ((rc = cr_revoked_by(x, crls)) < 0)
@@ -104,7 +107,8 @@ ca_revokes(cr_settings *set, const char *backup, X509 *x, cr_err *e)
 out:
 	ERR_clear_error();
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
-	cr_http_free(h);
+	if (h != NULL)
+		ops->ca_close(ops->ctx, h);
 	free(pem);
 	free(bundle);
 	return rc;
@@ -153,7 +157,8 @@ check_backup_cert(const struct cr_restore_opts *o, cr_settings *set,
 	    json_object_get(full, "fingerprint_sha256"));
 	json_object_set(info, "not_after", json_object_get(full, "not_after"));
 	serial = cr_serial_hex(sk_X509_value(certs, 0));
-	if ((revoked = ca_revokes(set, backup, sk_X509_value(certs, 0), &e)) < 0) {
+	if ((revoked = ca_revokes(cr_flow_ops_or_real(o->ops), set, backup,
+	    sk_X509_value(certs, 0), &e)) < 0) {
 		warn(warnings, "the revocation "
 		    "check could not be done (%s): if the CA revoked this "
 		    "certificate, puppet agent runs will fail after the "
@@ -205,6 +210,7 @@ cr_restore_backup_name(const struct cr_restore_opts *o)
 /* One restore run: what cr_restore_run's steps share. */
 struct rst {
 	const struct cr_restore_opts *o;
+	const struct cr_flow_ops *ops;	/* o->ops, or the real ones */
 	cr_settings *set;
 	cr_lock *locks[2];
 	json_t *result, *warnings;
@@ -274,6 +280,7 @@ keep_current(struct rst *r, cr_err *err)
 		return false;
 	}
 	json_object_set_new(r->result, "backup", cr_json_str(r->safety));
+	cr_killpoint("restore-backed-up");
 	return true;
 }
 
@@ -289,6 +296,7 @@ prepare(struct rst *r, cr_err *err)
 		cr_err_set_step(err, "prepare");
 		return false;
 	}
+	cr_killpoint("restore-prepared");
 	return true;
 }
 
@@ -300,19 +308,23 @@ swap(struct rst *r, cr_err *err)
 	bool exchanged = false;
 
 	r->names = cr_services_list(r->o->services);
-	if ((r->stopped = cr_services_stop(r->names, r->under_pxp, err))
-	    == NULL) {
+	if ((r->stopped = r->ops->services_stop(r->ops->ctx, r->names,
+	    r->under_pxp, err)) == NULL) {
 		cr_err_set_step(err, "swap");
 		return false;
 	}
-	if (cr_swap_exchange(r->live, r->tree, &exchanged, err) && exchanged)
+	cr_killpoint("restore-services-stopped");
+	if (cr_swap_exchange(r->live, r->tree, &exchanged, err) && exchanged) {
+		cr_killpoint("restore-exchanged");
 		return true;
+	}
 	cr_err_set_step(err, "swap");
 	if (!err->set)
 		cr_err_set(err, CR_KIND_IO, "this filesystem cannot exchange "
 		    "directories atomically; restore %s by hand (the current "
 		    "ssldir is saved in %s)", r->backup, r->safety);
-	json_decref(cr_services_start(r->stopped, r->warnings));
+	json_decref(r->ops->services_start(r->ops->ctx, r->stopped,
+	    r->warnings));
 	if (exchanged) {	/* exchanged, not made durable */
 		cr_err_live(err, CR_LIVE_RESTORED);
 		cr_err_next(err, "the backup %s is live, but the change could "
@@ -333,7 +345,7 @@ finish(struct rst *r)
 	cr_err_init(&e);
 	json_object_set(r->result, "services_stopped", r->stopped);
 	json_object_set_new(r->result, "services_restarted",
-	    cr_services_start(r->stopped, r->warnings));
+	    r->ops->services_start(r->ops->ctx, r->stopped, r->warnings));
 	if (!cr_tree_remove(r->tree, &e))
 		json_array_append_new(r->warnings, cr_json_str(e.msg));
 	else if (rmdir(r->staging) == -1 && errno != ENOTEMPTY &&
@@ -373,6 +385,7 @@ cr_restore_run(const struct cr_restore_opts *o, cr_err *err)
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
+	r.ops = cr_flow_ops_or_real(o->ops);
 	r.under_pxp = cr_under_pxp_agent();
 	if ((r.result = json_object()) == NULL ||
 	    (r.warnings = json_array()) == NULL) {

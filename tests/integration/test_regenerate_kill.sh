@@ -24,8 +24,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 
 stack_ensure
 
-# (the server-* points belong to the primary's tasks: test_primary.sh)
-points=$(grep -ho 'cr_killpoint("[a-z-]*")' "$REPO_ROOT"/ext/core/*.c | sed 's/.*("\(.*\)")/\1/' | grep -v '^server-')
+# (the server-* points belong to the primary's tasks: test_primary.sh; the
+# restore-* points to the restore: tests/unit/test_flow_restore.c)
+points=$(grep -ho 'cr_killpoint("[a-z-]*")' "$REPO_ROOT"/ext/core/*.c | sed 's/.*("\(.*\)")/\1/' | grep -v '^server-\|^restore-')
 # the order a run reaches them in
 order="staging-created staged submitted signed tree-built prepared services-stopped exchanged swapped staging-emptied"
 for p in $points; do
