@@ -77,6 +77,13 @@ cr_staging_file(const char *staging, const char *name)
 json_t *
 cr_journal_read(const char *staging, bool *found, cr_err *err)
 {
+	return cr_journal_read_named(staging, CR_JOURNAL_FILE, found, err);
+}
+
+json_t *
+cr_journal_read_named(const char *staging, const char *name, bool *found,
+    cr_err *err)
+{
 	json_t *j = NULL;
 	json_error_t jerr;
 	char *path = NULL, *buf = NULL;
@@ -85,7 +92,7 @@ cr_journal_read(const char *staging, bool *found, cr_err *err)
 
 	cr_err_init(&e);
 	*found = false;
-	if ((path = cr_staging_file(staging, CR_JOURNAL_FILE)) == NULL) {
+	if ((path = cr_staging_file(staging, name)) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
@@ -117,13 +124,21 @@ bool
 cr_journal_save(const char *staging, json_t *journal, const char *state,
     cr_err *err)
 {
+	return cr_journal_save_named(staging, CR_JOURNAL_FILE, journal, state,
+	    err);
+}
+
+bool
+cr_journal_save_named(const char *staging, const char *name,
+    json_t *journal, const char *state, cr_err *err)
+{
 	char *path = NULL, *text = NULL, iso[21];
 	bool ok = false;
 
 	json_object_set_new(journal, "state", json_string(state));
 	cr_iso8601(time(NULL), iso);
 	json_object_set_new(journal, "updated_at", json_string(iso));
-	if ((path = cr_staging_file(staging, CR_JOURNAL_FILE)) == NULL ||
+	if ((path = cr_staging_file(staging, name)) == NULL ||
 	    (text = json_dumps(journal, JSON_INDENT(2) | JSON_SORT_KEYS))
 	    == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");

@@ -53,8 +53,15 @@ char *cr_staging_file(const char *staging, const char *name);
 /* The journal object, or NULL.  A missing journal is not an error: *found
  * says whether one was there. */
 json_t *cr_journal_read(const char *staging, bool *found, cr_err *err);
-/* The journal's file name in a staging directory. */
+/* The journal's file name in a staging directory: the regeneration's,
+ * and the restore's (cr_restore.c: backup, safety copy, services). */
 #define CR_JOURNAL_FILE "journal.json"
+#define CR_RESTORE_JOURNAL_FILE "restore.json"
+/* cr_journal_read / cr_journal_save for the journal file name. */
+json_t *cr_journal_read_named(const char *staging, const char *name,
+    bool *found, cr_err *err);
+bool cr_journal_save_named(const char *staging, const char *name,
+    json_t *journal, const char *state, cr_err *err);
 /*
  * The one journal writer, for every flow: sets journal.state = state and
  * journal.updated_at, and writes <staging>/journal.json atomically (0600,

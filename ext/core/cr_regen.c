@@ -723,25 +723,6 @@ live_is_new(struct regen *r)
 	"be recorded or synced to disk: fix the cause and run the task again " \
 	"to finish (services, staging directory)"
 
-/* Adds to stopped the services an earlier, killed run had stopped (its
- * journal's list): they were running before and are to be started too. */
-static void
-merge_stopped(json_t *stopped, json_t *earlier)
-{
-	json_t *v, *w;
-	size_t i, j;
-	bool seen;
-
-	json_array_foreach(earlier, i, v) {
-		seen = false;
-		json_array_foreach(stopped, j, w)
-			if (json_equal(v, w))
-				seen = true;
-		if (!seen && json_is_string(v))
-			json_array_append(stopped, v);
-	}
-}
-
 static bool
 swap(struct regen *r, bool under_pxp, cr_err *err)
 {
@@ -762,7 +743,8 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 	if ((running = r->ops->services_running(r->ops->ctx, names, under_pxp,
 	    err)) == NULL)
 		goto out;
-	merge_stopped(running, json_object_get(r->journal, "services_stopped"));
+	cr_services_merge(running, json_object_get(r->journal,
+	    "services_stopped"));
 	json_object_set(r->journal, "services_stopped", running);
 	if (!cr_journal_write(r->staging, r->journal, CR_J_PREPARED, err))
 		goto out;
@@ -773,7 +755,7 @@ swap(struct regen *r, bool under_pxp, cr_err *err)
 		    "changed");
 		goto out;
 	}
-	merge_stopped(stopped, running);
+	cr_services_merge(stopped, running);
 	/* did a killed run exchange already? */
 	if ((newc = cr_certs_parse(r->cert_pem, r->cert_len, "cert.pem", err))
 	    == NULL)
@@ -1152,6 +1134,32 @@ advanced(struct regen *r, enum cr_jstate s)
 	cr_killpoint(cr_jstate_name(s));
 }
 
+/* A restore stopped before it finished left its journal in the staging
+ * directory (cr_restore.c): a regeneration would sweep it away with the
+ * services it names, so it waits for that restore.  false: err set. */
+static bool
+restore_unfinished(const char *staging, cr_err *err)
+{
+	char *path = cr_staging_file(staging, CR_RESTORE_JOURNAL_FILE);
+	int there = path != NULL ? cr_path_exists(path) : -1;
+
+	if (path == NULL)
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+	else if (there == -1)
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot tell whether %s "
+		    "exists: fix its directory's permissions, then run again",
+		    path);
+	else if (there == 1) {
+		cr_err_set(err, CR_KIND_STAGING, "a restore of this ssldir was "
+		    "stopped before it finished (%s)", path);
+		cr_err_next(err, "run cert_regen::restore again with "
+		    "backup=latest to finish it (or remove %s to give it up), "
+		    "then run regenerate again; nothing was changed", path);
+	}
+	free(path);
+	return there == 0;
+}
+
 json_t *
 cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 {
@@ -1177,6 +1185,8 @@ cr_regen_run(const struct cr_regen_opts *o, cr_err *err)
 		goto fail;
 	if ((r.journal = cr_journal_read(r.staging, &found, err)) == NULL &&
 	    err->set)
+		goto fail;
+	if (!found && !restore_unfinished(r.staging, err))
 		goto fail;
 	r.state = found ? cr_journal_state(r.journal) : CR_J_NONE;
 	resumed = r.state;

@@ -220,8 +220,71 @@ struct rst {
 	char *backup;		/* the backup being restored */
 	char *staging, *tree;	/* <staging>/restore: the copy put live */
 	char *safety;		/* backup of the identity being replaced */
+	json_t *journal;	/* <staging>/restore.json: backup, safety,
+				 * services_stopped */
 	bool under_pxp;
 };
+
+/*
+ * A restore that was stopped (kill -9, power) left <staging>/restore.json:
+ * its backup is the one to finish restoring (with backup=latest, the
+ * newest backup is by then that run's safety copy), its safety copy is
+ * kept, and the services it stopped are started at the end.  Another
+ * explicit backup is refused: finish or give up the earlier one first.
+ */
+static bool
+resume_journal(struct rst *r, cr_err *err)
+{
+	const char *jb, *want = r->o->backup;
+	char *real = NULL;
+	bool found = false, ok = false;
+
+	if ((r->staging = cr_staging_path(r->live)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	r->journal = cr_journal_read_named(r->staging, CR_RESTORE_JOURNAL_FILE,
+	    &found, err);
+	if (err->set)
+		goto out;
+	if (!found) {
+		if ((r->journal = json_object()) == NULL)
+			cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		ok = r->journal != NULL;
+		goto out;
+	}
+	if ((jb = json_string_value(json_object_get(r->journal, "backup")))
+	    == NULL) {
+		cr_err_set(err, CR_KIND_PARSE, "the restore journal %s/%s names "
+		    "no backup", r->staging, CR_RESTORE_JOURNAL_FILE);
+		cr_err_next(err, "remove %s/%s, check that the ssldir holds "
+		    "the identity you want, then run the restore again",
+		    r->staging, CR_RESTORE_JOURNAL_FILE);
+		goto out;
+	}
+	if (want != NULL && strcmp(want, "latest") != 0 &&
+	    ((real = realpath(want, NULL)) == NULL || strcmp(real, jb) != 0)) {
+		cr_err_set(err, CR_KIND_PARAMETERS_CHANGED, "an earlier restore "
+		    "of %s was stopped before it finished; this run asks for "
+		    "%s", jb, want);
+		cr_err_detail_new(err, "journal_backup", cr_json_str(jb));
+		cr_err_next(err, "run the restore again with backup=%s (or "
+		    "backup=latest) to finish that one first, or remove "
+		    "%s/%s to give it up", jb, r->staging,
+		    CR_RESTORE_JOURNAL_FILE);
+		goto out;
+	}
+	if ((r->backup = strdup(jb)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	warn(r->warnings, "finishing the restore of %s that an earlier run "
+	    "began and did not finish", jb);
+	ok = true;
+out:
+	free(real);
+	return ok;
+}
 
 /* Step 1: the settings, the live ssldir and the backup to restore, whose
  * certificate is checked (result: ssldir, restored_from,
@@ -235,7 +298,11 @@ find_backup(struct rst *r, cr_err *err)
 	    err)) == NULL || (r->live = cr_settings_real_ssldir(
 	    cr_settings_get(r->set, "ssldir"), err)) == NULL)
 		return false;
-	if (o->backup == NULL || strcmp(o->backup, "latest") == 0)
+	if (!resume_journal(r, err))
+		return false;
+	if (r->backup != NULL)
+		;	/* an earlier run's, from its journal */
+	else if (o->backup == NULL || strcmp(o->backup, "latest") == 0)
 		r->backup = cr_backup_latest(r->live, o->backup_dir, err);
 	else
 		r->backup = realpath(o->backup, NULL);
@@ -263,19 +330,35 @@ find_backup(struct rst *r, cr_err *err)
 static bool
 keep_current(struct rst *r, cr_err *err)
 {
+	const char *kept = json_string_value(json_object_get(r->journal,
+	    "safety"));
+	const char *state = json_string_value(json_object_get(r->journal,
+	    "state"));
+	bool reuse = kept != NULL && state != NULL &&
+	    strcmp(state, "backing-up") != 0 && cr_path_exists(kept) == 1;
+
 	if (!cr_lock_pair(r->set, r->o->lock_timeout_ms, r->locks, err)) {
 		cr_err_set_step(err, "preflight");
 		return false;
 	}
-	if ((r->staging = cr_staging_path(r->live)) == NULL ||
-	    (r->tree = cr_path_join(r->staging, "restore")) == NULL ||
-	    (r->safety = cr_backup_path(r->live, r->o->backup_dir,
-	    time(NULL))) == NULL) {
+	if ((r->tree = cr_path_join(r->staging, "restore")) == NULL ||
+	    (r->safety = kept != NULL ? strdup(kept) : cr_backup_path(r->live,
+	    r->o->backup_dir, time(NULL))) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		return false;
 	}
-	if (!cr_backup_make(r->live, r->safety, err) ||
-	    !cr_lock_drop_copy(r->set, r->safety, err)) {
+	json_object_set_new(r->journal, "backup", cr_json_str(r->backup));
+	json_object_set_new(r->journal, "safety", cr_json_str(r->safety));
+	/* the journal names the safety copy before it is made: a copy cut
+	 * short by a stop is made again, never taken for a backup */
+	if (!reuse && (!cr_mkdir_p(r->staging, 0700, err) ||
+	    !cr_journal_save_named(r->staging, CR_RESTORE_JOURNAL_FILE,
+	    r->journal, "backing-up", err) ||
+	    !cr_tree_remove(r->safety, err) ||
+	    !cr_backup_make(r->live, r->safety, err) ||
+	    !cr_lock_drop_copy(r->set, r->safety, err) ||
+	    !cr_journal_save_named(r->staging, CR_RESTORE_JOURNAL_FILE,
+	    r->journal, "backed-up", err))) {
 		cr_err_set_step(err, "backup");
 		return false;
 	}
@@ -307,12 +390,27 @@ swap(struct rst *r, cr_err *err)
 {
 	bool exchanged = false;
 
+	json_t *running;
+
 	r->names = cr_services_list(r->o->services);
-	if ((r->stopped = r->ops->services_stop(r->ops->ctx, r->names,
+	/* the journal names the services BEFORE they are stopped, so that a
+	 * run stopped in between still starts them when run again */
+	if ((running = r->ops->services_running(r->ops->ctx, r->names,
 	    r->under_pxp, err)) == NULL) {
 		cr_err_set_step(err, "swap");
 		return false;
 	}
+	cr_services_merge(running, json_object_get(r->journal,
+	    "services_stopped"));
+	json_object_set_new(r->journal, "services_stopped", running);
+	if (!cr_journal_save_named(r->staging, CR_RESTORE_JOURNAL_FILE,
+	    r->journal, "stopping", err) ||
+	    (r->stopped = r->ops->services_stop(r->ops->ctx, running, false,
+	    err)) == NULL) {
+		cr_err_set_step(err, "swap");
+		return false;
+	}
+	cr_services_merge(r->stopped, running);
 	cr_killpoint("restore-services-stopped");
 	if (cr_swap_exchange(r->live, r->tree, &exchanged, err) && exchanged) {
 		cr_killpoint("restore-exchanged");
@@ -334,6 +432,22 @@ swap(struct rst *r, cr_err *err)
 	return false;
 }
 
+/* The finished restore's journal, removed last but the staging dir. */
+static bool
+remove_journal(struct rst *r, cr_err *err)
+{
+	char *path = cr_path_join(r->staging, CR_RESTORE_JOURNAL_FILE);
+	bool ok = path != NULL && (unlink(path) == 0 || errno == ENOENT);
+
+	if (path == NULL)
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+	else if (!ok)
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s (remove "
+		    "it by hand: the restore finished)", path);
+	free(path);
+	return ok;
+}
+
 /* Step 5: services started again, the copy's leftovers removed (as
  * warnings; a regeneration's staging beside ours is not ours to remove),
  * pxp-agent restarted detached when it runs this task. */
@@ -346,7 +460,7 @@ finish(struct rst *r)
 	json_object_set(r->result, "services_stopped", r->stopped);
 	json_object_set_new(r->result, "services_restarted",
 	    r->ops->services_start(r->ops->ctx, r->stopped, r->warnings));
-	if (!cr_tree_remove(r->tree, &e))
+	if (!cr_tree_remove(r->tree, &e) || !remove_journal(r, &e))
 		json_array_append_new(r->warnings, cr_json_str(e.msg));
 	else if (rmdir(r->staging) == -1 && errno != ENOTEMPTY &&
 	    errno != EEXIST && errno != ENOENT)
@@ -369,6 +483,7 @@ rst_free(struct rst *r)
 	json_decref(r->info);
 	json_decref(r->names);
 	json_decref(r->stopped);
+	json_decref(r->journal);
 	free(r->live);
 	free(r->staging);
 	free(r->tree);

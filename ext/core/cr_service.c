@@ -594,3 +594,20 @@ cr_services_start(json_t *stopped, json_t *warnings)
 	}
 	return started;
 }
+
+void
+cr_services_merge(json_t *stopped, json_t *earlier)
+{
+	json_t *v, *w;
+	size_t i, j;
+	bool seen;
+
+	json_array_foreach(earlier, i, v) {
+		seen = false;
+		json_array_foreach(stopped, j, w)
+			if (json_equal(v, w))
+				seen = true;
+		if (!seen && json_is_string(v))
+			json_array_append(stopped, v);
+	}
+}

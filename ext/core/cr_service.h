@@ -94,5 +94,9 @@ json_t *cr_services_stop(json_t *names, bool under_pxp, cr_err *err);
 /* Starts what was stopped: the names started (new reference); failures
  * are appended to warnings. */
 json_t *cr_services_start(json_t *stopped, json_t *warnings);
+/* Adds to stopped the names of earlier (a journal's list of services a
+ * stopped run had stopped) it lacks: they were running before and are to
+ * be started too. */
+void cr_services_merge(json_t *stopped, json_t *earlier);
 
 #endif

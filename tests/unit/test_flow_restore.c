@@ -161,10 +161,11 @@ test_points(void **state)
 }
 
 /*
- * Stopped at each point, then run again with the same backup: the old
- * identity is live, nothing left over.  The restore keeps no journal, so
- * a run stopped after it stopped the services leaves them stopped (README,
- * docs/tasks.md); before that point they run again.
+ * Stopped at each point, then run again with backup=latest: the run's
+ * journal (restore.json) makes the rerun finish the backup the stopped run
+ * was restoring (by then "latest" alone would name the stopped run's
+ * safety copy), the old identity is live, the services the stopped run
+ * stopped run again, nothing left over.
  */
 static void
 test_kill_each_point(void **state)
@@ -175,7 +176,6 @@ test_kill_each_point(void **state)
 	cr_err err;
 	char *backup;
 	size_t i;
-	long stop = point_index("restore-services-stopped");
 
 	(void)state;
 	assert_non_null(flow_points);
@@ -189,13 +189,14 @@ test_kill_each_point(void **state)
 			    json_array_get(flow_points, i)));
 		assert_int_equal(killed_at, (long)i);
 		check_live(e);
+		e->ro.backup = NULL;	/* latest */
 		if (flow_run(e, restore, false, &res, &err))
 			fail_msg("stopped without a kill");
 		if (res == NULL)
 			fail_err(&err);
 		assert_restored(e, res);
-		assert_true(json_is_true(json_object_get(e->ca.svc, "puppet")) ==
-		    ((long)i < stop));
+		assert_true(json_is_true(json_object_get(e->ca.svc, "puppet")));
+		assert_int_equal(backups(e), 2);
 		json_decref(res);
 		free(backup);
 		env_free(e);
@@ -204,41 +205,52 @@ test_kill_each_point(void **state)
 	    json_array_size(flow_points), ms_since(&t0));
 }
 
-/* A restore of "latest" stopped after its copy of the live ssldir: that
- * copy is the newest backup now, and a rerun of "latest" puts it (the
- * identity being replaced) back, not the old one (docs/tasks.md). */
+/* A restore stopped after its copy of the live ssldir: a regeneration
+ * waits for it (staging-conflict), a rerun with another explicit backup is
+ * refused (parameters-changed, naming the stopped run's backup), nothing
+ * changed; the stopped run's own backup then finishes it. */
 static void
-test_kill_latest(void **state)
+test_kill_other_backup(void **state)
 {
 	struct env *e;
 	json_t *res;
 	cr_err err;
-	char *backup, fp[FP_LEN], ca_fp[FP_LEN];
+	char *backup, *other, fp[FP_LEN], ca_fp[FP_LEN];
 
 	(void)state;
 	assert_non_null(flow_points);
 	e = regenerated(&backup);
-	e->ro.backup = NULL;	/* latest */
+	e->ro.backup = backup;
 	kill_after = point_index("restore-backed-up") - 1;
 	assert_true(flow_run(e, restore, true, &res, &err));
 	assert_int_equal(backups(e), 2);
+	/* a regeneration waits for the unfinished restore */
+	flow_run(e, regen, false, &res, &err);
+	assert_null(res);
+	assert_string_equal(err.kind, "cert_regen/staging-conflict");
+	assert_non_null(strstr(json_string_value(json_object_get(err.details,
+	    "next_step")), "restore.json"));
+	cr_err_clear(&err);
+	other = flow_fmt("%s", e->ssl);	/* an ssldir, not the journal's */
+	e->ro.backup = other;
 	flow_run(e, restore, false, &res, &err);
-	if (res == NULL)
-		fail_err(&err);
-	assert_string_equal(state_of(res), "restored");
-	assert_string_not_equal(json_string_value(json_object_get(res,
-	    "restored_from")), backup);
+	assert_null(res);
+	assert_string_equal(err.kind, "cert_regen/parameters-changed");
+	assert_non_null(strstr(err.msg, backup));
+	assert_non_null(strstr(json_string_value(json_object_get(err.details,
+	    "next_step")), "backup=latest"));
+	cr_err_clear(&err);
 	assert_identity(e->ssl, fp);
 	hex_fp(e->ca.signed_, ca_fp);
 	assert_string_equal(fp, ca_fp);
-	json_decref(res);
-	/* the explicit backup finishes what the stopped run was asked */
 	e->ro.backup = backup;
 	flow_run(e, restore, false, &res, &err);
 	if (res == NULL)
 		fail_err(&err);
 	assert_restored(e, res);
+	assert_int_equal(backups(e), 2);
 	json_decref(res);
+	free(other);
 	free(backup);
 	env_free(e);
 }
@@ -321,7 +333,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_points),
 		cmocka_unit_test(test_kill_each_point),
-		cmocka_unit_test(test_kill_latest),
+		cmocka_unit_test(test_kill_other_backup),
 		cmocka_unit_test(test_revoked),
 		cmocka_unit_test(test_ca_down),
 	};
