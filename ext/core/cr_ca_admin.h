@@ -15,13 +15,6 @@
 #include "cr_err.h"
 #include "cr_http.h"
 
-#define CR_KIND_CA_PARTIAL "cert_regen/ca-partial-failure"
-#define CR_KIND_FP_MISMATCH "cert_regen/fingerprint-mismatch"
-#define CR_KIND_NO_REQUEST "cert_regen/no-request"
-#define CR_KIND_SIGN_REFUSED "cert_regen/sign-refused"
-/* no CA identity (host certificate, key, CA bundle) under the confdir */
-#define CR_KIND_NOT_CA_HOST "cert_regen/not-a-ca-host"
-
 /* At most this many names per ca_clean / ca_sign call (tasks/ca_clean.json, ca_sign.json). */
 #define CR_CA_MAX_NAMES 1000
 

@@ -34,11 +34,6 @@
 
 #include "cr_err.h"
 
-/* a fetched CA bundle holds a key (or subject) the node does not trust */
-#define CR_KIND_CA_KEY_CHANGED "cert_regen/ca-key-changed"
-/* the CA cannot be renewed: a CA key is missing or does not match */
-#define CR_KIND_CA_RENEW "cert_regen/ca-renew-failed"
-
 #define CR_CA_RENEW_DAYS_DEFAULT 5475L	/* 15 years, Puppet's ca_ttl */
 #define CR_CA_RENEW_DAYS_MIN 30L
 

@@ -13,11 +13,6 @@
 
 #include "cr_err.h"
 
-#define CR_KIND_SERVER_UNREACHABLE "cert_regen/server-unreachable"
-#define CR_KIND_SERVER_TLS "cert_regen/server-tls-error"
-#define CR_KIND_SERVER_MISMATCH "cert_regen/server-cert-mismatch"
-#define CR_KIND_CATALOG "cert_regen/catalog-failed"
-
 struct cr_check_opts {
 	const char *confdir;		/* the agent whose identity is used */
 	const char *server;		/* NULL: the agent's server setting */

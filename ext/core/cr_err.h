@@ -34,6 +34,64 @@ typedef struct cr_err {
 #define CR_KIND_NOMEM "cert_regen/out-of-memory"
 #define CR_KIND_INTERNAL "cert_regen/internal-error"
 
+/* Every other kind, by the module that returns it: the one list (the
+ * registry in cr_err.c gives each its default next step; lint checks
+ * both against README's Troubleshooting table). */
+/* cr_ca_admin */
+#define CR_KIND_CA_PARTIAL "cert_regen/ca-partial-failure"
+#define CR_KIND_FP_MISMATCH "cert_regen/fingerprint-mismatch"
+#define CR_KIND_NO_REQUEST "cert_regen/no-request"
+#define CR_KIND_SIGN_REFUSED "cert_regen/sign-refused"
+/* no CA identity (host certificate, key, CA bundle) under the confdir */
+#define CR_KIND_NOT_CA_HOST "cert_regen/not-a-ca-host"
+/* cr_ca_renew */
+/* a fetched CA bundle holds a key (or subject) the node does not trust */
+#define CR_KIND_CA_KEY_CHANGED "cert_regen/ca-key-changed"
+/* the CA cannot be renewed: a CA key is missing or does not match */
+#define CR_KIND_CA_RENEW "cert_regen/ca-renew-failed"
+/* cr_check */
+#define CR_KIND_SERVER_UNREACHABLE "cert_regen/server-unreachable"
+#define CR_KIND_SERVER_TLS "cert_regen/server-tls-error"
+#define CR_KIND_SERVER_MISMATCH "cert_regen/server-cert-mismatch"
+#define CR_KIND_CATALOG "cert_regen/catalog-failed"
+/* cr_http */
+/* connection refused, time-out, name resolution */
+#define CR_KIND_CA_UNREACHABLE "cert_regen/ca-unreachable"
+/* peer not verified, wrong CA, fingerprint mismatch, bad client cert */
+#define CR_KIND_CA_TLS "cert_regen/ca-tls-error"
+/* the CA bundle does not match the pinned fingerprint (ca_fingerprint) */
+#define CR_KIND_CA_PIN_MISMATCH "cert_regen/ca-pin-mismatch"
+/* HTTP 401 or 403 (auth.conf said no) */
+#define CR_KIND_CA_UNAUTHORIZED "cert_regen/ca-unauthorized"
+/* any other non-2xx status; details.body = its first 500 bytes, sanitized */
+#define CR_KIND_CA_ERROR "cert_regen/ca-error"
+/* body too large, or not the PEM / JSON the endpoint promises */
+#define CR_KIND_CA_PROTOCOL "cert_regen/ca-protocol-error"
+/* cr_lock */
+#define CR_KIND_LOCKED "cert_regen/locked"
+/* cr_regen */
+#define CR_KIND_CA_NOT_CLEANED "cert_regen/ca-not-cleaned"
+#define CR_KIND_CSR_CONFLICT "cert_regen/csr-conflict"
+/* the CA refused the CSR for its content (alt names, extensions) */
+#define CR_KIND_CSR_REFUSED "cert_regen/csr-refused"
+#define CR_KIND_VERIFY "cert_regen/verify-failed"
+#define CR_KIND_CA_CHANGED "cert_regen/ca-changed"
+#define CR_KIND_SERVICE "cert_regen/service-error"
+#define CR_KIND_STAGING "cert_regen/staging-conflict"
+/* a rerun asks for other parameters than the key and CSR already sent */
+#define CR_KIND_PARAMETERS_CHANGED "cert_regen/parameters-changed"
+/* The backup's certificate was revoked by the CA (fresh CRL). */
+#define CR_KIND_BACKUP_REVOKED "cert_regen/backup-revoked"
+/* cr_server */
+/* `puppetserver ca generate|setup` failed or wrote something unexpected */
+#define CR_KIND_CA_TOOL "cert_regen/ca-tool-failed"
+/* after the start, the server did not answer with the new certificate */
+#define CR_KIND_SERVER_CHECK "cert_regen/server-check-failed"
+/* another server operation's journal is there: finish or undo it first */
+#define CR_KIND_BUSY "cert_regen/operation-in-progress"
+/* the server still answers after its services were stopped */
+#define CR_KIND_SERVER_RUNNING "cert_regen/server-still-running"
+
 void cr_err_init(cr_err *e);
 /* Release details; leaves the record unset. */
 void cr_err_clear(cr_err *e);

@@ -55,18 +55,6 @@
 /* Error kinds (details always carry "url", "method" and "status", 0 when
  * no HTTP response was received; transport failures add "curl_code",
  * "curl_error" and "openssl_errors", the whole drained queue). */
-/* connection refused, time-out, name resolution */
-#define CR_KIND_CA_UNREACHABLE "cert_regen/ca-unreachable"
-/* peer not verified, wrong CA, fingerprint mismatch, bad client cert */
-#define CR_KIND_CA_TLS "cert_regen/ca-tls-error"
-/* the CA bundle does not match the pinned fingerprint (ca_fingerprint) */
-#define CR_KIND_CA_PIN_MISMATCH "cert_regen/ca-pin-mismatch"
-/* HTTP 401 or 403 (auth.conf said no) */
-#define CR_KIND_CA_UNAUTHORIZED "cert_regen/ca-unauthorized"
-/* any other non-2xx status; details.body = its first 500 bytes, sanitized */
-#define CR_KIND_CA_ERROR "cert_regen/ca-error"
-/* body too large, or not the PEM / JSON the endpoint promises */
-#define CR_KIND_CA_PROTOCOL "cert_regen/ca-protocol-error"
 
 #define CR_HTTP_DEFAULT_PORT 8140
 #define CR_HTTP_DEFAULT_TIMEOUT 60L		/* seconds, whole request */

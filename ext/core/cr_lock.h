@@ -32,7 +32,6 @@
 #include "cr_err.h"
 #include "cr_settings.h"
 
-#define CR_KIND_LOCKED "cert_regen/locked"
 /* Our comm while holding a lock: matches Puppet's /puppet(-.*)?$/, <= 15 bytes. */
 #define CR_LOCK_COMM "cr_regen-puppet"
 #define CR_LOCK_GARBAGE_GRACE_S 2

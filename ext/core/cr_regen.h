@@ -35,18 +35,6 @@
 #define CR_REGEN_LOCK_TIMEOUT_MS CR_LOCK_PAIR_TIMEOUT_MS
 #define CR_REGEN_PUPPET_TIMEOUT_MS 1800000
 
-/* Error kinds of the regenerate and restore tasks. */
-#define CR_KIND_CA_NOT_CLEANED "cert_regen/ca-not-cleaned"
-#define CR_KIND_CSR_CONFLICT "cert_regen/csr-conflict"
-/* the CA refused the CSR for its content (alt names, extensions) */
-#define CR_KIND_CSR_REFUSED "cert_regen/csr-refused"
-#define CR_KIND_VERIFY "cert_regen/verify-failed"
-#define CR_KIND_CA_CHANGED "cert_regen/ca-changed"
-#define CR_KIND_SERVICE "cert_regen/service-error"
-#define CR_KIND_STAGING "cert_regen/staging-conflict"
-/* a rerun asks for other parameters than the key and CSR already sent */
-#define CR_KIND_PARAMETERS_CHANGED "cert_regen/parameters-changed"
-
 struct cr_regen_opts {
 	const char *confdir, *ssldir, *certname, *ca_server;
 	int ca_port;			/* 0: from settings */
@@ -83,9 +71,6 @@ struct cr_restore_opts {
 	const struct cr_flow_ops *ops;	/* CA and services; NULL: the real
 					 * ones (tests pass their own) */
 };
-
-/* The backup's certificate was revoked by the CA (fresh CRL). */
-#define CR_KIND_BACKUP_REVOKED "cert_regen/backup-revoked"
 
 /* Puts a backup back, atomically, with the same service handling.  The
  * backup's certificate is first checked against a fresh CRL from the CA:

@@ -19,15 +19,6 @@
 
 #include "cr_err.h"
 
-/* `puppetserver ca generate|setup` failed or wrote something unexpected */
-#define CR_KIND_CA_TOOL "cert_regen/ca-tool-failed"
-/* after the start, the server did not answer with the new certificate */
-#define CR_KIND_SERVER_CHECK "cert_regen/server-check-failed"
-/* another server operation's journal is there: finish or undo it first */
-#define CR_KIND_BUSY "cert_regen/operation-in-progress"
-/* the server still answers after its services were stopped */
-#define CR_KIND_SERVER_RUNNING "cert_regen/server-still-running"
-
 #define CR_SERVER_START_TIMEOUT_DEFAULT 300	/* seconds */
 
 enum cr_server_op {

@@ -23,7 +23,6 @@
 
 #include "cr_err.h"
 
-#define CR_KIND_SERVICE "cert_regen/service-error"
 #define CR_SVC_TIMEOUT_MS 60000		/* per systemctl / service call */
 #define CR_SVC_SETTLE_MS 10000		/* cr_service_name_valid as a POSIX extended regexp (the tasks' parameter
  * tables and the services type of the tasks metadata). */
