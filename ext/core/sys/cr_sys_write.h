@@ -42,6 +42,15 @@ bool cr_sys_install_file(const char *path, const void *data, size_t len,
 bool cr_sys_mkdir(const char *path, bool private_, cr_err *err);
 
 /*
+ * Removes the file, the empty directory or the link (symlink, junction:
+ * the link itself, never its target) at path.  A missing path is not an
+ * error.  POSIX unlink, or rmdir for a directory; Windows DeleteFileW or
+ * RemoveDirectoryW (a read-only attribute cleared first, as Puppet's own
+ * files may carry it).
+ */
+bool cr_sys_remove(const char *path, cr_err *err);
+
+/*
  * Exchanges the directories a and b (same volume): afterwards a holds
  * what b held and b what a held.  1 done, 0 this filesystem cannot
  * (POSIX: renameat2 answered EINVAL, EXDEV, ENOSYS or ENOTSUP; the caller

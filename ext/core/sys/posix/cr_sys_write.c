@@ -84,6 +84,26 @@ cr_sys_mkdir(const char *path, bool private_, cr_err *err)
 	return true;
 }
 
+bool
+cr_sys_remove(const char *path, cr_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return true;
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot stat %s", path);
+		return false;
+	}
+	if ((S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path)) == -1 &&
+	    errno != ENOENT) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", path);
+		cr_err_next(err, "remove %s by hand, then rerun", path);
+		return false;
+	}
+	return true;
+}
+
 /* fsync of the directory that holds path. */
 static bool
 parent_fsync(const char *path, cr_err *err)

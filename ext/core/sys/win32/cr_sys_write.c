@@ -212,6 +212,41 @@ cr_sys_mkdir(const char *path, bool private_, cr_err *err)
 	return ok;
 }
 
+bool
+cr_sys_remove(const char *path, cr_err *err)
+{
+	wchar_t *w = cr_sys_wide_new(path);
+	DWORD attr, code = 0;
+	bool ok = false;
+
+	if (w == NULL) {
+		cr_err_set(err, CR_KIND_IO, "%s is not a valid UTF-8 path: "
+		    "use a path Windows can name", path);
+		return false;
+	}
+	attr = GetFileAttributesW(w);
+	if (attr == INVALID_FILE_ATTRIBUTES) {
+		code = GetLastError();
+		ok = cr_sys_win_missing(code);
+	} else {
+		if ((attr & FILE_ATTRIBUTE_READONLY) != 0)
+			SetFileAttributesW(w, attr & ~(DWORD)FILE_ATTRIBUTE_READONLY);
+		/* a directory link is removed as a directory: the link, not
+		 * what it points to */
+		ok = (attr & FILE_ATTRIBUTE_DIRECTORY) != 0 ?
+		    RemoveDirectoryW(w) != 0 : DeleteFileW(w) != 0;
+		if (!ok) {
+			code = GetLastError();
+			ok = cr_sys_win_missing(code);
+		}
+	}
+	if (!ok)
+		cr_sys_win_error(err, code, "cannot remove", path,
+		    "close what holds it open, remove it by hand, then rerun");
+	free(w);
+	return ok;
+}
+
 /* 1 path exists, 0 it does not, -1 cannot tell (err set). */
 static int
 exists(const char *path, cr_err *err)
