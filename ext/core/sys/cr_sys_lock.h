@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cr_err.h"
+#include "sys/cr_sys_proc.h"	/* cr_sys_getpid, cr_sys_now_ms */
 
 /* Which file a lock is: it is removed only while it is still that one. */
 struct cr_sys_file_id {
@@ -62,10 +63,5 @@ bool cr_sys_proc_identify(unsigned long pid, char *comm, size_t commlen,
  */
 bool cr_sys_proc_name_get(char *buf, size_t len);
 void cr_sys_proc_name_set(const char *name);
-
-/* This process's id; sleep ms milliseconds; a monotonic clock in ms. */
-unsigned long cr_sys_getpid(void);
-void cr_sys_sleep_ms(long ms);
-long cr_sys_now_ms(void);
 
 #endif
