@@ -336,6 +336,33 @@ identity_dir(const struct t *t, const char *name, const char *content)
 	free(d);
 }
 
+/* cr_sys_secret_new: a private key's file, new, exactly the content;
+ * POSIX exactly the mode asked, Windows private whatever the mode. */
+static void
+secret_new_is_exclusive(void **state)
+{
+	struct t *t = *state;
+	char *k = in(t, "key.pem");
+	struct cr_sys_stat st;
+	cr_err e;
+
+	cr_err_init(&e);
+	if (!cr_sys_secret_new(k, "KEY\n", 4, 0640, -1, -1, &e))
+		fail_msg("%s", e.msg);
+	assert_content(t, "key.pem", "KEY\n");
+	assert_int_equal(type_of(t, "key.pem", &st), CR_SYS_FILE);
+#ifdef _WIN32
+	assert_private(k, &st, true);
+#else
+	assert_int_equal(st.mode & 0777, 0640);
+#endif
+	assert_false(cr_sys_secret_new(k, "X", 1, 0600, -1, -1, &e));
+	assert_string_equal(e.kind, CR_KIND_IO);
+	cr_err_clear(&e);
+	assert_content(t, "key.pem", "KEY\n");
+	free(k);
+}
+
 /* cr_sys_remove: a file, an empty directory; missing is no error; a
  * directory that still holds something stays. */
 static void
@@ -501,6 +528,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(exchange_swaps_two_dirs, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(remove_takes_one_entry, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(secret_new_is_exclusive, setup,
 		    teardown),
 #ifdef _WIN32
 		cmocka_unit_test_setup_teardown(exchange_finish_after_aside,

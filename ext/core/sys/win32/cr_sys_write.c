@@ -150,6 +150,17 @@ move(const char *from, const char *to, DWORD flags, cr_err *err)
 }
 
 bool
+cr_sys_secret_new(const char *path, const void *data, size_t len,
+    unsigned mode, long uid, long gid, cr_err *err)
+{
+	/* a key is private on Windows whatever POSIX's group may read */
+	(void)mode;
+	(void)uid;
+	(void)gid;
+	return cr_sys_write_new(path, data, len, true, err);
+}
+
+bool
 cr_sys_install_file(const char *path, const void *data, size_t len,
     bool private_, cr_err *err)
 {
