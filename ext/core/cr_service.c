@@ -221,7 +221,7 @@ state_of(enum cr_svc_backend b, const char *name, cr_err *err)
 	struct cr_proc_result res = { 0 };
 	enum cr_svc_state st = CR_SVC_UNKNOWN;
 	char load[64], active[64];
-	enum cr_sys_svc scm;
+	enum cr_sys_svc scm = CR_SYS_SVC_ABSENT;
 
 	if (b == CR_SVC_SCM) {
 		if (cr_sys_service_query(name, &scm, err))
