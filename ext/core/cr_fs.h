@@ -1,6 +1,8 @@
 /*
- * cr_fs.h - atomic installs and the ssldir tree copy/compare/remove (POSIX);
- * the bounded reads and path helpers every platform has are in cr_fs_read.h.
+ * cr_fs.h - atomic installs and the ssldir tree copy/compare/remove: POSIX in
+ * cr_fs.c, Windows in sys/win32/cr_fs_win.c on the platform seam (what
+ * differs there is said at its top; the descriptor-based calls are POSIX
+ * only).  The bounded reads and path helpers are in cr_fs_read.h.
  */
 #ifndef CR_FS_H
 #define CR_FS_H
@@ -13,9 +15,11 @@
 
 #include "cr_fs_read.h"
 
+#ifndef _WIN32
 /* write(2) until all of data is written (EINTR retried; a 0-byte write is
  * EIO).  false with errno set. */
 bool cr_write_all(int fd, const void *data, size_t len);
+#endif
 
 /*
  * Installs data at path atomically: a temp file ".<name>.XXXXXX" in path's
@@ -33,6 +37,7 @@ bool cr_dir_fsync(const char *dir, cr_err *err);
  * umasked) and their parent fsync'd; existing directories are kept as
  * they are; a component that is not a directory is an error. */
 bool cr_mkdir_p(const char *path, mode_t mode, cr_err *err);
+#ifndef _WIN32
 /* CR_KIND_PATH_SYMLINK (a component that must not be followed is a
  * symlink) comes from sys/cr_sys_fs.h. */
 /*
@@ -47,6 +52,7 @@ int cr_mkdir_p_nofollow(const char *path, mode_t mode, cr_err *err);
  * (dst is for messages). */
 bool cr_tree_copy_at(const char *src, int pfd, const char *name,
     const char *dst, cr_err *err);
+#endif
 
 /* Depth and size bounds of the tree functions below. */
 #define CR_TREE_MAX_DEPTH 32

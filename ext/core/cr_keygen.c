@@ -1,12 +1,8 @@
 /*
  * cr_keygen.c - key generation and key files (see cr_keygen.h).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -18,6 +14,7 @@
 
 #include "cr_fs.h"
 #include "cr_keygen.h"
+#include "sys/cr_sys_write.h"
 
 /* The NID of a curve OpenSSL can generate keys on, or NID_undef. */
 static int
@@ -167,27 +164,14 @@ out:
 	return key;
 }
 
-/* Unlinks path only if it is still the file we created (mine). */
-static void
-unlink_ours(const char *path, const struct stat *mine)
-{
-	struct stat now;
-
-	if (lstat(path, &now) == 0 && now.st_dev == mine->st_dev &&
-	    now.st_ino == mine->st_ino)
-		unlink(path);
-}
-
 bool
 cr_key_write_new_owned(const char *path, EVP_PKEY *key, mode_t mode,
     uid_t uid, gid_t gid, cr_err *err)
 {
-	bool ok = false, created = false;
+	bool ok = false;
 	BIO *bio = NULL;
-	char *pem = NULL, *dir = NULL, *slash;
-	struct stat mine;
+	char *pem = NULL;
 	long len = 0;
-	int fd = -1, rc;
 
 	if (path == NULL || key == NULL || (mode & ~(mode_t)0640) != 0) {
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
@@ -203,66 +187,12 @@ cr_key_write_new_owned(const char *path, EVP_PKEY *key, mode_t mode,
 		    path);
 		goto out;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY, mode)) == -1) {
-		int saved = errno;
-		cr_err_errno(err, CR_KIND_IO, saved, saved == EEXIST ?
-		    "refusing to create key %s: something (a file or a "
-		    "symlink) is already there" : "cannot create key %s", path);
-		goto out;
-	}
-	if (fstat(fd, &mine) == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot stat %s", path);
-		unlink(path);	/* just created by us (O_EXCL) */
-		goto out;
-	}
-	created = true;
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    fchown(fd, uid, gid) == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot chown %s", path);
-		goto out;
-	}
-	/* exactly mode, whatever the umask */
-	if (fchmod(fd, mode) == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
-		goto out;
-	}
-	if (!cr_write_all(fd, pem, (size_t)len)) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s", path);
-		goto out;
-	}
-	if (fsync(fd) == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync %s", path);
-		goto out;
-	}
-	if ((dir = strdup(path)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "no memory for %s", path);
-		goto out;
-	}
-	if ((slash = strrchr(dir, '/')) == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	rc = close(fd);
-	fd = -1;
-	if (rc == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot close %s", path);
-		goto out;
-	}
-	if (!cr_dir_fsync(dir, err))
-		goto out;
-	ok = true;
+	ok = cr_sys_secret_new(path, pem, (size_t)len, (unsigned)mode,
+	    (long)uid, (long)gid, err);
 out:
-	if (fd != -1)
-		close(fd);
-	if (!ok && created)
-		unlink_ours(path, &mine);
 	if (pem != NULL && len > 0)
 		OPENSSL_cleanse(pem, (size_t)len);
 	BIO_free(bio);
-	free(dir);
 	return ok;
 }
 

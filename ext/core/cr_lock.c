@@ -2,26 +2,22 @@
  * cr_lock.c - Puppet-compatible pid lock files (see cr_lock.h).
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cr_fs.h"
 #include "cr_json.h"
 #include "cr_lock.h"
 #include "cr_swap.h"
+#include "sys/cr_sys_fs.h"
+#include "sys/cr_sys_lock.h"
 #include "sys/cr_sys_proc.h"
+#include "sys/cr_sys_write.h"
 
 #define LOCK_POLL_MIN_MS 50
 #define LOCK_POLL_MAX_MS 500
@@ -32,16 +28,14 @@
 struct cr_lock {
 	char *path;
 	pid_t pid;		/* the process that created it */
-	dev_t dev;
-	ino_t ino;
+	struct cr_sys_file_id id;
 };
 
 /* What is in a lock file we could not create. */
 struct holder {
 	bool pid_valid;
 	pid_t pid;
-	dev_t dev;
-	ino_t ino;
+	struct cr_sys_file_id id;
 	time_t mtime;
 	bool alive;		/* kill(pid, 0) did not say ESRCH */
 	bool known;		/* comm could be read */
@@ -56,23 +50,14 @@ enum attempt { A_CREATED, A_EXISTS, A_GONE, A_ERROR };
 static int name_refs;
 static char saved_comm[17];
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 name_hold(void)
 {
 	if (name_refs++ == 0) {
 		memset(saved_comm, 0, sizeof(saved_comm));
-		if (prctl(PR_GET_NAME, saved_comm, 0, 0, 0) != 0)
+		if (!cr_sys_proc_name_get(saved_comm, sizeof(saved_comm)))
 			saved_comm[0] = '\0';
-		prctl(PR_SET_NAME, CR_LOCK_COMM, 0, 0, 0);
+		cr_sys_proc_name_set(CR_LOCK_COMM);
 	}
 }
 
@@ -80,34 +65,7 @@ static void
 name_drop(void)
 {
 	if (name_refs > 0 && --name_refs == 0 && saved_comm[0] != '\0')
-		prctl(PR_SET_NAME, saved_comm, 0, 0, 0);
-}
-
-/* Reads up to cap-1 bytes of a small file; returns the length or -1. */
-static ssize_t
-read_small(const char *path, char *buf, size_t cap)
-{
-	ssize_t n = -1, r;
-	size_t len = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -1;
-	while (len + 1 < cap) {
-		r = read(fd, buf + len, cap - 1 - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			goto out;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
-	n = (ssize_t)len;
-out:
-	close(fd);
-	return n;
+		cr_sys_proc_name_set(saved_comm);
 }
 
 /* Ruby's Integer() on what Puppet writes: optional blanks, decimal digits. */
@@ -135,30 +93,14 @@ parse_pid(const char *s, pid_t *pid)
 	return true;
 }
 
-/* comm and command line (NULs as spaces) of a live process, from /proc. */
+/* comm and command line of a live process (sys/cr_sys_lock.h). */
 static void
 holder_identify(struct holder *h)
 {
-	char path[64];
-	ssize_t n;
-
 	h->alive = cr_sys_pid_alive((unsigned long)h->pid);
-	if (!h->alive)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)h->pid);
-	if ((n = read_small(path, h->comm, sizeof(h->comm))) <= 0)
-		return;
-	if (h->comm[n - 1] == '\n')
-		h->comm[n - 1] = '\0';
-	h->known = true;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)h->pid);
-	if ((n = read_small(path, h->args, sizeof(h->args))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			if (h->args[i] == '\0')
-				h->args[i] = ' ';
-		while (n > 0 && h->args[n - 1] == ' ')
-			h->args[--n] = '\0';
-	}
+	if (h->alive)
+		h->known = cr_sys_proc_identify((unsigned long)h->pid, h->comm,
+		    sizeof(h->comm), h->args, sizeof(h->args));
 }
 
 /* Puppet's test: comm =~ /ruby/ && args =~ /puppet/ || comm =~ /puppet(-.*)?$/;
@@ -182,7 +124,7 @@ judge(const struct holder *h)
 	if (!h->pid_valid)
 		return time(NULL) - h->mtime >= CR_LOCK_GARBAGE_GRACE_S ?
 		    V_STALE : V_HELD;
-	if (h->pid == getpid())
+	if ((unsigned long)h->pid == cr_sys_getpid())
 		return V_MINE;
 	if (!h->alive)
 		return V_STALE;
@@ -195,123 +137,39 @@ judge(const struct holder *h)
 static enum attempt
 try_create(const char *path, struct cr_lock *l, cr_err *err)
 {
-	enum attempt a = A_ERROR;
 	char data[32];
-	struct stat st;
-	size_t len, off = 0;
-	ssize_t w;
-	int fd, e;
+	size_t len;
+	int r;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
-	if (fd == -1) {
-		if (errno == EEXIST)
-			return A_EXISTS;
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot create lock %s", path);
-		return A_ERROR;
-	}
 	len = (size_t)snprintf(data, sizeof(data), "%d", (int)l->pid);
-	while (off < len) {
-		w = write(fd, data + off, len - off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			e = w == -1 ? errno : EIO;
-			cr_err_errno(err, CR_KIND_IO, e, "cannot write lock %s", path);
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fstat(fd, &st) != 0) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot stat lock %s", path);
-		goto out;
-	}
-	l->dev = st.st_dev;
-	l->ino = st.st_ino;
-	a = A_CREATED;
-out:
-	if (close(fd) != 0 && a == A_CREATED) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot write lock %s", path);
-		a = A_ERROR;
-	}
-	if (a == A_ERROR)
-		unlink(path);
-	return a;
+	r = cr_sys_lock_create(path, data, len, &l->id, err);
+	return r == 1 ? A_CREATED : r == 0 ? A_EXISTS : A_ERROR;
 }
 
 /* Reads an existing lock; A_GONE if it vanished meanwhile. */
 static enum attempt
 inspect(const char *path, struct holder *h, cr_err *err)
 {
-	enum attempt a = A_ERROR;
 	char data[LOCK_DATA_MAX + 1];
-	struct stat st;
-	ssize_t n = 0, r;
-	int fd, e;
+	size_t n = 0;
+	int r;
 
 	memset(h, 0, sizeof(*h));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1) {
-		if ((e = errno) == ENOENT) {
-			a = A_GONE;
-		} else if (err != NULL && !err->set) {
-			cr_err_errno(err, CR_KIND_IO, e, e == ELOOP ?
-			    "lock %s is a symbolic link; refusing to follow it" :
-			    "cannot read lock %s", path);
-			cr_err_detail_new(err, "path", cr_json_str(path));
-		}
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		if (err != NULL && !err->set) {
-			cr_err_set(err, CR_KIND_IO, "lock %s is not a regular file",
-			    path);
-			cr_err_detail_new(err, "path", cr_json_str(path));
-		}
-		goto out;
-	}
-	while ((size_t)n < LOCK_DATA_MAX) {
-		r = read(fd, data + n, LOCK_DATA_MAX - (size_t)n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += r;
-	}
-	data[n] = '\0';
-	h->dev = st.st_dev;
-	h->ino = st.st_ino;
-	h->mtime = st.st_mtime;
-	h->pid_valid = strlen(data) == (size_t)n && parse_pid(data, &h->pid);
+	r = cr_sys_lock_read(path, data, sizeof(data), &n, &h->id, &h->mtime,
+	    err);
+	if (r != 1)
+		return r == 0 ? A_GONE : A_ERROR;
+	h->pid_valid = strlen(data) == n && parse_pid(data, &h->pid);
 	if (h->pid_valid)
 		holder_identify(h);
-	a = A_EXISTS;
-out:
-	if (fd != -1)
-		close(fd);
-	return a;
+	return A_EXISTS;
 }
 
-/* Unlinks path only if it still is the inode we judged stale. */
+/* Removes path only if it still is the file we judged stale. */
 static bool
 remove_stale(const char *path, const struct holder *h, cr_err *err)
 {
-	struct stat st;
-
-	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT)
-			return true;
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot stat lock %s", path);
-		return false;
-	}
-	if (st.st_dev != h->dev || st.st_ino != h->ino)
-		return true;	/* replaced meanwhile: judge again */
-	if (unlink(path) != 0 && errno != ENOENT) {
-		cr_err_errno(err, CR_KIND_IO, errno,
-		    "cannot remove stale lock %s", path);
-		return false;
-	}
-	return true;
+	return cr_sys_lock_remove_if(path, &h->id, err);
 }
 
 static void
@@ -358,8 +216,8 @@ cr_lock_acquire(const char *path, long timeout_ms, cr_err *err)
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		goto out;
 	}
-	l->pid = getpid();
-	deadline = now_ms() + timeout_ms;
+	l->pid = (pid_t)cr_sys_getpid();
+	deadline = cr_sys_now_ms() + timeout_ms;
 	name_hold();		/* before the file exists: Puppet must see a puppet */
 	named = true;
 	for (;;) {
@@ -371,8 +229,7 @@ cr_lock_acquire(const char *path, long timeout_ms, cr_err *err)
 			continue;
 		switch (judge(&h)) {
 		case V_MINE:	/* Puppet's `mine?`: same PID, it is ours */
-			l->dev = h.dev;
-			l->ino = h.ino;
+			l->id = h.id;
 			goto got;
 		case V_STALE:
 			if (!remove_stale(path, &h, err))
@@ -381,11 +238,11 @@ cr_lock_acquire(const char *path, long timeout_ms, cr_err *err)
 		case V_HELD:
 			break;
 		}
-		if ((left = deadline - now_ms()) <= 0) {
+		if ((left = deadline - cr_sys_now_ms()) <= 0) {
 			set_locked_error(err, path, &h, timeout_ms);
 			goto out;
 		}
-		poll(NULL, 0, (int)(pause < left ? pause : left));
+		cr_sys_sleep_ms(pause < left ? pause : left);
 		if ((pause *= 2) > LOCK_POLL_MAX_MS)
 			pause = LOCK_POLL_MAX_MS;
 	}
@@ -405,28 +262,21 @@ void
 cr_lock_release(cr_lock *l)
 {
 	char data[LOCK_DATA_MAX + 1];
-	struct stat st;
+	struct cr_sys_file_id id;
+	time_t mtime;
+	size_t n = 0;
 	pid_t pid;
-	int fd;
-	ssize_t n;
 
 	if (l == NULL)
 		return;
-	if (l->pid != getpid())		/* a forked child: not ours to remove */
+	if ((unsigned long)l->pid != cr_sys_getpid())	/* a forked child */
 		goto out;
 	name_drop();
-	fd = open(l->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
+	if (cr_sys_lock_read(l->path, data, sizeof(data), &n, &id, &mtime,
+	    NULL) != 1 || id.dev != l->id.dev || id.ino != l->id.ino)
 		goto out;
-	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_dev == l->dev && st.st_ino == l->ino ?
-	    read(fd, data, LOCK_DATA_MAX) : -1;
-	close(fd);
-	if (n < 0)
-		goto out;
-	data[n] = '\0';
-	if (strlen(data) == (size_t)n && parse_pid(data, &pid) && pid == l->pid)
-		unlink(l->path);
+	if (strlen(data) == n && parse_pid(data, &pid) && pid == l->pid)
+		cr_sys_lock_remove_if(l->path, &id, NULL);
 out:
 	free(l->path);
 	free(l);
@@ -442,50 +292,28 @@ bool
 cr_agent_disabled(const char *path, bool *disabled, char **message_out,
     cr_err *err)
 {
+	struct cr_sys_stat st;
 	bool ok = false;
 	char *buf = NULL;
 	json_t *j = NULL, *m;
-	struct stat st;
 	size_t len = 0;
-	ssize_t r;
-	int fd = -1;
+	int r;
 
 	*disabled = false;
 	*message_out = NULL;
-	if (stat(path, &st) != 0) {	/* File.exist? follows symlinks */
-		if (errno != ENOENT && errno != ENOTDIR) {
-			cr_err_errno(err, CR_KIND_IO, errno, "cannot stat %s", path);
-			goto out;
-		}
-		ok = true;
+	/* File.exist? follows symlinks */
+	if ((r = cr_sys_stat(path, CR_SYS_FOLLOW, &st, err)) != 1) {
+		ok = r == 0;
 		goto out;
 	}
 	*disabled = true;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1 || fstat(fd, &st) != 0) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot read %s", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > DISABLED_MAX) {
+	if (st.type != CR_SYS_FILE || st.size > DISABLED_MAX) {
 		ok = true;	/* exists, but no message we would read */
 		goto out;
 	}
-	if ((buf = malloc(DISABLED_MAX + 1)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+	if (!cr_sys_read_file(path, DISABLED_MAX, CR_SYS_FOLLOW, &buf, &len,
+	    err))
 		goto out;
-	}
-	while (len < DISABLED_MAX) {
-		r = read(fd, buf + len, DISABLED_MAX - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			cr_err_errno(err, CR_KIND_IO, errno, "cannot read %s", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
 	j = json_loadb(buf, len, 0, NULL);
 	if (json_is_object(j) &&
 	    json_is_string(m = json_object_get(j, "disabled_message")) &&
@@ -495,8 +323,6 @@ cr_agent_disabled(const char *path, bool *disabled, char **message_out,
 	}
 	ok = true;
 out:
-	if (fd != -1)
-		close(fd);
 	json_decref(j);
 	free(buf);
 	return ok;
@@ -523,9 +349,8 @@ cr_lock_drop_copy(const cr_settings *set, const char *copy, cr_err *err)
 	if (rel != NULL && (path = cr_path_join(copy, rel)) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
 		ok = false;
-	} else if (path != NULL && unlink(path) == -1 && errno != ENOENT) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", path);
-		ok = false;
+	} else if (path != NULL) {
+		ok = cr_sys_remove(path, err);
 	}
 	cr_err_clear(&e);
 	free(path);

@@ -4,30 +4,23 @@
  * timeout and a fixed environment (PATH, LANG): task parameters arrive as
  * PT_* variables and must never reach a daemon's environment.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cr_json.h"
 #include "cr_proc.h"
 #include "cr_service.h"
+#include "sys/cr_sys_fs.h"
+#include "sys/cr_sys_host.h"
+#include "sys/cr_sys_proc.h"
 
 #define SVC_NAME_MAX 255
 #define SVC_OUT_MAX ((size_t)64 << 10)
 #define SVC_DETAIL_MAX 2048
 #define SVC_POLL_MS 250
-#define ANCESTORS_MAX 64
 #define SYSTEMD_TOOL "/bin/systemctl"
 #define SYSV_TOOL "/usr/sbin/service"
 #define INITD_DIR "/etc/init.d"
@@ -76,18 +69,21 @@ cr_service_state_name(enum cr_svc_state s)
 enum cr_svc_backend
 cr_service_backend(void)
 {
-	struct stat st;
+	struct cr_sys_stat st;
 
 	if (forced != CR_SVC_AUTO)
 		return forced;
-	return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode) ?
-	    CR_SVC_SYSTEMD : CR_SVC_SYSV;
+	if (cr_sys_windows())
+		return CR_SVC_SCM;
+	return cr_sys_stat("/run/systemd/system", CR_SYS_NOFOLLOW, &st,
+	    NULL) == 1 && st.type == CR_SYS_DIR ? CR_SVC_SYSTEMD : CR_SVC_SYSV;
 }
 
 const char *
 cr_service_backend_name(enum cr_svc_backend b)
 {
-	return b == CR_SVC_SYSTEMD ? "systemd" : b == CR_SVC_SYSV ? "sysv" : "auto";
+	return b == CR_SVC_SYSTEMD ? "systemd" : b == CR_SVC_SYSV ? "sysv" :
+	    b == CR_SVC_SCM ? "scm" : "auto";
 }
 
 void
@@ -225,7 +221,20 @@ state_of(enum cr_svc_backend b, const char *name, cr_err *err)
 	struct cr_proc_result res = { 0 };
 	enum cr_svc_state st = CR_SVC_UNKNOWN;
 	char load[64], active[64];
+	enum cr_sys_svc scm = CR_SYS_SVC_ABSENT;
 
+	if (b == CR_SVC_SCM) {
+		if (cr_sys_service_query(name, &scm, err))
+			st = scm == CR_SYS_SVC_ABSENT ? CR_SVC_ABSENT :
+			    scm == CR_SYS_SVC_RUNNING ? CR_SVC_RUNNING :
+			    scm == CR_SYS_SVC_STOPPED ? CR_SVC_STOPPED :
+			    CR_SVC_UNKNOWN;
+		if (st == CR_SVC_UNKNOWN && err != NULL && !err->set)
+			cr_err_set(err, CR_KIND_SERVICE, "service %s is %s: "
+			    "wait for it to settle, then rerun", name,
+			    cr_sys_svc_name(scm));
+		return st;
+	}
 	if (b == CR_SVC_SYSV && !initd_exists(name)) {
 		st = CR_SVC_ABSENT;
 		goto out;
@@ -273,15 +282,6 @@ cr_service_state(const char *name, cr_err *err)
 	return state_of(cr_service_backend(), name, err);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs action, then checks the state it should leave behind. */
 static bool
 act(const char *name, const char *action, enum cr_svc_state want, cr_err *err)
@@ -303,27 +303,35 @@ act(const char *name, const char *action, enum cr_svc_state want, cr_err *err)
 	}
 	if (err != NULL && err->set)
 		goto out;
-	if (!run_tool(b, name, action, &res, err))
+	if (b == CR_SVC_SCM) {
+		/* restart: stop, then start; each waits for its state */
+		if ((strcmp(action, "start") != 0 && st != CR_SVC_STOPPED &&
+		    !cr_sys_service_stop(name, CR_SVC_SETTLE_MS, err)) ||
+		    (strcmp(action, "stop") != 0 && !(strcmp(action, "start") ==
+		    0 && st == CR_SVC_RUNNING) &&
+		    !cr_sys_service_start(name, CR_SVC_SETTLE_MS, err)))
+			goto out;
+	} else if (!run_tool(b, name, action, &res, err)) {
 		goto out;
-	if (!cr_proc_succeeded(&res)) {
+	} else if (!cr_proc_succeeded(&res)) {
 		tool_error(err, b, name, action, &res, "the command failed");
 		goto out;
 	}
-	until = now_ms() + CR_SVC_SETTLE_MS;
+	until = cr_sys_now_ms() + CR_SVC_SETTLE_MS;
 	for (;;) {
 		st = state_of(b, name, err);
 		if (err != NULL && err->set)
 			goto out;
 		if (want == CR_SVC_RUNNING ? st == CR_SVC_RUNNING : st != CR_SVC_RUNNING)
 			break;
-		if (now_ms() >= until) {
+		if (cr_sys_now_ms() >= until) {
 			tool_error(err, b, name, action, &res, want == CR_SVC_RUNNING ?
 			    "the command succeeded but the service is not running" :
 			    "the command succeeded but the service is still running");
 			cr_err_detail_new(err, "state", cr_json_str(cr_service_state_name(st)));
 			goto out;
 		}
-		poll(NULL, 0, SVC_POLL_MS);
+		cr_sys_sleep_ms(SVC_POLL_MS);
 	}
 	ok = true;
 out:
@@ -347,151 +355,6 @@ bool
 cr_service_restart(const char *name, cr_err *err)
 {
 	return act(name, "restart", CR_SVC_RUNNING, err);
-}
-
-/* comm and ppid from /proc/<pid>/stat: "pid (comm) state ppid ...". */
-static bool
-proc_stat(pid_t pid, char *comm, size_t len, pid_t *ppid)
-{
-	char path[64], buf[512], *open_p, *close_p;
-	ssize_t n;
-	size_t clen;
-	int fd, pp;
-	bool ok = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		goto out;
-	buf[n] = '\0';
-	if ((open_p = strchr(buf, '(')) == NULL ||
-	    (close_p = strrchr(buf, ')')) == NULL || close_p < open_p)
-		goto out;
-	if (sscanf(close_p + 1, " %*c %d", &pp) != 1)
-		goto out;
-	clen = (size_t)(close_p - open_p - 1);
-	if (clen >= len)
-		clen = len - 1;
-	memcpy(comm, open_p + 1, clen);
-	comm[clen] = '\0';
-	*ppid = (pid_t)pp;
-	ok = true;
-out:
-	close(fd);
-	return ok;
-}
-
-bool
-cr_under_pxp_agent(void)
-{
-	char comm[64];
-	pid_t pid = getppid(), ppid;
-	int i;
-
-	for (i = 0; i < ANCESTORS_MAX && pid > 0; i++) {
-		if (!proc_stat(pid, comm, sizeof(comm), &ppid))
-			return false;
-		if (strcmp(comm, "pxp-agent") == 0)
-			return true;
-		if (pid == 1)
-			break;
-		pid = ppid;
-	}
-	return false;
-}
-
-/* The grandchild: no stdio, no inherited descriptors, its own session. */
-static void
-detach_io(void)
-{
-	sigset_t none;
-	int fd;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
-	closefrom(3);
-#else
-	for (fd = 3; fd < 65536; fd++)
-		close(fd);
-#endif
-	if (chdir("/") != 0) {
-		/* nothing to do: the restart does not depend on the cwd */
-	}
-}
-
-static void
-detached_restart(const char *name, unsigned delay_s)
-{
-	struct timespec ts = { .tv_sec = (time_t)delay_s, .tv_nsec = 0 };
-	cr_err err;
-	bool ok;
-
-	cr_err_init(&err);
-	prctl(PR_SET_NAME, "cert_regen", 0, 0, 0);	/* not CR_LOCK_COMM */
-	detach_io();
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-	ok = cr_service_restart(name, &err);
-	openlog("cert_regen", LOG_PID, LOG_DAEMON);
-	if (ok)
-		syslog(LOG_NOTICE, "restarted service %s", name);
-	else
-		syslog(LOG_ERR, "restart of service %s failed: %s", name, err.msg);
-	closelog();
-	cr_err_clear(&err);
-	_exit(ok ? 0 : 1);
-}
-
-bool
-cr_restart_detached(const char *name, unsigned delay_s, cr_err *err)
-{
-	pid_t pid, r, p2;
-	int status = 0;
-	bool ok = false;
-
-	if (!cr_service_name_valid(name)) {
-		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
-		    "invalid service name '%s'", name ? name : "");
-		goto out;
-	}
-	fflush(NULL);
-	if ((pid = fork()) == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot fork to restart %s", name);
-		goto out;
-	}
-	if (pid == 0) {
-		if (setsid() == -1)
-			_exit(1);
-		p2 = fork();
-		if (p2 == 0)
-			detached_restart(name, delay_s);
-		_exit(p2 == -1 ? 1 : 0);
-	}
-	do
-		r = waitpid(pid, &status, 0);
-	while (r == -1 && errno == EINTR);
-	if (r == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		cr_err_set(err, CR_KIND_IO, "cannot start a detached process to "
-		    "restart %s", name);
-		goto out;
-	}
-	ok = true;
-out:
-	return ok;
 }
 
 static const char *const default_services[] = {

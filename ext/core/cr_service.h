@@ -30,7 +30,9 @@
 /* start: wait this long for "running" */
 
 enum cr_svc_state { CR_SVC_ABSENT, CR_SVC_STOPPED, CR_SVC_RUNNING, CR_SVC_UNKNOWN };
-enum cr_svc_backend { CR_SVC_AUTO = 0, CR_SVC_SYSTEMD, CR_SVC_SYSV };
+/* SCM: Windows' Service Control Manager (sys/cr_sys_proc.h), the
+ * backend there; a service it does not know is ABSENT, as on Linux. */
+enum cr_svc_backend { CR_SVC_AUTO = 0, CR_SVC_SYSTEMD, CR_SVC_SYSV, CR_SVC_SCM };
 
 bool cr_service_name_valid(const char *name);
 /* "absent", "stopped", "running", "unknown". */

@@ -23,25 +23,6 @@
 #define MODE_PUBLIC 0644
 #define MODE_KEY 0640
 
-const char *
-cr_swap_relative(const char *ssldir, const char *path, const char *setting,
-    cr_err *err)
-{
-	size_t n = strlen(ssldir);
-
-	while (n > 1 && ssldir[n - 1] == '/')
-		n--;
-	if (path == NULL || strncmp(path, ssldir, n) != 0 || path[n] != '/' ||
-	    path[n + 1] == '\0') {
-		cr_err_set(err, CR_KIND_SETTINGS,
-		    "%s (%s) is not inside the ssldir %s: cert_regen replaces "
-		    "the ssldir as a whole, so keep Puppet's default layout "
-		    "for this setting", setting, path ? path : "unset", ssldir);
-		return NULL;
-	}
-	return path + n + 1;
-}
-
 /* Owner of an existing file in dir/rel, or (uid_t)-1/(gid_t)-1. */
 static void
 owner_of(const char *path, uid_t *uid, gid_t *gid)

@@ -14,6 +14,15 @@
 #ifdef _WIN32
 #include <direct.h>
 #include <process.h>
+#include <windows.h>
+/* This Windows is wine (which keeps no DACL: it maps one to Unix modes). */
+static inline int
+tp_under_wine(void)
+{
+	HMODULE nt = GetModuleHandleA("ntdll.dll");
+
+	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
+}
 #define tp_mkdir(p) _mkdir(p)
 #define tp_rmdir(p) _rmdir(p)
 #define tp_getpid() _getpid()
@@ -25,6 +34,7 @@ tp_setenv(const char *n, const char *v)
 #else
 #include <sys/stat.h>
 #include <unistd.h>
+#define tp_under_wine() 0
 #define tp_mkdir(p) mkdir((p), 0700)
 #define tp_rmdir(p) rmdir(p)
 #define tp_getpid() getpid()

@@ -175,14 +175,6 @@ assert_puppet_dacl(const char *path, bool protected_)
 	LocalFree(sd);
 }
 
-static bool
-under_wine(void)
-{
-	HMODULE nt = GetModuleHandleA("ntdll.dll");
-
-	return nt != NULL && GetProcAddress(nt, "wine_get_version") != NULL;
-}
-
 /*
  * What wine (8) models of a DACL: it keeps none, it maps the DACL it is
  * given to the Unix mode bits and reads back SYSTEM plus the owner (the
@@ -228,7 +220,7 @@ assert_private(const char *path, const struct cr_sys_stat *st,
     bool protected_)
 {
 #ifdef _WIN32
-	if (under_wine()) {
+	if (tp_under_wine()) {
 		assert_wine_private(path);
 		return;
 	}
@@ -312,7 +304,7 @@ private_dir_is_private_inside(void **state)
 	 * does not model inheritance: checked on Windows only) */
 	assert_true(cr_sys_write_new(f, "C\n", 2, false, &e));
 	assert_int_equal(type_of(t, "ssl/cert.pem", &st), CR_SYS_FILE);
-	if (!under_wine()) {
+	if (!tp_under_wine()) {
 		assert_true(st.private_access);
 		assert_puppet_dacl(f, false);
 	}
@@ -340,6 +332,60 @@ identity_dir(const struct t *t, const char *name, const char *content)
 	cr_err_init(&e);
 	assert_true(cr_sys_mkdir(d, true, &e));
 	assert_true(cr_sys_write_new(f, content, strlen(content), true, &e));
+	free(f);
+	free(d);
+}
+
+/* cr_sys_secret_new: a private key's file, new, exactly the content;
+ * POSIX exactly the mode asked, Windows private whatever the mode. */
+static void
+secret_new_is_exclusive(void **state)
+{
+	struct t *t = *state;
+	char *k = in(t, "key.pem");
+	struct cr_sys_stat st;
+	cr_err e;
+
+	cr_err_init(&e);
+	if (!cr_sys_secret_new(k, "KEY\n", 4, 0640, -1, -1, &e))
+		fail_msg("%s", e.msg);
+	assert_content(t, "key.pem", "KEY\n");
+	assert_int_equal(type_of(t, "key.pem", &st), CR_SYS_FILE);
+#ifdef _WIN32
+	assert_private(k, &st, true);
+#else
+	assert_int_equal(st.mode & 0777, 0640);
+#endif
+	assert_false(cr_sys_secret_new(k, "X", 1, 0600, -1, -1, &e));
+	assert_string_equal(e.kind, CR_KIND_IO);
+	cr_err_clear(&e);
+	assert_content(t, "key.pem", "KEY\n");
+	free(k);
+}
+
+/* cr_sys_remove: a file, an empty directory; missing is no error; a
+ * directory that still holds something stays. */
+static void
+remove_takes_one_entry(void **state)
+{
+	struct t *t = *state;
+	char *d = in(t, "d"), *f = in(t, "d/f");
+	struct cr_sys_stat st;
+	cr_err e;
+
+	cr_err_init(&e);
+	assert_true(cr_sys_mkdir(d, false, &e));
+	assert_true(cr_sys_write_new(f, "x", 1, true, &e));
+	assert_false(cr_sys_remove(d, &e));	/* not empty */
+	assert_string_equal(e.kind, CR_KIND_IO);
+	cr_err_clear(&e);
+	assert_int_equal(type_of(t, "d/f", &st), CR_SYS_FILE);
+	assert_true(cr_sys_remove(f, &e));
+	assert_int_equal(type_of(t, "d/f", &st), CR_SYS_MISSING);
+	assert_true(cr_sys_remove(f, &e));	/* missing: nothing to do */
+	assert_true(cr_sys_remove(d, &e));
+	assert_int_equal(type_of(t, "d", &st), CR_SYS_MISSING);
+	assert_false(e.set);
 	free(f);
 	free(d);
 }
@@ -444,7 +490,7 @@ services_through_scm(void **state)
 	assert_string_equal(e.kind, "cert_regen/service-error");
 	assert_non_null(strstr(e.msg, "does not exist"));
 	cr_err_clear(&e);
-	if (!under_wine())
+	if (!tp_under_wine())
 		return;
 	/* wine has no Puppet: both services the flow stops are absent,
 	 * while wine's own RPC service is known to the SCM */
@@ -480,6 +526,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(private_dir_is_private_inside,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(exchange_swaps_two_dirs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(remove_takes_one_entry, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(secret_new_is_exclusive, setup,
 		    teardown),
 #ifdef _WIN32
 		cmocka_unit_test_setup_teardown(exchange_finish_after_aside,

@@ -30,9 +30,9 @@ enum cr_sys_svc {
 /* "absent", "stopped", "running", "pending". */
 const char *cr_sys_svc_name(enum cr_sys_svc s);
 
-#ifdef _WIN32
 /*
- * The Service Control Manager (Windows only): the state of service name
+ * The Service Control Manager (Windows; on POSIX these answer
+ * CR_KIND_UNSUPPORTED_PLATFORM: cr_service.c runs systemd or SysV there): the state of service name
  * (OpenSCManagerW, OpenServiceW, QueryServiceStatusEx; a service that
  * does not exist is CR_SYS_SVC_ABSENT, as on Linux); stop
  * (ControlService SERVICE_CONTROL_STOP) and start (StartServiceW), each
@@ -44,6 +44,10 @@ bool cr_sys_service_query(const char *name, enum cr_sys_svc *state,
 bool cr_sys_service_stop(const char *name, unsigned timeout_ms, cr_err *err);
 bool cr_sys_service_start(const char *name, unsigned timeout_ms,
     cr_err *err);
-#endif
+
+/* This process's id; sleep ms milliseconds; a monotonic clock in ms. */
+unsigned long cr_sys_getpid(void);
+void cr_sys_sleep_ms(long ms);
+long cr_sys_now_ms(void);
 
 #endif

@@ -29,6 +29,18 @@ bool cr_sys_write_new(const char *path, const void *data, size_t len,
     bool private_, cr_err *err);
 
 /*
+ * Creates the secret file path (a private key), which must not exist (a
+ * link there is not followed), with data.  POSIX: open O_EXCL|O_NOFOLLOW|
+ * O_NOCTTY, chown to uid/gid unless both are -1, exactly mode (at most
+ * 0640: Puppet's group may read a key), fsync of the file and of its
+ * directory; a failed creation removes the file only while it is still
+ * the one created.  Windows: private (Puppet's DACL; mode, uid and gid
+ * are POSIX's), as cr_sys_write_new.  The caller cleanses data.
+ */
+bool cr_sys_secret_new(const char *path, const void *data, size_t len,
+    unsigned mode, long uid, long gid, cr_err *err);
+
+/*
  * Installs data at path atomically: a new temp file beside it written and
  * flushed as cr_sys_write_new does, then renamed over path (POSIX
  * rename + fsync of the directory; Windows MoveFileExW with
@@ -40,6 +52,15 @@ bool cr_sys_install_file(const char *path, const void *data, size_t len,
 
 /* Creates directory path, which must not exist (details.exists). */
 bool cr_sys_mkdir(const char *path, bool private_, cr_err *err);
+
+/*
+ * Removes the file, the empty directory or the link (symlink, junction:
+ * the link itself, never its target) at path.  A missing path is not an
+ * error.  POSIX unlink, or rmdir for a directory; Windows DeleteFileW or
+ * RemoveDirectoryW (a read-only attribute cleared first, as Puppet's own
+ * files may carry it).
+ */
+bool cr_sys_remove(const char *path, cr_err *err);
 
 /*
  * Exchanges the directories a and b (same volume): afterwards a holds

@@ -129,3 +129,33 @@ cr_sys_pid_alive(unsigned long pid)
 {
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
+
+static bool
+no_scm(const char *name, cr_err *err)
+{
+	cr_err_set(err, CR_KIND_UNSUPPORTED_PLATFORM, "there is no Service "
+	    "Control Manager here (service %s): cr_service.c drives systemd "
+	    "or SysV init on this platform", name);
+	return false;
+}
+
+bool
+cr_sys_service_query(const char *name, enum cr_sys_svc *state, cr_err *err)
+{
+	*state = CR_SYS_SVC_ABSENT;
+	return no_scm(name, err);
+}
+
+bool
+cr_sys_service_stop(const char *name, unsigned timeout_ms, cr_err *err)
+{
+	(void)timeout_ms;
+	return no_scm(name, err);
+}
+
+bool
+cr_sys_service_start(const char *name, unsigned timeout_ms, cr_err *err)
+{
+	(void)timeout_ms;
+	return no_scm(name, err);
+}

@@ -55,6 +55,86 @@ cr_sys_write_new(const char *path, const void *data, size_t len,
 	return ok;
 }
 
+/* Unlinks path only if it is still the file we created (mine). */
+static void
+unlink_ours(const char *path, const struct stat *mine)
+{
+	struct stat now;
+
+	if (lstat(path, &now) == 0 && now.st_dev == mine->st_dev &&
+	    now.st_ino == mine->st_ino)
+		unlink(path);
+}
+
+bool
+cr_sys_secret_new(const char *path, const void *data, size_t len,
+    unsigned mode, long uid, long gid, cr_err *err)
+{
+	bool ok = false, created = false;
+	char *dir = NULL, *slash;
+	struct stat mine;
+	int fd, rc;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, (mode_t)mode)) == -1) {
+		int saved = errno;
+		cr_err_errno(err, CR_KIND_IO, saved, saved == EEXIST ?
+		    "refusing to create key %s: something (a file or a "
+		    "symlink) is already there" : "cannot create key %s", path);
+		return false;
+	}
+	if (fstat(fd, &mine) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot stat %s", path);
+		unlink(path);	/* just created by us (O_EXCL) */
+		goto out;
+	}
+	created = true;
+	if ((uid != -1 || gid != -1) &&
+	    fchown(fd, (uid_t)uid, (gid_t)gid) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot chown %s", path);
+		goto out;
+	}
+	/* exactly mode, whatever the umask */
+	if (fchmod(fd, (mode_t)mode) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
+		goto out;
+	}
+	if (!cr_write_all(fd, data, len)) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s", path);
+		goto out;
+	}
+	if (fsync(fd) == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync %s", path);
+		goto out;
+	}
+	if ((dir = strdup(path)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "no memory for %s", path);
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	rc = close(fd);
+	fd = -1;
+	if (rc == -1) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot close %s", path);
+		goto out;
+	}
+	if (!cr_dir_fsync(dir, err))
+		goto out;
+	ok = true;
+out:
+	if (fd != -1)
+		close(fd);
+	if (!ok && created)
+		unlink_ours(path, &mine);
+	free(dir);
+	return ok;
+}
+
 bool
 cr_sys_install_file(const char *path, const void *data, size_t len,
     bool private_, cr_err *err)
@@ -79,6 +159,26 @@ cr_sys_mkdir(const char *path, bool private_, cr_err *err)
 	if (chmod(path, mode) == -1) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
 		rmdir(path);
+		return false;
+	}
+	return true;
+}
+
+bool
+cr_sys_remove(const char *path, cr_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return true;
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot stat %s", path);
+		return false;
+	}
+	if ((S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path)) == -1 &&
+	    errno != ENOENT) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot remove %s", path);
+		cr_err_next(err, "remove %s by hand, then rerun", path);
 		return false;
 	}
 	return true;

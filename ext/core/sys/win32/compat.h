@@ -13,6 +13,10 @@
  * _POSIX_THREAD_SAFE_FUNCTIONS (set in ext/Makefile). */
 #define timegm(tm) _mkgmtime(tm)
 
+/* owners of cr_fs.h's installs, ignored on Windows (the DACL decides) */
+typedef int uid_t;
+typedef int gid_t;
+
 char *strndup(const char *s, size_t n);
 void *memmem(const void *hay, size_t hlen, const void *needle, size_t nlen);
 

@@ -150,6 +150,17 @@ move(const char *from, const char *to, DWORD flags, cr_err *err)
 }
 
 bool
+cr_sys_secret_new(const char *path, const void *data, size_t len,
+    unsigned mode, long uid, long gid, cr_err *err)
+{
+	/* a key is private on Windows whatever POSIX's group may read */
+	(void)mode;
+	(void)uid;
+	(void)gid;
+	return cr_sys_write_new(path, data, len, true, err);
+}
+
+bool
 cr_sys_install_file(const char *path, const void *data, size_t len,
     bool private_, cr_err *err)
 {
@@ -208,6 +219,41 @@ cr_sys_mkdir(const char *path, bool private_, cr_err *err)
 	}
 	if (sd != NULL)
 		LocalFree(sd);
+	free(w);
+	return ok;
+}
+
+bool
+cr_sys_remove(const char *path, cr_err *err)
+{
+	wchar_t *w = cr_sys_wide_new(path);
+	DWORD attr, code = 0;
+	bool ok = false;
+
+	if (w == NULL) {
+		cr_err_set(err, CR_KIND_IO, "%s is not a valid UTF-8 path: "
+		    "use a path Windows can name", path);
+		return false;
+	}
+	attr = GetFileAttributesW(w);
+	if (attr == INVALID_FILE_ATTRIBUTES) {
+		code = GetLastError();
+		ok = cr_sys_win_missing(code);
+	} else {
+		if ((attr & FILE_ATTRIBUTE_READONLY) != 0)
+			SetFileAttributesW(w, attr & ~(DWORD)FILE_ATTRIBUTE_READONLY);
+		/* a directory link is removed as a directory: the link, not
+		 * what it points to */
+		ok = (attr & FILE_ATTRIBUTE_DIRECTORY) != 0 ?
+		    RemoveDirectoryW(w) != 0 : DeleteFileW(w) != 0;
+		if (!ok) {
+			code = GetLastError();
+			ok = cr_sys_win_missing(code);
+		}
+	}
+	if (!ok)
+		cr_sys_win_error(err, code, "cannot remove", path,
+		    "close what holds it open, remove it by hand, then rerun");
 	free(w);
 	return ok;
 }
