@@ -37,6 +37,9 @@ typedef struct cr_err {
 /* Every other kind, by the module that returns it: the one list (the
  * registry in cr_err.c gives each its default next step; lint checks
  * both against README's Troubleshooting table). */
+/* sys/cr_sys_fs: a path that must not be followed is a symlink or
+ * reparse point */
+#define CR_KIND_PATH_SYMLINK "cert_regen/path-symlink"
 /* cr_ca_admin */
 #define CR_KIND_CA_PARTIAL "cert_regen/ca-partial-failure"
 #define CR_KIND_FP_MISMATCH "cert_regen/fingerprint-mismatch"

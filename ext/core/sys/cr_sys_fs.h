@@ -58,9 +58,6 @@ const char *cr_sys_ftype_name(enum cr_sys_ftype t);
 bool cr_sys_read_file(const char *path, size_t max, unsigned flags,
     char **buf, size_t *len, cr_err *err);
 
-/* A path that must not be followed is a symlink or reparse point. */
-#define CR_KIND_PATH_SYMLINK "cert_regen/path-symlink"
-
 /*
  * Type, size, owner and access of path (flags: follow or not).  1 when it
  * exists, 0 when it does not (st->type = CR_SYS_MISSING), -1 on error
