@@ -45,6 +45,26 @@ tp_setenv(const char *n, const char *v)
 }
 #endif
 
+/* Makes a new directory "<TEMP, else TMPDIR, else /tmp (. on Windows)>/
+ * cr-<tag>-<pid>-<n>" and writes its path into dir; 0 on success. */
+static inline int
+tp_tempdir(char *dir, size_t size, const char *tag)
+{
+	static unsigned n;
+	const char *tmp = getenv("TEMP");
+
+	if (tmp == NULL || *tmp == '\0')
+		tmp = getenv("TMPDIR");
+	if (tmp == NULL || *tmp == '\0')
+#ifdef _WIN32
+		tmp = ".";
+#else
+		tmp = "/tmp";
+#endif
+	snprintf(dir, size, "%s/cr-%s-%d-%u", tmp, tag, (int)tp_getpid(), n++);
+	return tp_mkdir(dir);
+}
+
 /* Writes len bytes of data to path (created or truncated); 0 on success. */
 static inline int
 tp_write(const char *path, const char *data, size_t len)

@@ -2,9 +2,9 @@
  * test_fs_tree.c - cr_fs.h's ssldir tree copy / compare / remove, mkdir -p
  * and atomic installs, the same suite on POSIX (cr_fs.c, under ASan/UBSan)
  * and on Windows (sys/win32/cr_fs_win.c on the platform seam, the mingw
- * build run under wine): one behaviour, two implementations.  The tree
- * removal of the teardown is cr_tree_remove itself, checked by
- * remove_takes_the_whole_tree.
+ * build run under wine): one behaviour, two implementations.  The
+ * fixture (sys_fixture.h) removes its directory through the seam, not with
+ * the cr_tree_remove under test (remove_takes_the_whole_tree checks that).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,30 +18,9 @@
 
 #include "cr_fs.h"
 #include "plat.h"
+#include "sys_fixture.h"
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
-
-struct t {
-	char dir[512];
-};
-
-static char *
-in(const struct t *t, const char *name)
-{
-	char *p = cr_sys_path_join(t->dir, name);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void
-put(const struct t *t, const char *name, const char *data)
-{
-	char *p = in(t, name);
-
-	assert_int_equal(tp_write(p, data, strlen(data)), 0);
-	free(p);
-}
 
 static void
 dir(const struct t *t, const char *name)
@@ -113,43 +92,6 @@ assert_differs(const struct t *t, const char *difference, const char *path)
 	cr_err_clear(&e);
 	free(a);
 	free(b);
-}
-
-static int
-setup(void **state)
-{
-	struct t *t = calloc(1, sizeof(*t));
-	const char *tmp = getenv("TEMP");
-	static unsigned n;
-
-	if (t == NULL)
-		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = getenv("TMPDIR");
-	if (tmp == NULL || *tmp == '\0')
-		tmp = cr_sys_windows() ? "." : "/tmp";
-	snprintf(t->dir, sizeof(t->dir), "%s/cr-fstree-%d-%u", tmp,
-	    (int)tp_getpid(), n++);
-	if (tp_mkdir(t->dir) != 0) {
-		free(t);
-		return -1;
-	}
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct t *t = *state;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (!cr_tree_remove(t->dir, &e))
-		fprintf(stderr, "teardown: %s\n", e.msg);
-	cr_err_clear(&e);
-	free(t);
-	return 0;
 }
 
 static void
@@ -304,6 +246,18 @@ write_atomic_replaces_and_is_private(void **state)
 	assert_int_equal(st.mode & 0777, 0600);
 #endif
 	free(p);
+}
+
+static int
+setup(void **state)
+{
+	return fixture_setup(state, "fstree");
+}
+
+static int
+teardown(void **state)
+{
+	return fixture_teardown(state);
 }
 
 int

@@ -21,6 +21,7 @@
 
 #include "cr_lock.h"
 #include "plat.h"
+#include "sys_fixture.h"
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
 #include "sys/cr_sys_lock.h"
@@ -29,21 +30,8 @@
 /* No process has this pid on Linux (above pid_max) nor on Windows. */
 #define DEAD_PID "2147483633"
 
-struct t {
-	char dir[512];
-};
-
-static char *
-in(const struct t *t, const char *name)
-{
-	char *p = cr_sys_path_join(t->dir, name);
-
-	assert_non_null(p);
-	return p;
-}
-
 static void
-put(const char *path, const char *data)
+put_path(const char *path, const char *data)
 {
 	assert_int_equal(tp_write(path, data, strlen(data)), 0);
 }
@@ -70,50 +58,6 @@ type_at(const char *path)
 	cr_err_init(&e);
 	assert_int_not_equal(cr_sys_stat(path, CR_SYS_NOFOLLOW, &st, &e), -1);
 	return st.type;
-}
-
-static int
-setup(void **state)
-{
-	struct t *t = calloc(1, sizeof(*t));
-	const char *tmp = getenv("TEMP");
-	static unsigned n;
-
-	if (t == NULL)
-		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = getenv("TMPDIR");
-	if (tmp == NULL || *tmp == '\0')
-		tmp = cr_sys_windows() ? "." : "/tmp";
-	snprintf(t->dir, sizeof(t->dir), "%s/cr-lockfiles-%d-%u", tmp,
-	    (int)tp_getpid(), n++);
-	if (tp_mkdir(t->dir) != 0) {
-		free(t);
-		return -1;
-	}
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct t *t = *state;
-	char **names = NULL, *p;
-	size_t count = 0;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (cr_sys_list_dir(t->dir, 100, &names, &count, &e))
-		for (size_t i = 0; i < count; i++) {
-			p = in(t, names[i]);
-			cr_sys_remove(p, NULL);
-			free(p);
-		}
-	cr_sys_names_free(names, count);
-	cr_sys_remove(t->dir, NULL);
-	free(t);
-	return 0;
 }
 
 static void
@@ -146,7 +90,7 @@ stale_lock_is_taken_over(void **state)
 	cr_lock *l;
 	cr_err e;
 
-	put(p, DEAD_PID "\n");
+	put_path(p, DEAD_PID "\n");
 	cr_err_init(&e);
 	l = cr_lock_acquire(p, 0, &e);
 	if (l == NULL)
@@ -168,7 +112,7 @@ lock_being_written_is_waited_for(void **state)
 	long t0;
 	cr_err e;
 
-	put(p, "");	/* created, no pid yet: another process writes it */
+	put_path(p, "");	/* created, no pid yet: another process writes it */
 	cr_err_init(&e);
 	t0 = cr_sys_now_ms();
 	assert_null(cr_lock_acquire(p, 300, &e));
@@ -211,7 +155,7 @@ release_leaves_another_holders_lock(void **state)
 		fail_msg("%s", e.msg);
 	/* someone removed ours and took the lock meanwhile */
 	assert_true(cr_sys_remove(p, &e));
-	put(p, "4242");
+	put_path(p, "4242");
 	cr_lock_release(l);
 	got = slurp(p);
 	assert_string_equal(got, "4242");
@@ -248,18 +192,30 @@ agent_disabled_lock_is_read(void **state)
 	assert_true(cr_agent_disabled(p, &disabled, &msg, &e));
 	assert_false(disabled);
 	assert_null(msg);
-	put(p, "{\"disabled_message\":\"certificate regeneration\"}");
+	put_path(p, "{\"disabled_message\":\"certificate regeneration\"}");
 	assert_true(cr_agent_disabled(p, &disabled, &msg, &e));
 	assert_true(disabled);
 	assert_string_equal(msg, "certificate regeneration");
 	free(msg);
 	msg = NULL;
-	put(p, "not json");	/* disabled, no message */
+	put_path(p, "not json");	/* disabled, no message */
 	assert_true(cr_agent_disabled(p, &disabled, &msg, &e));
 	assert_true(disabled);
 	assert_null(msg);
 	assert_false(e.set);
 	free(p);
+}
+
+static int
+setup(void **state)
+{
+	return fixture_setup(state, "lockfiles");
+}
+
+static int
+teardown(void **state)
+{
+	return fixture_teardown(state);
 }
 
 int

@@ -15,76 +15,9 @@
 
 #include "cr_fs_read.h"
 #include "plat.h"
+#include "sys_fixture.h"
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
-
-struct t {
-	char dir[512];
-};
-
-static char *
-in(const struct t *t, const char *name)
-{
-	char *p = cr_sys_path_join(t->dir, name);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void
-put(const struct t *t, const char *name, const char *data)
-{
-	char *p = in(t, name);
-
-	assert_int_equal(tp_write(p, data, strlen(data)), 0);
-	free(p);
-}
-
-static int
-setup(void **state)
-{
-	struct t *t = calloc(1, sizeof(*t));
-	const char *tmp = getenv("TEMP");
-	static unsigned n;
-
-	if (t == NULL)
-		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = getenv("TMPDIR");
-	if (tmp == NULL || *tmp == '\0')
-		tmp = cr_sys_windows() ? "." : "/tmp";
-	snprintf(t->dir, sizeof(t->dir), "%s/cr-sysfs-%d-%u", tmp,
-	    (int)tp_getpid(), n++);
-	if (tp_mkdir(t->dir) != 0) {
-		free(t);
-		return -1;
-	}
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct t *t = *state;
-	char **names = NULL, *p;
-	size_t n = 0, i;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (cr_sys_list_dir(t->dir, 1000, &names, &n, &e))
-		for (i = 0; i < n; i++) {
-			p = in(t, names[i]);
-			if (remove(p) != 0)
-				tp_rmdir(p);
-			free(p);
-		}
-	cr_sys_names_free(names, n);
-	cr_err_clear(&e);
-	tp_rmdir(t->dir);
-	free(t);
-	return 0;
-}
 
 static void
 read_whole_file(void **state)
@@ -334,6 +267,18 @@ win32_owner(void **state)
 #endif
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+static int
+setup(void **state)
+{
+	return fixture_setup(state, "sysfs");
+}
+
+static int
+teardown(void **state)
+{
+	return fixture_teardown(state);
+}
 
 int
 main(void)

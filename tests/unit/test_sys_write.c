@@ -23,23 +23,11 @@
 #endif
 
 #include "plat.h"
+#include "sys_fixture.h"
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
 #include "sys/cr_sys_proc.h"
 #include "sys/cr_sys_write.h"
-
-struct t {
-	char dir[512];
-};
-
-static char *
-in(const struct t *t, const char *name)
-{
-	char *p = cr_sys_path_join(t->dir, name);
-
-	assert_non_null(p);
-	return p;
-}
 
 /* The whole content of path, as a new string. */
 static char *
@@ -75,64 +63,6 @@ type_of(const struct t *t, const char *name, struct cr_sys_stat *st)
 	assert_int_not_equal(cr_sys_stat(p, CR_SYS_NOFOLLOW, st, &e), -1);
 	free(p);
 	return st->type;
-}
-
-static void
-rm_tree(const char *path)
-{
-	char **names = NULL, *p;
-	size_t n = 0, i;
-	struct cr_sys_stat st;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (cr_sys_stat(path, CR_SYS_NOFOLLOW, &st, &e) == 1 &&
-	    st.type == CR_SYS_DIR) {
-		if (cr_sys_list_dir(path, 1000, &names, &n, &e))
-			for (i = 0; i < n; i++) {
-				p = cr_sys_path_join(path, names[i]);
-				rm_tree(p);
-				free(p);
-			}
-		cr_sys_names_free(names, n);
-		tp_rmdir(path);
-	} else {
-		remove(path);
-	}
-	cr_err_clear(&e);
-}
-
-static int
-setup(void **state)
-{
-	struct t *t = calloc(1, sizeof(*t));
-	const char *tmp = getenv("TEMP");
-	static unsigned n;
-
-	if (t == NULL)
-		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = getenv("TMPDIR");
-	if (tmp == NULL || *tmp == '\0')
-		tmp = cr_sys_windows() ? "." : "/tmp";
-	snprintf(t->dir, sizeof(t->dir), "%s/cr-syswrite-%d-%u", tmp,
-	    (int)tp_getpid(), n++);
-	if (tp_mkdir(t->dir) != 0) {
-		free(t);
-		return -1;
-	}
-	*state = t;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct t *t = *state;
-
-	rm_tree(t->dir);
-	free(t);
-	return 0;
 }
 
 #ifdef _WIN32
@@ -513,6 +443,18 @@ pid_of_lock_file(void **state)
 	assert_false(cr_sys_pid_alive(0x7ffffff1UL));
 	assert_string_equal(cr_sys_svc_name(CR_SYS_SVC_ABSENT), "absent");
 	assert_string_equal(cr_sys_svc_name(CR_SYS_SVC_PENDING), "pending");
+}
+
+static int
+setup(void **state)
+{
+	return fixture_setup(state, "syswrite");
+}
+
+static int
+teardown(void **state)
+{
+	return fixture_teardown(state);
 }
 
 int

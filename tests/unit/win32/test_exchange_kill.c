@@ -84,16 +84,8 @@ static int
 setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
-	const char *tmp = getenv("TEMP");
-	static unsigned n;
 
-	if (t == NULL)
-		return -1;
-	if (tmp == NULL || *tmp == '\0')
-		tmp = ".";
-	snprintf(t->dir, sizeof(t->dir), "%s/cr-xchgkill-%d-%u", tmp,
-	    (int)tp_getpid(), n++);
-	if (tp_mkdir(t->dir) != 0) {
+	if (t == NULL || tp_tempdir(t->dir, sizeof(t->dir), "xchgkill") != 0) {
 		free(t);
 		return -1;
 	}
