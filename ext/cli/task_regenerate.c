@@ -65,6 +65,20 @@ regenerate_run(json_t *params, cr_err *err)
 	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
 	if (o.lock_timeout_ms > 0)
 		o.lock_timeout_ms *= 1000;
+#ifdef _WIN32
+	/* cr_proc_run is not built for Windows yet (sys/win32/cr_proc.c):
+	 * refused before anything changes, not after the regeneration */
+	if (o.run_puppet) {
+		cr_err_set(err, CR_KIND_UNSUPPORTED_PLATFORM, "run_puppet=true "
+		    "is not supported on Windows yet: cert_regen cannot run "
+		    "puppet agent there");
+		cr_err_detail_new(err, "parameter", json_string("run_puppet"));
+		cr_err_next(err, "run the task again without run_puppet (or "
+		    "with run_puppet=false), then run `puppet agent -t` as "
+		    "Administrator; nothing was changed");
+		return NULL;
+	}
+#endif
 	if (o.key_type != NULL && strcmp(o.key_type, "rsa") != 0 &&
 	    strcmp(o.key_type, "ec") != 0) {
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,

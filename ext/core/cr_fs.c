@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,6 +742,42 @@ cr_mkdir_p_nofollow(const char *path, mode_t mode, cr_err *err)
 out:
 	free(buf);
 	return dfd;
+}
+
+bool
+cr_tree_copy_nofollow(const char *src, const char *dst, cr_err *err)
+{
+	char *parent = strdup(dst);
+	const char *base;
+	bool ok = false;
+	int pfd = -1;
+
+	if (parent == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((pfd = cr_mkdir_p_nofollow(dirname(parent), 0700, err)) == -1)
+		goto out;
+	base = strrchr(dst, '/') ? strrchr(dst, '/') + 1 : dst;
+	ok = cr_tree_copy_at(src, pfd, base, dst, err);
+out:
+	if (pfd != -1)
+		close(pfd);
+	free(parent);
+	return ok;
+}
+
+int
+cr_file_meta(const char *path, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	*mode = st.st_mode & 07777;
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 1;
 }
 
 /* ---- compare ----------------------------------------------------------- */

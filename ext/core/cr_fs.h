@@ -54,6 +54,24 @@ bool cr_tree_copy_at(const char *src, int pfd, const char *name,
     const char *dst, cr_err *err);
 #endif
 
+/*
+ * The permission bits and owner of path, not followed when it is a
+ * symlink: 1, 0 when path does not exist, -1 on another error (errno
+ * set).  Windows: mode 0600 when only its owner, SYSTEM and Administrators
+ * may read it, else 0644, and uid/gid (uid_t)-1/(gid_t)-1 (the DACL
+ * decides, cr_file_write_atomic takes only private or not).
+ */
+int cr_file_meta(const char *path, mode_t *mode, uid_t *uid, gid_t *gid);
+
+/*
+ * cr_tree_copy to dst after dst's parent directories were made (missing
+ * ones 0700, private on Windows) following no symlink: CR_KIND_PATH_SYMLINK
+ * with details.path when a component is one (POSIX: openat(O_NOFOLLOW) from
+ * "/", the copy made under the open parent; Windows: each component looked
+ * at without following a reparse point, then made).
+ */
+bool cr_tree_copy_nofollow(const char *src, const char *dst, cr_err *err);
+
 /* Depth and size bounds of the tree functions below. */
 #define CR_TREE_MAX_DEPTH 32
 #define CR_TREE_MAX_ENTRIES 100000	/* per directory */

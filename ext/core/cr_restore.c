@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +27,7 @@
 #include "cr_settings.h"
 #include "cr_service.h"
 #include "cr_swap.h"
+#include "sys/cr_sys_fs.h"
 #include "cr_x509.h"
 
 /* A restore is the rollback: a CA that does not answer quickly must not
@@ -39,8 +39,14 @@ static bool
 looks_like_ssldir(const char *dir, cr_err *err)
 {
 	char *certs = cr_path_join(dir, "certs");
-	struct stat st;
-	bool ok = certs != NULL && lstat(certs, &st) == 0 && S_ISDIR(st.st_mode);
+	struct cr_sys_stat st;
+	cr_err ignored;
+	bool ok;
+
+	cr_err_init(&ignored);
+	ok = certs != NULL && cr_sys_stat(certs, CR_SYS_NOFOLLOW, &st,
+	    &ignored) == 1 && st.type == CR_SYS_DIR;
+	cr_err_clear(&ignored);
 
 	if (!ok)
 		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
@@ -80,7 +86,8 @@ ca_revokes(const struct cr_flow_ops *ops, cr_settings *set,
 	char *pem = NULL, *bundle = NULL;
 	const char *port = cr_settings_get(set, "ca_port");
 	size_t len = 0;
-	struct stat st;
+	struct cr_sys_stat st;
+	cr_err ignored;
 	int rc = -1;
 
 	memset(&ho, 0, sizeof(ho));
@@ -89,7 +96,9 @@ ca_revokes(const struct cr_flow_ops *ops, cr_settings *set,
 	ho.cacert = cr_settings_get(set, "localcacert");
 	ho.connect_timeout_s = RESTORE_CRL_CONNECT_TIMEOUT;
 	ho.timeout_s = RESTORE_CRL_TIMEOUT;
-	if (ho.cacert == NULL || stat(ho.cacert, &st) != 0) {
+	cr_err_init(&ignored);
+	if (ho.cacert == NULL || cr_sys_stat(ho.cacert, CR_SYS_FOLLOW, &st,
+	    &ignored) != 1) {
 		if ((bundle = cr_path_join(backup, "certs/ca.pem")) == NULL) {
 			cr_err_set(e, CR_KIND_NOMEM, "out of memory");
 			goto out;
@@ -105,6 +114,7 @@ ca_revokes(const struct cr_flow_ops *ops, cr_settings *set,
 		    "not from the backup certificate's issuer (was the CA "
 		    "rebuilt?)", ho.server ? ho.server : "?", ho.port);
 out:
+	cr_err_clear(&ignored);
 	ERR_clear_error();
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	if (h != NULL)
@@ -263,7 +273,7 @@ resume_journal(struct rst *r, cr_err *err)
 		goto out;
 	}
 	if (want != NULL && strcmp(want, "latest") != 0 &&
-	    ((real = realpath(want, NULL)) == NULL || strcmp(real, jb) != 0)) {
+	    ((real = cr_sys_realpath(want)) == NULL || strcmp(real, jb) != 0)) {
 		cr_err_set(err, CR_KIND_PARAMETERS_CHANGED, "an earlier restore "
 		    "of %s was stopped before it finished; this run asks for "
 		    "%s", jb, want);
@@ -305,7 +315,7 @@ find_backup(struct rst *r, cr_err *err)
 	else if (o->backup == NULL || strcmp(o->backup, "latest") == 0)
 		r->backup = cr_backup_latest(r->live, o->backup_dir, err);
 	else
-		r->backup = realpath(o->backup, NULL);
+		r->backup = cr_sys_realpath(o->backup);
 	if (r->backup == NULL) {
 		/* cr_backup_latest sets err, except when out of memory */
 		cr_err_errno(err, CR_KIND_INVALID_PARAMETER, errno,

@@ -4,12 +4,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -27,14 +25,11 @@
 static void
 owner_of(const char *path, uid_t *uid, gid_t *gid)
 {
-	struct stat st;
+	mode_t mode;
 
 	*uid = (uid_t)-1;
 	*gid = (gid_t)-1;
-	if (lstat(path, &st) == 0) {
-		*uid = st.st_uid;
-		*gid = st.st_gid;
-	}
+	(void)cr_file_meta(path, &mode, uid, gid);	/* unchanged if not */
 }
 
 /* mkdir -p of path's directory. */
@@ -167,15 +162,8 @@ cr_backup_path(const char *ssldir, const char *backup_dir, time_t now)
 bool
 cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 {
-	char *parent = strdup(dest);
-	const char *base;
 	bool ok = false;
-	int pfd = -1;
 
-	if (parent == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
 	if (cr_path_exists(dest) != 0) {
 		cr_err_set(err, CR_KIND_IO,
 		    "the backup directory %s exists already: wait a second and "
@@ -184,7 +172,7 @@ cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 	}
 	/* no component of the backup path is followed through a symlink:
 	 * a planted <ssldir>_bak link must not receive the private key */
-	if ((pfd = cr_mkdir_p_nofollow(dirname(parent), 0700, err)) == -1) {
+	if (!cr_tree_copy_nofollow(ssldir, dest, err)) {
 		if (cr_err_is(err, CR_KIND_PATH_SYMLINK))
 			cr_err_next(err,
 			    "remove the symlink %s (a backup is never written "
@@ -194,9 +182,6 @@ cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 			    json_object_get(err->details, "path")));
 		goto out;
 	}
-	base = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
-	if (!cr_tree_copy_at(ssldir, pfd, base, dest, err))
-		goto out;
 	if (!cr_tree_compare(ssldir, dest, err)) {
 		cr_err_set_step(err, "backup");
 		/* an unverified copy is no backup: not left for "latest" */
@@ -205,9 +190,6 @@ cr_backup_make(const char *ssldir, const char *dest, cr_err *err)
 	}
 	ok = true;
 out:
-	if (pfd != -1)
-		close(pfd);
-	free(parent);
 	return ok;
 }
 
@@ -274,13 +256,16 @@ cr_swap_exchange(const char *live, const char *tree, bool *exchanged,
 static bool
 install_one(const char *src, const char *dst, cr_err *err)
 {
-	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
 	bool ok = false;
+	int r = cr_file_meta(src, &mode, &uid, &gid);
 
-	if (lstat(src, &st) == -1) {
-		if (errno == ENOENT) {	/* absent in the source: absent here */
+	if (r != 1) {
+		if (r == 0) {	/* absent in the source: absent here */
 			ok = unlink(dst) == 0 || errno == ENOENT;
 			if (!ok)
 				cr_err_errno(err, CR_KIND_IO, errno,
@@ -293,8 +278,7 @@ install_one(const char *src, const char *dst, cr_err *err)
 	}
 	if (!cr_file_read(src, CR_MAX_CRL_FILE, &buf, &len, err))
 		goto out;
-	ok = cr_file_write_atomic(dst, buf, len, st.st_mode & 07777,
-	    st.st_uid, st.st_gid, err);
+	ok = cr_file_write_atomic(dst, buf, len, mode, uid, gid, err);
 out:
 	cr_secret_free(buf, len);
 	return ok;

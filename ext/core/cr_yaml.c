@@ -8,7 +8,6 @@
  * turned into the string Ruby's to_s gives, since Puppet calls value.to_s.
  */
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "cr_fs_read.h"
 #include "cr_json.h"
 #include "cr_yaml.h"
+#include "sys/cr_sys_regex.h"
 
 #define TAG_STR "tag:yaml.org,2002:str"
 #define TAG_MAP "tag:yaml.org,2002:map"
@@ -32,7 +32,7 @@ enum re_id {
 };
 static const struct {
 	const char *re;
-	int flags;
+	unsigned flags;
 } patterns[RE_COUNT] = {
 	[RE_STRINGISH] = { "^[^0-9.:-]?[[:alpha:]_[:space:]!@#$%^&*(){}<>|/\\~;=]+", 0 },
 	[RE_TIME] = { "^-?[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[[:space:]]+)"
@@ -40,9 +40,9 @@ static const struct {
 	    "([[:space:]]*(Z|[-+][0-9]{1,2}:?([0-9][0-9])?))?$", 0 },
 	[RE_DATE] = { "^[0-9]{4}-(1[012]|0[0-9]|[0-9])-"
 	    "([12][0-9]|3[01]|0[0-9]|[0-9])$", 0 },
-	[RE_INF] = { "^\\+?\\.inf$", REG_ICASE },
-	[RE_NINF] = { "^-\\.inf$", REG_ICASE },
-	[RE_NAN] = { "^\\.nan$", REG_ICASE },
+	[RE_INF] = { "^\\+?\\.inf$", CR_SYS_RE_ICASE },
+	[RE_NINF] = { "^-\\.inf$", CR_SYS_RE_ICASE },
+	[RE_NAN] = { "^\\.nan$", CR_SYS_RE_ICASE },
 	[RE_SEXA_INT] = { "^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}$", 0 },
 	[RE_SEXA_FLOAT] = { "^[-+]?[0-9][0-9_]*(:[0-5]?[0-9]){1,2}\\.[0-9_]*$",
 	    0 },
@@ -50,9 +50,9 @@ static const struct {
 	[RE_FLOAT_DOT] = { "^[-+]?\\.$", 0 },
 	[RE_INT] = { "^([-+]?0b[01_,]+|[-+]?0[0-7_,]+|"
 	    "[-+]?(0|[1-9]([0-9]|,[0-9]|_[0-9])*)|[-+]?0x[0-9a-fA-F_,]+)$", 0 },
-	[RE_NULL] = { "^(~|null)$", REG_ICASE },
-	[RE_TRUE] = { "^(yes|true|on)$", REG_ICASE },
-	[RE_FALSE] = { "^(no|false|off)$", REG_ICASE },
+	[RE_NULL] = { "^(~|null)$", CR_SYS_RE_ICASE },
+	[RE_TRUE] = { "^(yes|true|on)$", CR_SYS_RE_ICASE },
+	[RE_FALSE] = { "^(no|false|off)$", CR_SYS_RE_ICASE },
 };
 
 struct yp {
@@ -60,7 +60,7 @@ struct yp {
 	yaml_event_t ev;
 	bool have_ev;
 	bool parser_ok;
-	regex_t re[RE_COUNT];
+	cr_sys_regex *re[RE_COUNT];
 	int n_re;
 	const char *what;
 	cr_err *err;
@@ -115,7 +115,7 @@ next(struct yp *p)
 static bool
 pat_match(struct yp *p, enum re_id id, const char *s)
 {
-	return regexec(&p->re[id], s, 0, NULL, 0) == 0;
+	return cr_sys_regex_match(p->re[id], s);
 }
 
 /* ---- Ruby's to_s of the values Psych makes ---------------------------- */
@@ -657,8 +657,8 @@ cr_csr_attributes_parse(const char *text, size_t len, const char *what,
 		goto fail;
 	}
 	for (i = 0; i < RE_COUNT; i++) {
-		if (regcomp(&p.re[i], patterns[i].re,
-		    REG_EXTENDED | REG_NOSUB | patterns[i].flags) != 0) {
+		if ((p.re[i] = cr_sys_regex_new(patterns[i].re,
+		    patterns[i].flags)) == NULL) {
 			cr_err_set(err, CR_KIND_INTERNAL,
 			    "cannot compile YAML scalar pattern %d", i);
 			goto fail;
@@ -688,7 +688,7 @@ out:
 	if (p.parser_ok)
 		yaml_parser_delete(&p.parser);
 	for (i = 0; i < p.n_re; i++)
-		regfree(&p.re[i]);
+		cr_sys_regex_free(p.re[i]);
 	return result;
 }
 

@@ -104,11 +104,55 @@ rm "$cert"
 out=$(printf '{}' | wine_run "$exe" task status | tr -d '\r')
 assert_match 'missing|absent|no_cert' "$(json_get "$out" health)" "a missing host certificate shows in health"
 
-# --- what the Windows build does not carry yet answers with its next step
-out=$(printf '{"noop": true}' | wine_run "$exe" task regenerate | tr -d '\r')
+# --- regenerate under wine against the real CA: the Windows-style agent
+# gets a new key and certificate (autosigned: *.auto.test), its ssldir
+# exchanged (three renames on NTFS), the old one backed up in ssl_bak
+ssl=$wconf/ssl
+serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
+cp "$conf/ssl/certs/$name.pem" "$cert"
+old_serial=$(serial_of "$cert")
+assert_cmd "puppetserver ca clean $name (its revoked certificate goes)" -- stack_ca clean --certname "$name"
+out=$(printf '{"run_puppet": true}' | wine_run "$exe" task regenerate | tr -d '\r')
+assert_eq cert_regen/unsupported-platform "$(json_get "$out" _error.kind)" "regenerate with run_puppet=true is refused on Windows"
+assert_match 'nothing was changed' "$(json_get "$out" _error.details.next_step)" "... with its next step, before anything changed"
+assert_eq "$old_serial" "$(serial_of "$cert")" "... the certificate is the old one still"
+out=$(printf '{"wait_for_cert": 60}' | wine_run "$exe" task regenerate | tr -d '\r')
 rc=$?
-assert_eq cert_regen/unsupported-platform "$(json_get "$out" _error.kind)" "regenerate answers unsupported-platform on Windows"
-assert_match 'docs/windows.md' "$(json_get "$out" _error.msg)" "its message names the manual procedure"
+printf '%s' "$out" >"$TEST_TMP/regen.json"
+assert_eq 0 "$rc" "cert_regen.exe task regenerate exits 0 under wine"
+assert_eq regenerated "$(json_get "$TEST_TMP/regen.json" state)" "regenerate: state regenerated"
+[ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -20
+new_serial=$(serial_of "$cert")
+assert_cmd "the serial changed ($old_serial -> $new_serial)" -- test -n "$new_serial" -a "$new_serial" != "$old_serial"
+assert_cmd "the new certificate verifies: openssl verify -crl_check_all with the agent's ca.pem and crl.pem" -- \
+    openssl verify -CAfile "$ssl/certs/ca.pem" -crl_check_all -CRLfile "$ssl/crl.pem" "$cert"
+assert_eq "$(openssl x509 -in "$cert" -noout -pubkey)" "$(openssl pkey -in "$ssl/private_keys/$name.pem" -pubout)" \
+    "the new private key matches the new certificate (public keys equal)"
+assert_match "$name" "$(openssl x509 -in "$cert" -noout -subject)" "the new certificate is for $name"
+bak=$(ls -d "$wconf"/ssl_bak/*/ 2>/dev/null | tail -1)
+assert_cmd "a backup exists under C:\\ProgramData\\PuppetLabs\\puppet\\etc\\ssl_bak" -- test -n "$bak" -a -f "$bak/certs/$name.pem"
+assert_eq "$old_serial" "$(serial_of "$bak/certs/$name.pem" 2>/dev/null)" "the backup holds the old certificate"
+assert_eq "" "$(ls -A "$wconf" | grep -E 'cert_regen|xchg')" "no staging directory or exchange leftover beside the ssldir"
+out=$(printf '{}' | wine_run "$exe" task status | tr -d '\r')
+assert_eq ok "$(json_get "$out" health)" "status after the regeneration: health ok"
+assert_eq "$new_serial" "$(json_get "$out" hostcert.serial)" "status after the regeneration: the new serial"
+
+# --- restore that backup under wine: the old (revoked) identity comes back
+out=$(printf '{"backup": "latest"}' | wine_run "$exe" task restore | tr -d '\r')
+assert_eq cert_regen/backup-revoked "$(json_get "$out" _error.kind)" "restore refuses the revoked old certificate (the CA's CRL, fetched under wine)"
+assert_eq "$new_serial" "$(serial_of "$cert")" "... and leaves the new identity live"
+out=$(printf '{"backup": "latest", "allow_revoked": true}' | wine_run "$exe" task restore | tr -d '\r')
+rc=$?
+assert_eq 0 "$rc" "cert_regen.exe task restore (allow_revoked) exits 0 under wine"
+[ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -20
+assert_eq "$old_serial" "$(serial_of "$cert")" "restore: the old serial is back"
+assert_eq "$(openssl x509 -in "$cert" -noout -pubkey)" "$(openssl pkey -in "$ssl/private_keys/$name.pem" -pubout)" \
+    "restore: the old key matches the old certificate"
+assert_eq "" "$(ls -A "$wconf" | grep -E 'cert_regen|xchg')" "restore: no staging directory or exchange leftover"
+
+# --- what the Windows build does not carry yet answers with its next step
 out=$(printf '{}' | wine_run "$exe" task ca_list | tr -d '\r')
 assert_match 'Linux' "$(json_get "$out" _error.msg)" "ca_list says the CA side runs on Linux"
+out=$(printf '{}' | wine_run "$exe" task check_server | tr -d '\r')
+assert_eq cert_regen/unsupported-platform "$(json_get "$out" _error.kind)" "check_server answers unsupported-platform on Windows"
 finish

@@ -55,8 +55,6 @@ unsupported(const char *task, const char *why, const char *next, cr_err *err)
 		sym##_run,						\
 	};
 
-AGENT_TASK(regenerate, "regenerate", "replace this node's key and certificate")
-AGENT_TASK(restore, "restore", "put a backup of the ssldir back")
 AGENT_TASK(ca_bundle_update, "ca_bundle_update",
     "install the CA's renewed bundle")
 AGENT_TASK(check_server, "check_server", "does this server serve this agent")

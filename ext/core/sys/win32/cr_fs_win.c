@@ -13,6 +13,7 @@
  * making one needs a privilege); uid and gid of cr_file_write_atomic are
  * ignored.  Private means the mode gives group and others nothing.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,15 +78,23 @@ root_len(const char *p)
 	return i;
 }
 
-/* prefix is a directory already, or is made one. */
+/* prefix is a directory already, or is made one; with nofollow a
+ * symlink or junction there is CR_KIND_PATH_SYMLINK. */
 static bool
-mkdir_one(const char *prefix, bool private_, cr_err *err)
+mkdir_one(const char *prefix, bool private_, bool nofollow, cr_err *err)
 {
 	struct cr_sys_stat st;
 	int r;
 
-	if ((r = cr_sys_stat(prefix, CR_SYS_FOLLOW, &st, err)) == -1)
+	if ((r = cr_sys_stat(prefix, nofollow ? CR_SYS_NOFOLLOW :
+	    CR_SYS_FOLLOW, &st, err)) == -1)
 		return false;
+	if (r == 1 && st.type == CR_SYS_LINK) {
+		cr_err_set(err, CR_KIND_PATH_SYMLINK, "%s is a symlink or "
+		    "junction: it is not followed", prefix);
+		cr_err_detail_new(err, "path", json_string(prefix));
+		return false;
+	}
 	if (r == 1 && st.type != CR_SYS_DIR) {
 		cr_err_set(err, CR_KIND_IO, "%s is a %s, not a directory",
 		    prefix, cr_sys_ftype_name(st.type));
@@ -95,8 +104,8 @@ mkdir_one(const char *prefix, bool private_, cr_err *err)
 	return r == 1 || cr_sys_mkdir(prefix, private_, err);
 }
 
-bool
-cr_mkdir_p(const char *path, mode_t mode, cr_err *err)
+static bool
+mkdir_p(const char *path, bool private_, bool nofollow, cr_err *err)
 {
 	char *copy = strdup(path);
 	size_t i, start;
@@ -113,13 +122,19 @@ cr_mkdir_p(const char *path, mode_t mode, cr_err *err)
 			continue;
 		c = copy[i];
 		copy[i] = '\0';
-		ok = mkdir_one(copy, mode_private(mode), err);
+		ok = mkdir_one(copy, private_, nofollow, err);
 		copy[i] = c;
 	}
 	if (ok && copy[start] != '\0')
-		ok = mkdir_one(copy, mode_private(mode), err);
+		ok = mkdir_one(copy, private_, nofollow, err);
 	free(copy);
 	return ok;
+}
+
+bool
+cr_mkdir_p(const char *path, mode_t mode, cr_err *err)
+{
+	return mkdir_p(path, mode_private(mode), false, err);
 }
 
 /* A new "dir/name", or NULL with err set. */
@@ -211,6 +226,50 @@ copy_dir(const char *src, const char *dst, int depth, cr_err *err)
 	}
 	cr_sys_names_free(names, count);
 	return ok;
+}
+
+/* A component checked and then made is open to a race that the POSIX
+ * openat walk is not: the parent directories of a backup are the
+ * ssldir's own (Administrators only), where no one else can plant a
+ * junction in between. */
+bool
+cr_tree_copy_nofollow(const char *src, const char *dst, cr_err *err)
+{
+	char *parent = strdup(dst);
+	size_t i, last = 0;
+	bool ok;
+
+	if (parent == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		return false;
+	}
+	for (i = root_len(parent); parent[i] != '\0'; i++)
+		if (is_sep(parent[i]))
+			last = i;
+	parent[last] = '\0';
+	ok = (last == 0 || mkdir_p(parent, true, true, err)) &&
+	    cr_tree_copy(src, dst, err);
+	free(parent);
+	return ok;
+}
+
+int
+cr_file_meta(const char *path, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	struct cr_sys_stat st;
+	cr_err e;
+	int r;
+
+	cr_err_init(&e);
+	if ((r = cr_sys_stat(path, CR_SYS_NOFOLLOW, &st, &e)) == 1) {
+		*mode = st.private_access ? 0600 : 0644;
+		*uid = (uid_t)-1;
+		*gid = (gid_t)-1;
+	} else if (r == -1) {
+		errno = EACCES;
+	}
+	cr_err_clear(&e);
+	return r;
 }
 
 bool
