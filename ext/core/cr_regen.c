@@ -31,7 +31,6 @@
 #include "cr_task.h"
 #include "cr_x509.h"
 #include "cr_yaml.h"
-#include "sys/cr_sys_write.h"
 
 /* ------------------------------------------------------ bookkeeping -- */
 
@@ -914,59 +913,6 @@ run_puppet(struct regen *r)
 
 /* ------------------------------------------------------------- flow -- */
 
-/*
- * A run killed inside the exchange (Windows: three renames, see
- * sys/cr_sys_write.h) may have left the ssldir missing and the old tree in
- * <staging>/tree.xchg: the exchange is finished before the ssldir is
- * resolved, so that the resume finds a whole identity (its journal,
- * prepared or swapped, then tells which one).  It holds Puppet's run lock
- * meanwhile (every regeneration holds it for its whole run), not the SSL
- * lock: that one lives in the ssldir (ssl_lockfile) and would make a
- * missing ssldir exist.  POSIX exchanges in one step and never leaves a
- * ".xchg".
- */
-static bool
-exchange_finish(struct regen *r, cr_err *err)
-{
-	const char *ssldir = cr_settings_get(r->set, "ssldir");
-	const char *run_lock = cr_settings_get(r->set,
-	    "agent_catalog_run_lockfile");
-	char *staging = NULL, *tree = NULL, *aside = NULL;
-	bool ok = false, finished = false;
-	cr_lock *lock = NULL;
-
-	if (ssldir == NULL || (staging = cr_staging_path(ssldir)) == NULL) {
-		ok = true;	/* reported where the ssldir is resolved */
-		goto out;
-	}
-	if ((tree = cr_staging_file(staging, "tree")) == NULL ||
-	    asprintf(&aside, "%s.xchg", tree) == -1) {
-		aside = NULL;
-		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
-		goto out;
-	}
-	if (cr_path_exists(aside) != 1) {
-		ok = true;
-		goto out;
-	}
-	if (run_lock == NULL) {
-		cr_err_set(err, CR_KIND_SETTINGS, "no agent_catalog_run_lockfile "
-		    "setting");
-		goto out;
-	}
-	if ((lock = cr_lock_acquire(run_lock, r->o->lock_timeout_ms >= 0 ?
-	    r->o->lock_timeout_ms : CR_LOCK_PAIR_TIMEOUT_MS, err)) == NULL ||
-	    !cr_sys_dir_exchange_finish(ssldir, tree, &finished, err))
-		goto out;
-	ok = true;
-out:
-	cr_lock_release(lock);
-	free(aside);
-	free(tree);
-	free(staging);
-	return ok;
-}
-
 static bool
 preflight(struct regen *r, cr_lock **locks, cr_err *err)
 {
@@ -989,7 +935,8 @@ preflight(struct regen *r, cr_lock **locks, cr_err *err)
 		goto out;
 	}
 	json_object_set_new(r->result, "certname", json_string(r->certname));
-	if (!r->o->noop && !exchange_finish(r, err))
+	if (!r->o->noop && !cr_swap_exchange_finish(r->set, "tree",
+	    r->o->lock_timeout_ms, err))
 		goto out;
 	if ((r->ssldir = cr_settings_real_ssldir(cr_settings_get(r->set, "ssldir"), err))
 	    == NULL || (r->staging = cr_staging_path(r->ssldir)) == NULL) {

@@ -305,7 +305,9 @@ find_backup(struct rst *r, cr_err *err)
 	const struct cr_restore_opts *o = r->o;
 
 	if ((r->set = cr_settings_agent(o->confdir, o->ssldir, NULL, NULL,
-	    err)) == NULL || (r->live = cr_settings_real_ssldir(
+	    err)) == NULL || (!o->noop && !cr_swap_exchange_finish(r->set,
+	    "restore", o->lock_timeout_ms, err)) || (r->live =
+	    cr_settings_real_ssldir(
 	    cr_settings_get(r->set, "ssldir"), err)) == NULL)
 		return false;
 	if (!resume_journal(r, err))

@@ -13,7 +13,9 @@
 #include <openssl/pem.h>
 
 #include "cr_fs.h"
+#include "cr_journal.h"
 #include "cr_keygen.h"
+#include "cr_lock.h"
 #include "cr_swap.h"
 #include "cr_x509.h"
 #include "sys/cr_sys_write.h"
@@ -250,6 +252,51 @@ cr_swap_exchange(const char *live, const char *tree, bool *exchanged,
 
 	*exchanged = r == 1;
 	return r >= 0;	/* 0: not possible here, the caller falls back */
+}
+
+bool
+cr_swap_exchange_finish(const cr_settings *set, const char *name,
+    long lock_timeout_ms, cr_err *err)
+{
+	const char *ssldir = cr_settings_get(set, "ssldir");
+	const char *run_lock = cr_settings_get(set,
+	    "agent_catalog_run_lockfile");
+	char *staging = NULL, *tree = NULL, *aside = NULL;
+	bool ok = false, finished = false;
+	cr_lock *lock = NULL;
+
+	if (ssldir == NULL || (staging = cr_staging_path(ssldir)) == NULL) {
+		ok = true;	/* reported where the ssldir is resolved */
+		goto out;
+	}
+	if ((tree = cr_staging_file(staging, name)) == NULL ||
+	    asprintf(&aside, "%s.xchg", tree) == -1) {
+		aside = NULL;
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	if (cr_path_exists(aside) != 1) {
+		ok = true;
+		goto out;
+	}
+	if (run_lock == NULL) {
+		cr_err_set(err, CR_KIND_SETTINGS, "no agent_catalog_run_lockfile "
+		    "setting");
+		cr_err_next(err, "check puppet.conf (agent_catalog_run_lockfile), "
+		    "then run the task again; nothing was changed");
+		goto out;
+	}
+	if ((lock = cr_lock_acquire(run_lock, lock_timeout_ms >= 0 ?
+	    lock_timeout_ms : CR_LOCK_PAIR_TIMEOUT_MS, err)) == NULL ||
+	    !cr_sys_dir_exchange_finish(ssldir, tree, &finished, err))
+		goto out;
+	ok = true;
+out:
+	cr_lock_release(lock);
+	free(aside);
+	free(tree);
+	free(staging);
+	return ok;
 }
 
 /* Copies src file to dst atomically with src's mode and owner. */

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "cr_err.h"
+#include "cr_settings.h"
 
 struct cr_identity {
 	/* paths relative to the ssldir (from hostprivkey, hostpubkey,
@@ -52,6 +53,18 @@ char *cr_backup_latest(const char *ssldir, const char *backup_dir,
  * filesystem cannot (the caller then installs file by file). */
 bool cr_swap_exchange(const char *live, const char *tree, bool *exchanged,
     cr_err *err);
+/*
+ * Finishes an exchange of the ssldir of set with <staging>/<name> that a
+ * kill interrupted (Windows' three renames leave <staging>/<name>.xchg,
+ * and after the first one no ssldir): called before the ssldir is
+ * resolved, it holds Puppet's run lock (agent_catalog_run_lockfile;
+ * lock_timeout_ms < 0: CR_LOCK_PAIR_TIMEOUT_MS) meanwhile, not the SSL
+ * lock, which lives in the ssldir ($ssldir/ssl_lock) and would make a
+ * missing one exist.  Nothing to do (true) when there is no leftover, as
+ * always on POSIX, whose exchange is one step.
+ */
+bool cr_swap_exchange_finish(const cr_settings *set, const char *name,
+    long lock_timeout_ms, cr_err *err);
 /* The fallback: installs the identity's files of tree into live one by
  * one (atomic each); on failure reinstalls them from backup. */
 bool cr_swap_install_files(const char *live, const char *tree,

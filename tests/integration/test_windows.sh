@@ -6,8 +6,10 @@
 # mingw-w64 and run as .exe,
 # then cert_regen.exe's status task on a Windows-style confdir inside the
 # wine prefix (C:\ProgramData\PuppetLabs\puppet\etc) holding a certificate
-# the real puppetserver CA issued, its values compared with openssl's, and
-# the answer of a task the Windows build does not carry yet.
+# the real puppetserver CA issued, its values compared with openssl's; then
+# the regenerate task on that confdir against the real CA (checked with
+# openssl), the restore of its backup, and the answer of a task the
+# Windows build does not carry yet.
 # The first run builds OpenSSL, libcurl, jansson and libyaml for mingw
 # (ext/deps/build.sh, cached under /var/cache/cert_regen/deps) and cmocka
 # (tests/lib/win_cmocka.sh); docs/windows.md has the costs.

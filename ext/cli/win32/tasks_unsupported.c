@@ -1,8 +1,9 @@
 /*
  * tasks_unsupported.c (Windows) - the tasks the Windows build does not
  * carry yet.  Each answers cert_regen/unsupported-platform with the step
- * that works today: the agent-side ones (regenerate, restore,
- * ca_bundle_update, check_server) the manual procedure of docs/windows.md,
+ * that works today: the agent-side ones (ca_bundle_update, check_server;
+ * regenerate and restore are built, cli/task_regenerate.c) the manual
+ * procedure of docs/windows.md,
  * the CA/primary ones a Linux host (puppetserver does not run on Windows).
  * The same names as on Linux, so `cert_regen task NAME` answers the same
  * way on every platform.
