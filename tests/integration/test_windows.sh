@@ -33,9 +33,9 @@ if [ -z "${WIN_DEPS:-}" ]; then
 fi
 ok "mingw dependencies at $WIN_DEPS"
 WIN_CMOCKA=$(bash "$REPO_ROOT/tests/lib/win_cmocka.sh")
-assert_cmd "cert_regen.exe and the Windows unit suites build" -- \
+assert_cmd "cert_regen.exe, the Windows unit suites and the kill-point build build" -- \
     make -C "$REPO_ROOT/ext" -j2 TARGET=x86_64-w64-mingw32 WIN_DEPS="$WIN_DEPS" \
-    WIN_CMOCKA="$WIN_CMOCKA" windows windows-unit
+    WIN_CMOCKA="$WIN_CMOCKA" windows windows-unit windows-hooks
 exe=$REPO_ROOT/files/bin/windows-x86_64/cert_regen.exe
 assert_match 'PE32\+ executable.*x86-64' "$(file -b "$exe")" "cert_regen.exe is a 64-bit Windows executable"
 assert_eq "" "$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n 's/^\tDLL Name: //p' | grep -viE '^(kernel32|advapi32|user32|ws2_32|crypt32|bcrypt|gdi32|msvcrt|api-ms-win-.*|ntdll|shell32|ole32)\.dll$' | sort -u | tr '\n' ' ')" \
@@ -151,6 +151,39 @@ assert_eq "$old_serial" "$(serial_of "$cert")" "restore: the old serial is back"
 assert_eq "$(openssl x509 -in "$cert" -noout -pubkey)" "$(openssl pkey -in "$ssl/private_keys/$name.pem" -pubout)" \
     "restore: the old key matches the old certificate"
 assert_eq "" "$(ls -A "$wconf" | grep -E 'cert_regen|xchg')" "restore: no staging directory or exchange leftover"
+
+# --- killed at every point of the flow, then run again: the kill-point
+# build (build/windows/hooks/cert_regen.exe, CERT_REGEN_TEST_KILL_AT; the
+# process ends itself with TerminateProcess, exit 137) against the real CA,
+# the rerun with the shipped .exe must converge on a new identity
+hooks_exe=$REPO_ROOT/build/windows/hooks/cert_regen.exe
+key_matches() {
+    [ "$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null)" = \
+      "$(openssl pkey -in "$ssl/private_keys/$name.pem" -pubout 2>/dev/null)" ] &&
+        [ -n "$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null)" ]
+}
+for point in staging-created staged submitted signed tree-built prepared services-stopped \
+    exchange-aside exchange-live exchanged swapped staging-emptied; do
+    stack_ca clean --certname "$name" >/dev/null 2>&1
+    before=$(serial_of "$cert")
+    printf '{"key_size": 2048}' | CERT_REGEN_TEST_KILL_AT=$point wine_run "$hooks_exe" task regenerate >/dev/null 2>&1
+    rc=$?
+    if [ "$point" = exchange-aside ]; then
+        # between rename 1 and 2: no ssldir, the old one aside
+        [ "$rc" -eq 137 ] && [ ! -e "$ssl" ] && [ -d "$wconf/.ssl.cert_regen/tree.xchg" ]
+    else
+        [ "$rc" -eq 137 ] && key_matches
+    fi
+    assert_eq 0 $? "killed at $point (exit $rc): $([ "$point" = exchange-aside ] && echo 'no ssldir, the old one in .ssl.cert_regen/tree.xchg' || echo 'the live key matches the live certificate')"
+    out=$(printf '{"key_size": 2048}' | wine_run "$exe" task regenerate | tr -d '\r')
+    rc=$?
+    after=$(serial_of "$cert")
+    [ "$rc" -eq 0 ] && [ "$(json_get "$out" state)" = regenerated ] && [ -n "$after" ] && [ "$after" != "$before" ] &&
+        key_matches && openssl verify -CAfile "$ssl/certs/ca.pem" -crl_check_all -CRLfile "$ssl/crl.pem" "$cert" >/dev/null 2>&1 &&
+        [ -z "$(ls -A "$wconf" | grep -E 'cert_regen|xchg')" ]
+    assert_eq 0 $? "rerun after the kill at $point: regenerated, serial $before -> $after, key matches, verifies with the CRL, nothing left"
+    [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -5
+done
 
 # --- what the Windows build does not carry yet answers with its next step
 out=$(printf '{}' | wine_run "$exe" task ca_list | tr -d '\r')
