@@ -59,7 +59,7 @@ bool cr_swap_exchange(const char *live, const char *tree, bool *exchanged,
  * and after the first one no ssldir): called before the ssldir is
  * resolved, it holds Puppet's run lock (agent_catalog_run_lockfile;
  * lock_timeout_ms < 0: CR_LOCK_PAIR_TIMEOUT_MS) meanwhile, not the SSL
- * lock, which lives in the ssldir ($ssldir/ssl_lock) and would make a
+ * lock, which lives in the ssldir ($ssldir/ssl.lock) and would make a
  * missing one exist.  Nothing to do (true) when there is no leftover, as
  * always on POSIX, whose exchange is one step.
  */
