@@ -135,6 +135,24 @@ node_agent_t() {
     return "$rc"
 }
 
+# svc_start_settled DIR: (re)starts puppet.service and waits (at most
+# 180 s) until the daemon's first run has written its lastrunfile.  A
+# daemon still starting when a task takes Puppet's agent lock exits with
+# "Another puppet instance is already running and the waitforlock setting
+# is set to 0" and the unit fails: the tests must not race its start.
+svc_start_settled() {
+    local f t0 i mtime
+    f=$(roots_exec_dir "$1" puppet config print lastrunfile --section agent 2>/dev/null | tr -d '\r')
+    t0=$(date +%s)
+    roots_exec_dir "$1" systemctl restart puppet >/dev/null 2>&1
+    for i in $(seq 1 90); do
+        mtime=$(stat -c %Y "$(cpath "$f")" 2>/dev/null || echo 0)
+        [ "$mtime" -ge "$t0" ] && return 0
+        sleep 2; : "$i"
+    done
+    echo "# puppet.service: no run of the daemon within 180 s ($f): $(svc_log "$1")"
+}
+
 # svc_log DIR: puppet.service's state and last journal lines on the node,
 # one line (why a service check failed: the unit's own words)
 svc_log() {
@@ -201,7 +219,7 @@ run_cell() {
     esac
 
     # the agent's service under systemd
-    roots_exec_dir "$dir" systemctl start puppet >/dev/null 2>&1
+    svc_start_settled "$dir"
     svc=$(roots_exec_dir "$dir" systemctl is-active puppet 2>/dev/null || true)
     check "$CA_TAG" "$node" service "$deb: puppet.service active under systemd" "$([ "$svc" = active ]; echo $?)" "is-active: $svc"
 
@@ -229,7 +247,7 @@ run_cell() {
         before=$(roots_exec_dir "$dir" systemctl is-active puppet 2>/dev/null || true)
         if [ "$before" != active ]; then
             echo "# [$CA_TAG x $node] puppet.service was $before before regenerate: $(svc_log "$dir")"
-            roots_exec_dir "$dir" systemctl restart puppet >/dev/null 2>&1
+            svc_start_settled "$dir"
             before=$(roots_exec_dir "$dir" systemctl is-active puppet 2>/dev/null || true)
         fi
         node_task "$dir" regenerate '{"key_size": 2048, "services": ["puppet"]}'
