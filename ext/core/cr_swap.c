@@ -250,8 +250,10 @@ cr_swap_exchange(const char *live, const char *tree, bool *exchanged,
 {
 	int r = cr_sys_dir_exchange(live, tree, err);
 
-	*exchanged = r == 1;
-	return r >= 0;	/* 0: not possible here, the caller falls back */
+	/* 2: exchanged, not made durable: false with *exchanged, so the
+	 * caller says the new identity is live */
+	*exchanged = r == 1 || r == 2;
+	return r == 1 || r == 0;	/* 0: not possible, the caller falls back */
 }
 
 bool

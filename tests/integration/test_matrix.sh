@@ -135,6 +135,31 @@ node_agent_t() {
     return "$rc"
 }
 
+# svc_start_settled DIR: (re)starts puppet.service and waits (at most
+# 180 s) until the daemon's first run has written its lastrunfile.  A
+# daemon still starting when a task takes Puppet's agent lock exits with
+# "Another puppet instance is already running and the waitforlock setting
+# is set to 0" and the unit fails: the tests must not race its start.
+svc_start_settled() {
+    local f t0 i mtime
+    f=$(roots_exec_dir "$1" puppet config print lastrunfile --section agent 2>/dev/null | tr -d '\r')
+    t0=$(date +%s)
+    roots_exec_dir "$1" systemctl restart puppet >/dev/null 2>&1
+    for i in $(seq 1 90); do
+        mtime=$(stat -c %Y "$(cpath "$f")" 2>/dev/null || echo 0)
+        [ "$mtime" -ge "$t0" ] && return 0
+        sleep 2; : "$i"
+    done
+    echo "# puppet.service: no run of the daemon within 180 s ($f): $(svc_log "$1")"
+}
+
+# svc_log DIR: puppet.service's state and last journal lines on the node,
+# one line (why a service check failed: the unit's own words)
+svc_log() {
+    roots_exec_dir "$1" sh -c 'systemctl status puppet --no-pager -n 0 2>&1 | sed -n 3p; journalctl -u puppet --no-pager -n 8 -o cat 2>&1' 2>/dev/null |
+        tr '\n' '|' | cut -c1-900
+}
+
 # cpath PATH: where a path of the running node is on the host (run_cell's
 # locals: the bound ssldir parent, else the overlay)
 cpath() {
@@ -194,7 +219,7 @@ run_cell() {
     esac
 
     # the agent's service under systemd
-    roots_exec_dir "$dir" systemctl start puppet >/dev/null 2>&1
+    svc_start_settled "$dir"
     svc=$(roots_exec_dir "$dir" systemctl is-active puppet 2>/dev/null || true)
     check "$CA_TAG" "$node" service "$deb: puppet.service active under systemd" "$([ "$svc" = active ]; echo $?)" "is-active: $svc"
 
@@ -216,18 +241,29 @@ run_cell() {
             "$([ "$TASK_RC" -eq 0 ] && [ "$(out hostcert.serial)" = "$old" ] && [ -n "$old" ]; echo $?)" "$(tail_err)"
         ca_task ca_clean "{\"confdir\": \"$CA_CONFDIR\", \"certnames\": [\"$cn\"]}"
         check "$CA_TAG" "$node" ca_clean "CA $CA_TAG: ca_clean $cn" "$TASK_RC" "$(tail_err)"
+        # the agent's daemon may have died on its own since it was
+        # started (its journal goes into the message): regenerate is
+        # tested around a running one
+        before=$(roots_exec_dir "$dir" systemctl is-active puppet 2>/dev/null || true)
+        if [ "$before" != active ]; then
+            echo "# [$CA_TAG x $node] puppet.service was $before before regenerate: $(svc_log "$dir")"
+            svc_start_settled "$dir"
+            before=$(roots_exec_dir "$dir" systemctl is-active puppet 2>/dev/null || true)
+        fi
         node_task "$dir" regenerate '{"key_size": 2048, "services": ["puppet"]}'
         new=$(serial_in "$(cpath "$ssldir/certs/$cn.pem")")
         svc=$(roots_exec_dir "$dir" systemctl is-active puppet 2>/dev/null || true)
-        check "$CA_TAG" "$node" regenerate "$deb: regenerate around the running service (serial $old -> $new, service $svc)" \
-            "$([ "$TASK_RC" -eq 0 ] && [ "$(out state)" = regenerated ] && [ -n "$new" ] && [ "$new" != "$old" ] && [ "$svc" = active ]; echo $?)" "$(tail_err)"
+        check "$CA_TAG" "$node" regenerate "$deb: regenerate around the running service (serial $old -> $new, service $before -> $svc)" \
+            "$([ "$TASK_RC" -eq 0 ] && [ "$(out state)" = regenerated ] && [ -n "$new" ] && [ "$new" != "$old" ] && [ "$svc" = active ]; echo $?)" \
+            "$(tail_err) stopped=$(out services_stopped) restarted=$(out services_restarted) warnings=$(out warnings) $(svc_log "$dir")"
         rc=0; node_agent_t "$dir" || rc=$?
         check "$CA_TAG" "$node" regenerate "$deb: puppet agent -t with the regenerated certificate (rc $rc)" \
             "$({ [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ]; }; echo $?)" "$(grep -i error "$TEST_TMP/agent.out" | head -n 3)"
         node_task "$dir" restore '{"services": ["puppet"], "allow_revoked": true}'
         svc=$(roots_exec_dir "$dir" systemctl is-active puppet 2>/dev/null || true)
         check "$CA_TAG" "$node" restore "$deb: restore brings back serial $old (service $svc)" \
-            "$([ "$TASK_RC" -eq 0 ] && [ "$(out state)" = restored ] && [ "$(serial_in "$(cpath "$ssldir/certs/$cn.pem")")" = "$old" ] && [ "$svc" = active ]; echo $?)" "$(tail_err)"
+            "$([ "$TASK_RC" -eq 0 ] && [ "$(out state)" = restored ] && [ "$(serial_in "$(cpath "$ssldir/certs/$cn.pem")")" = "$old" ] && [ "$svc" = active ]; echo $?)" \
+            "$(tail_err) stopped=$(out services_stopped) $(svc_log "$dir")"
         if [ "$suite" = trixie ]; then
             want=$(roots_exec_dir "$dir" puppet config print hostcert_renewal_interval crl_refresh_interval --section agent 2>/dev/null | sort)
             got=$(roots_exec_dir "$dir" "$NODES_INST/cert_regen/files/bin/linux-x86_64/cert_regen" settings hostcert_renewal_interval crl_refresh_interval 2>&1 | settings_lines)

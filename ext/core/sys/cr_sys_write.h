@@ -66,7 +66,10 @@ bool cr_sys_remove(const char *path, cr_err *err);
  * Exchanges the directories a and b (same volume): afterwards a holds
  * what b held and b what a held.  1 done, 0 this filesystem cannot
  * (POSIX: renameat2 answered EINVAL, EXDEV, ENOSYS or ENOTSUP; the caller
- * falls back), -1 error (err set).
+ * falls back), -1 error before a changed (err set), 2 a holds what b held
+ * but the exchange could not be made durable or finished (err set: POSIX,
+ * a parent's fsync failed; Windows, the last rename failed, which
+ * cr_sys_dir_exchange_finish completes).
  * POSIX: one renameat2(RENAME_EXCHANGE), then both parents fsync'd.
  * Windows: NTFS has no exchange, so three renames, each written through:
  * a -> "<b>.xchg", b -> a, "<b>.xchg" -> b.  A kill between them leaves

@@ -212,8 +212,9 @@ cr_sys_dir_exchange(const char *a, const char *b, cr_err *err)
 		else
 			cr_err_errno(err, CR_KIND_IO, errno,
 			    "cannot exchange %s and %s", b, a);
-	} else if (parent_fsync(a, err) && parent_fsync(b, err)) {
-		r = 1;
+	} else {
+		/* exchanged: what is live changed even if it is not durable */
+		r = parent_fsync(a, err) && parent_fsync(b, err) ? 1 : 2;
 	}
 	return r;
 }

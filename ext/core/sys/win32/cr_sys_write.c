@@ -315,8 +315,8 @@ cr_sys_dir_exchange(const char *a, const char *b, cr_err *err)
 		cr_killpoint("exchange-aside");
 		if (move(b, a, 0, err)) {
 			cr_killpoint("exchange-live");
-			if (move(x, b, 0, err))
-				r = 1;
+			/* a holds b's now: 2 if the old a cannot go to b */
+			r = move(x, b, 0, err) ? 1 : 2;
 		} else {
 			cr_err_init(&undo);	/* err keeps the first failure */
 			move(x, a, 0, &undo);	/* a back in place */
