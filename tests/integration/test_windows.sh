@@ -50,8 +50,7 @@ assert_cmd "a new wine prefix boots" -- timeout 300 "$WINE" wineboot --init
 wine_run() { timeout 120 "$WINE" "$@"; }
 
 for t in "$REPO_ROOT"/build/windows/unit/*.exe; do
-    out=$(wine_run "$t" 2>&1)
-    rc=$?
+    rc=0; out=$(wine_run "$t" 2>&1) || rc=$?
     n=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' | tr -d '\r')
     assert_eq 0 "$rc" "$(basename "$t") under wine: ${n:-0} cmocka tests pass"
     [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -30
@@ -69,8 +68,9 @@ printf '[main]\r\ncertname = %s\r\nserver = localhost\r\nserverport = %s\r\nca_p
     "$name" "$STACK_PORT" "$STACK_PORT" >"$wconf/puppet.conf"
 cert=$wconf/ssl/certs/$name.pem
 
-out=$(printf '{}' | wine_run "$exe" task status | tr -d '\r')
-rc=$?
+rc=0; out=$(printf '{}' | wine_run "$exe" task status) || rc=$?
+
+out=$(printf '%s' "$out" | tr -d '\r')
 printf '%s' "$out" >"$TEST_TMP/status.json"
 assert_eq 0 "$rc" "cert_regen.exe task status exits 0 under wine"
 assert_eq "C:/ProgramData/PuppetLabs/puppet/etc/ssl" "$(json_get "$TEST_TMP/status.json" ssldir)" "ssldir is C:\\ProgramData\\PuppetLabs\\puppet\\etc\\ssl, printed as Puppet prints it"
@@ -93,6 +93,33 @@ ca_fps=$(for f in "$TEST_TMP"/ca-part-*.pem; do openssl x509 -in "$f" -noout -fi
 assert_eq "$ca_fps" "$(json_get "$TEST_TMP/status.json" ca | ruby -rjson -e 'puts JSON.parse(STDIN.read).map { |c| c["fingerprint_sha256"] }')" "CA fingerprints equal openssl's, in bundle order"
 crl_next=$(openssl crl -in "$wconf/ssl/crl.pem" -noout -nextupdate | sed 's/^nextUpdate=//')
 assert_eq "$(date -u -d "$crl_next" +%Y-%m-%dT%H:%M:%SZ)" "$(json_get "$TEST_TMP/status.json" crl | ruby -rjson -e 'print JSON.parse(STDIN.read).first["next_update"]')" "first CRL's nextUpdate equals openssl's"
+
+# --- the fact's Windows path: with no extension for its Ruby (AIO's
+# mingw Ruby has none) the fact runs the packaged executable.  Facter runs
+# lib/facter/cert_regen.rb from a copy of lib/ without the extensions, with
+# FACTER_kernel=windows, and the fact's executable (CERT_REGEN_EXE) is
+# cert_regen.exe started by wine on the Windows-style confdir
+factlib=$TEST_TMP/factlib
+mkdir -p "$factlib"
+cp -r "$REPO_ROOT/lib/facter" "$REPO_ROOT/lib/cert_regen" "$factlib/"
+rm -rf "$factlib/cert_regen/native" "$factlib/cert_regen/bin"
+printf '#!/bin/sh\nexec timeout 120 "%s" "%s" "$@"\n' "$WINE" "$exe" >"$TEST_TMP/cert_regen-under-wine"
+chmod 0755 "$TEST_TMP/cert_regen-under-wine"
+rc=0
+env FACTER_kernel=windows CERT_REGEN_EXE="$TEST_TMP/cert_regen-under-wine" \
+    CERT_REGEN_CONFDIR='C:/ProgramData/PuppetLabs/puppet/etc' RUBYOPT= RUBYLIB= \
+    facter --custom-dir "$factlib/facter" cert_regen --json >"$TEST_TMP/fact.out" 2>"$TEST_TMP/fact.err" || rc=$?
+ruby -rjson -e 'print JSON.generate(JSON.parse(File.read(ARGV[0]))["cert_regen"] || {})' "$TEST_TMP/fact.out" >"$TEST_TMP/fact.json" 2>/dev/null || :
+assert_eq 0 "$rc" "facter resolves the cert_regen fact with FACTER_kernel=windows"
+[ "$rc" -eq 0 ] || sed 's/^/#   /' "$TEST_TMP/fact.err" | tail -5
+assert_eq executable "$(json_get "$TEST_TMP/fact.json" source)" "the fact's source is the executable (no extension for this Ruby)"
+assert_eq ok "$(json_get "$TEST_TMP/fact.json" health)" "the fact's health is ok"
+assert_eq "C:/ProgramData/PuppetLabs/puppet/etc/ssl" "$(json_get "$TEST_TMP/fact.json" ssldir)" "the fact's ssldir is the Windows one"
+assert_eq "$(ox -serial | sed 's/^serial=//')" "$(json_get "$TEST_TMP/fact.json" hostcert.serial)" "the fact's serial equals openssl x509 -serial"
+assert_eq "$(ox -fingerprint -sha256 | sed 's/^.*Fingerprint=//')" "$(json_get "$TEST_TMP/fact.json" hostcert.fingerprint_sha256)" "the fact's SHA-256 fingerprint equals openssl's"
+assert_eq "$not_after" "$(json_get "$TEST_TMP/fact.json" hostcert.not_after)" "the fact's not_after equals openssl's"
+assert_eq true "$(json_get "$TEST_TMP/fact.json" hostcert.chain_valid)" "the fact's chain verdict: valid against ca.pem + crl.pem"
+assert_eq "$ca_fps" "$(json_get "$TEST_TMP/fact.json" ca | ruby -rjson -e 'puts JSON.parse(STDIN.read).map { |c| c["fingerprint_sha256"] }')" "the fact's CA fingerprints equal openssl's"
 
 # --- revoked on the CA: the local CRL predates it; fresh_crl fetches the
 # CA's CRL over HTTPS (libcurl + OpenSSL inside the .exe, on loopback)
@@ -118,8 +145,8 @@ out=$(printf '{"run_puppet": true}' | wine_run "$exe" task regenerate | tr -d '\
 assert_eq cert_regen/unsupported-platform "$(json_get "$out" _error.kind)" "regenerate with run_puppet=true is refused on Windows"
 assert_match 'nothing was changed' "$(json_get "$out" _error.details.next_step)" "... with its next step, before anything changed"
 assert_eq "$old_serial" "$(serial_of "$cert")" "... the certificate is the old one still"
-out=$(printf '{"wait_for_cert": 60}' | wine_run "$exe" task regenerate | tr -d '\r')
-rc=$?
+rc=0; out=$(printf '{"wait_for_cert": 60}' | wine_run "$exe" task regenerate) || rc=$?
+out=$(printf '%s' "$out" | tr -d '\r')
 printf '%s' "$out" >"$TEST_TMP/regen.json"
 assert_eq 0 "$rc" "cert_regen.exe task regenerate exits 0 under wine"
 assert_eq regenerated "$(json_get "$TEST_TMP/regen.json" state)" "regenerate: state regenerated"
@@ -143,8 +170,8 @@ assert_eq "$new_serial" "$(json_get "$out" hostcert.serial)" "status after the r
 out=$(printf '{"backup": "latest"}' | wine_run "$exe" task restore | tr -d '\r')
 assert_eq cert_regen/backup-revoked "$(json_get "$out" _error.kind)" "restore refuses the revoked old certificate (the CA's CRL, fetched under wine)"
 assert_eq "$new_serial" "$(serial_of "$cert")" "... and leaves the new identity live"
-out=$(printf '{"backup": "latest", "allow_revoked": true}' | wine_run "$exe" task restore | tr -d '\r')
-rc=$?
+rc=0; out=$(printf '{"backup": "latest", "allow_revoked": true}' | wine_run "$exe" task restore) || rc=$?
+out=$(printf '%s' "$out" | tr -d '\r')
 assert_eq 0 "$rc" "cert_regen.exe task restore (allow_revoked) exits 0 under wine"
 [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -20
 assert_eq "$old_serial" "$(serial_of "$cert")" "restore: the old serial is back"
@@ -166,22 +193,52 @@ for point in staging-created staged submitted signed tree-built prepared service
     exchange-aside exchange-live exchanged swapped staging-emptied; do
     stack_ca clean --certname "$name" >/dev/null 2>&1
     before=$(serial_of "$cert")
-    printf '{"key_size": 2048}' | CERT_REGEN_TEST_KILL_AT=$point wine_run "$hooks_exe" task regenerate >/dev/null 2>&1
-    rc=$?
+    rc=0
+    printf '{"key_size": 2048}' | CERT_REGEN_TEST_KILL_AT=$point wine_run "$hooks_exe" task regenerate >/dev/null 2>&1 || rc=$?
+    v=0
     if [ "$point" = exchange-aside ]; then
         # between rename 1 and 2: no ssldir, the old one aside
-        [ "$rc" -eq 137 ] && [ ! -e "$ssl" ] && [ -d "$wconf/.ssl.cert_regen/tree.xchg" ]
+        { [ "$rc" -eq 137 ] && [ ! -e "$ssl" ] && [ -d "$wconf/.ssl.cert_regen/tree.xchg" ]; } || v=1
     else
-        [ "$rc" -eq 137 ] && key_matches
+        { [ "$rc" -eq 137 ] && key_matches; } || v=1
     fi
-    assert_eq 0 $? "killed at $point (exit $rc): $([ "$point" = exchange-aside ] && echo 'no ssldir, the old one in .ssl.cert_regen/tree.xchg' || echo 'the live key matches the live certificate')"
-    out=$(printf '{"key_size": 2048}' | wine_run "$exe" task regenerate | tr -d '\r')
-    rc=$?
+    assert_eq 0 "$v" "killed at $point (exit $rc): $([ "$point" = exchange-aside ] && echo 'no ssldir, the old one in .ssl.cert_regen/tree.xchg' || echo 'the live key matches the live certificate')"
+    rc=0; out=$(printf '{"key_size": 2048}' | wine_run "$exe" task regenerate) || rc=$?
+    out=$(printf '%s' "$out" | tr -d '\r')
     after=$(serial_of "$cert")
-    [ "$rc" -eq 0 ] && [ "$(json_get "$out" state)" = regenerated ] && [ -n "$after" ] && [ "$after" != "$before" ] &&
+    v=0
+    { [ "$rc" -eq 0 ] && [ "$(json_get "$out" state)" = regenerated ] && [ -n "$after" ] && [ "$after" != "$before" ] &&
         key_matches && openssl verify -CAfile "$ssl/certs/ca.pem" -crl_check_all -CRLfile "$ssl/crl.pem" "$cert" >/dev/null 2>&1 &&
-        [ -z "$(ls -A "$wconf" | grep -E 'cert_regen|xchg')" ]
-    assert_eq 0 $? "rerun after the kill at $point: regenerated, serial $before -> $after, key matches, verifies with the CRL, nothing left"
+        [ -z "$(ls -A "$wconf" | grep -E 'cert_regen|xchg' || true)" ]; } || v=1
+    assert_eq 0 "$v" "rerun after the kill at $point: regenerated, serial $before -> $after, key matches, verifies with the CRL, nothing left"
+    [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -5
+done
+
+# --- restore killed at every point, then run again with backup=latest:
+# the journal (restore.json) names the backup the killed run was restoring,
+# so the rerun finishes that one (not the killed run's own safety copy)
+for point in restore-backed-up restore-prepared restore-services-stopped \
+    exchange-aside exchange-live restore-exchanged; do
+    bak=$(ls "$wconf/ssl_bak" | sort | tail -n 1)
+    want=$(serial_of "$wconf/ssl_bak/$bak/certs/$name.pem")
+    before=$(serial_of "$cert")
+    rc=0
+    printf '{"backup": "%s", "allow_revoked": true}' "C:/ProgramData/PuppetLabs/puppet/etc/ssl_bak/$bak" |
+        CERT_REGEN_TEST_KILL_AT=$point wine_run "$hooks_exe" task restore >/dev/null 2>&1 || rc=$?
+    v=0
+    if [ "$point" = exchange-aside ]; then
+        { [ "$rc" -eq 137 ] && [ ! -e "$ssl" ] && [ -d "$wconf/.ssl.cert_regen/restore.xchg" ]; } || v=1
+    else
+        { [ "$rc" -eq 137 ] && key_matches; } || v=1
+    fi
+    assert_eq 0 "$v" "restore killed at $point (exit $rc): $([ "$point" = exchange-aside ] && echo 'no ssldir, the old one in .ssl.cert_regen/restore.xchg' || echo 'the live key matches the live certificate')"
+    rc=0; out=$(printf '{"backup": "latest", "allow_revoked": true}' | wine_run "$exe" task restore) || rc=$?
+    out=$(printf '%s' "$out" | tr -d '\r')
+    after=$(serial_of "$cert")
+    v=0
+    { [ "$rc" -eq 0 ] && [ "$(json_get "$out" state)" = restored ] && [ "$after" = "$want" ] && key_matches &&
+        [ -z "$(ls -A "$wconf" | grep -E 'cert_regen|xchg' || true)" ]; } || v=1
+    assert_eq 0 "$v" "restore rerun (latest) after the kill at $point: $bak restored, serial $before -> $after (want $want), key matches, nothing left"
     [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -5
 done
 
