@@ -46,6 +46,10 @@ export WINEPREFIX=$TEST_TMP/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml
 mkdir -p "$WINEPREFIX"
 # the prefix's wineserver outlives the programs: stop it so the prefix goes
 at_exit "WINEPREFIX='$WINEPREFIX' /usr/lib/wine/wineserver -k 2>/dev/null; WINEPREFIX='$WINEPREFIX' /usr/lib/wine/wineserver -w 2>/dev/null"
+# wine keeps no DACL: on this Linux host its files are 0644.  Files kept
+# for a failed run must not leave the test keys readable by everyone
+# (test_zz_secrets looks for that)
+at_exit "chmod -R go-rwx '$WINEPREFIX/drive_c/ProgramData' 2>/dev/null || :"
 assert_cmd "a new wine prefix boots" -- timeout 300 "$WINE" wineboot --init
 wine_run() { timeout 120 "$WINE" "$@"; }
 

@@ -20,6 +20,12 @@ task_installdir() {
         cp -a "$REPO_ROOT/files" "$d/cert_regen/files"
         cp "$REPO_ROOT"/tasks/*.sh "$d/cert_regen/tasks/"
         if [ -n "${CERT_REGEN_TASK_BIN:-}" ]; then
+            if [ ! -x "$CERT_REGEN_TASK_BIN" ]; then
+                # never the release build in its place: a kill point would
+                # silently not fire
+                echo "CERT_REGEN_TASK_BIN=$CERT_REGEN_TASK_BIN is missing: build it (make -C ext SAN=1, or rake binaries:asan) and run the test again" >&2
+                return 1
+            fi
             local plat
             plat="$(uname -s | tr 'A-Z' 'a-z')-$(uname -m)"
             mkdir -p "$d/cert_regen/files/bin/$plat"
