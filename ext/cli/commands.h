@@ -4,6 +4,13 @@
 #ifndef CR_COMMANDS_H
 #define CR_COMMANDS_H
 
+#include "cr_err.h"
+
+/* A non-negative decimal count <= max from the command line, or -1. */
+long cr_cmd_count(const char *s, long max);
+/* Prints "usage: USAGE" as an _error (invalid-parameter); returns 2. */
+int cr_cmd_usage(cr_err *err, const char *usage);
+
 /*
  * cert_regen settings [--confdir D] [--section S] [--set name=value ...]
  *     [--no-exec] [--sources] [--packaging auto|aio|debian]
@@ -28,12 +35,14 @@ int cr_cmd_settings(int argc, char **argv);
 int cr_cmd_ca_request(int argc, char **argv);
 
 /*
- * cert_regen service NAME state|stop|start|restart|restart-detached
- *     [--delay SECONDS]
- * argv[0] is "service".  Drives cr_service (systemd or SysV); prints
- * {"service", "backend", "action", "state" | "scheduled"+"delay",
- * "under_pxp_agent"} or an _error; exit codes as above.  For tests and
- * debugging.
+ * cert_regen service NAME state|stop|start|restart|restart-detached|
+ *     restart-logged [--delay SECONDS]
+ * argv[0] is "service".  Drives cr_service (systemd, SysV or the SCM);
+ * prints {"service", "backend", "action", "state" | "scheduled"+"delay",
+ * "under_pxp_agent"} or an _error; exit codes as above.  restart-logged
+ * (the process a detached restart leaves behind) prints nothing: it
+ * waits, restarts and writes the outcome to the system's log, exit 0 when
+ * the restart worked.  For tests and debugging.
  */
 int cr_cmd_service(int argc, char **argv);
 

@@ -219,8 +219,10 @@ static const struct cr_err_kind_info kind_registry[] = {
 	    "cert_regen::regenerate again with ca_fingerprint set to the new "
 	    "CA's SHA-256 fingerprint; otherwise check that ca_server names "
 	    "your CA." },
-	{ "cert_regen/service-error", "check the service (systemctl status "
-	    "<service> and its journal), fix it, then run the task again." },
+	{ "cert_regen/service-error", "check the service (on Linux systemctl "
+	    "status <service> and its journal, on Windows Get-Service "
+	    "<service> and the System event log), fix it, then run the task "
+	    "again." },
 	{ "cert_regen/staging-conflict", "run the task again with the certname "
 	    "and ssldir of the staged run, or, after checking it, remove the "
 	    "staging directory named in details." },

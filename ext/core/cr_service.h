@@ -74,9 +74,22 @@ bool cr_under_pxp_agent(void);
  * orchestrator reads first.  Flushes stdio before forking.  Returns once the
  * grandchild exists; the outcome goes to syslog (LOG_DAEMON, "cert_regen").
  * Survives the restart of pxp-agent itself (KillMode=process, or a SysV
- * script that signals the daemon's PID only).
+ * script that signals the daemon's PID only).  On Windows: this executable
+ * started again as a detached process (no console, no inherited handles,
+ * out of the task's job object when the job allows it), running
+ * cr_service_restart_logged; the outcome goes to the Application event log.
  */
 bool cr_restart_detached(const char *name, unsigned delay_s, cr_err *err);
+
+/*
+ * What the detached process does: waits delay_s seconds, restarts name
+ * and records the outcome in the system's log (syslog on POSIX, the
+ * Application event log, source cert_regen, on Windows).  True when the
+ * restart worked.  On Windows it is the whole of the process
+ * cr_restart_detached leaves behind (`cert_regen service NAME
+ * restart-logged --delay N`).
+ */
+bool cr_service_restart_logged(const char *name, unsigned delay_s);
 
 /*
  * Lists of services, as the flows handle them (names: JSON array of

@@ -20,10 +20,16 @@ list=$(tar -tzf "$tarball")
 printf '%s\n' "$list" >"$TEST_TMP/list"
 for f in metadata.json REFERENCE.md README.md files/launch.sh files/bin/linux-x86_64/cert_regen \
     files/bin/linux-aarch64/cert_regen lib/cert_regen/bin/linux-x86_64/cert_regen \
-    lib/facter/cert_regen.rb lib/cert_regen/executable.rb tasks/status.json tasks/status.sh; do
+    lib/facter/cert_regen.rb lib/cert_regen/executable.rb tasks/status.json tasks/status.sh \
+    files/bin/windows-x86_64/cert_regen.exe lib/cert_regen/bin/windows-x86_64/cert_regen.exe \
+    files/launch.ps1 tasks/status.ps1 tasks/regenerate.ps1 tasks/restore.ps1; do
     assert_cmd "the tarball holds $f" -- grep -qxF "certregen-cert_regen-$version/$f" "$TEST_TMP/list"
 done
 assert_match "lib/cert_regen/native/[^/]+/[^/]+/cert_regen_native.so" "$list" "the tarball holds an extension build"
+mkdir -p "$TEST_TMP/win"
+tar -xzf "$tarball" -C "$TEST_TMP/win" "certregen-cert_regen-$version/files/bin/windows-x86_64/cert_regen.exe"
+assert_match 'PE32\+ executable.*x86-64' "$(file -b "$TEST_TMP/win/certregen-cert_regen-$version/files/bin/windows-x86_64/cert_regen.exe")" \
+    "the tarball's cert_regen.exe is a 64-bit Windows executable"
 for abi in $(ruby -rrbconfig -e 'print RbConfig::CONFIG["ruby_version"]') \
     $(awk '/^[0-9]/ { print $1 ".0" }' "$REPO_ROOT/ext/cert_regen_native/rubies.lock"); do
     assert_cmd "the tarball holds the extension for ruby $abi" -- \

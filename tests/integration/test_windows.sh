@@ -193,20 +193,27 @@ key_matches() {
       "$(openssl pkey -in "$ssl/private_keys/$name.pem" -pubout 2>/dev/null)" ] &&
         [ -n "$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null)" ]
 }
+# What a kill (exit code $1) at point $2 of a flow whose exchange stages
+# <staging>/$3 must leave: between rename 1 and 2 (exchange-aside) no
+# ssldir and the old one aside in $3.xchg; everywhere else a live key that
+# matches the live certificate.  Asserted as "$4 killed at $2".
+assert_killed() {
+    local v=0 what='the live key matches the live certificate'
+    if [ "$2" = exchange-aside ]; then
+        what="no ssldir, the old one in .ssl.cert_regen/$3.xchg"
+        { [ "$1" -eq 137 ] && [ ! -e "$ssl" ] && [ -d "$wconf/.ssl.cert_regen/$3.xchg" ]; } || v=1
+    else
+        { [ "$1" -eq 137 ] && key_matches; } || v=1
+    fi
+    assert_eq 0 "$v" "$4 killed at $2 (exit $1): $what"
+}
 for point in staging-created staged submitted signed tree-built prepared services-stopped \
     exchange-aside exchange-live exchanged swapped staging-emptied; do
     stack_ca clean --certname "$name" >/dev/null 2>&1
     before=$(serial_of "$cert")
     rc=0
     printf '{"key_size": 2048}' | CERT_REGEN_TEST_KILL_AT=$point wine_run "$hooks_exe" task regenerate >/dev/null 2>&1 || rc=$?
-    v=0
-    if [ "$point" = exchange-aside ]; then
-        # between rename 1 and 2: no ssldir, the old one aside
-        { [ "$rc" -eq 137 ] && [ ! -e "$ssl" ] && [ -d "$wconf/.ssl.cert_regen/tree.xchg" ]; } || v=1
-    else
-        { [ "$rc" -eq 137 ] && key_matches; } || v=1
-    fi
-    assert_eq 0 "$v" "killed at $point (exit $rc): $([ "$point" = exchange-aside ] && echo 'no ssldir, the old one in .ssl.cert_regen/tree.xchg' || echo 'the live key matches the live certificate')"
+    assert_killed "$rc" "$point" tree regenerate
     rc=0; out=$(printf '{"key_size": 2048}' | wine_run "$exe" task regenerate) || rc=$?
     out=$(printf '%s' "$out" | tr -d '\r')
     after=$(serial_of "$cert")
@@ -229,13 +236,7 @@ for point in restore-backed-up restore-prepared restore-services-stopped \
     rc=0
     printf '{"backup": "%s", "allow_revoked": true}' "C:/ProgramData/PuppetLabs/puppet/etc/ssl_bak/$bak" |
         CERT_REGEN_TEST_KILL_AT=$point wine_run "$hooks_exe" task restore >/dev/null 2>&1 || rc=$?
-    v=0
-    if [ "$point" = exchange-aside ]; then
-        { [ "$rc" -eq 137 ] && [ ! -e "$ssl" ] && [ -d "$wconf/.ssl.cert_regen/restore.xchg" ]; } || v=1
-    else
-        { [ "$rc" -eq 137 ] && key_matches; } || v=1
-    fi
-    assert_eq 0 "$v" "restore killed at $point (exit $rc): $([ "$point" = exchange-aside ] && echo 'no ssldir, the old one in .ssl.cert_regen/restore.xchg' || echo 'the live key matches the live certificate')"
+    assert_killed "$rc" "$point" restore restore
     rc=0; out=$(printf '{"backup": "latest", "allow_revoked": true}' | wine_run "$exe" task restore) || rc=$?
     out=$(printf '%s' "$out" | tr -d '\r')
     after=$(serial_of "$cert")
@@ -245,6 +246,39 @@ for point in restore-backed-up restore-prepared restore-services-stopped \
     assert_eq 0 "$v" "restore rerun (latest) after the kill at $point: $bak restored, serial $before -> $after (want $want), key matches, nothing left"
     [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -5
 done
+
+# --- the detached restart (how regenerate and restore restart pxp-agent
+# when it runs them): cert_regen.exe starts itself again as a detached
+# process (`service NAME restart-logged --delay N`) and returns at once;
+# that process waits, restarts the service through the SCM and ends.
+# wine's own Spooler service stands in for pxp-agent (wine has none); wine
+# keeps a prefix's services only while a program of the prefix runs, so a
+# cmd.exe waiting on a pipe keeps them for the test
+sleep 90 | "$WINE" cmd.exe >/dev/null 2>&1 &
+keeper=$!
+at_exit "kill $keeper 2>/dev/null || :"
+svc_state() { wine_run "$exe" service Spooler state | tr -d '\r' | ruby -rjson -e 'print JSON.parse(STDIN.read)["state"]' 2>/dev/null || :; }
+out=$(wine_run "$exe" service Spooler stop | tr -d '\r')
+assert_eq stopped "$(json_get "$out" state)" "service Spooler stop: stopped (the SCM, under wine)"
+rc=0; out=$(wine_run "$exe" service Spooler restart-detached --delay 6) || rc=$?
+out=$(printf '%s' "$out" | tr -d '\r')
+assert_eq "0 true" "$rc $(json_get "$out" scheduled)" "restart-detached --delay 6 returns at once, scheduled"
+assert_eq stopped "$(svc_state)" "... the service is still stopped when it returned (the restart waits in its own process)"
+assert_match 'restart-logged --delay 6' "$(ps -eo args | grep -i '[c]ert_regen.exe service Spooler')" "... a detached cert_regen.exe runs 'service Spooler restart-logged --delay 6'"
+st=
+for _ in $(seq 1 60); do
+    st=$(svc_state)
+    [ "$st" = running ] && ! ps -eo args | grep -qi '[c]ert_regen.exe service Spooler restart-logged' && break
+    sleep 1
+done
+assert_eq running "$st" "... then the service runs and the detached process has ended"
+out=$(wine_run "$exe" service Spooler restart-logged --delay 0 >/dev/null 2>&1; echo $?)
+assert_eq 0 "$out" "restart-logged on a service that exists exits 0"
+out=$(wine_run "$exe" service puppet restart-logged --delay 0 >/dev/null 2>&1; echo $?)
+assert_eq 1 "$out" "restart-logged on a service that does not exist (puppet) exits 1"
+rc=0; out=$(wine_run "$exe" service puppet start) || rc=$?
+assert_match 'Get-Service' "$(json_get "$(printf '%s' "$out" | tr -d '\r')" _error.msg)" "a service error's next step names Windows' tools (Get-Service, the event log)"
+kill "$keeper" 2>/dev/null || :
 
 # --- what the Windows build does not carry yet answers with its next step
 out=$(printf '{}' | wine_run "$exe" task ca_list | tr -d '\r')

@@ -1,6 +1,6 @@
 /*
  * commands_unsupported.c (Windows) - the debugging commands the Windows
- * build does not carry yet (ca-request, service, lock): each says so on
+ * build does not carry yet (ca-request, lock): each says so on
  * stderr and exits 2 (a usage error), as an unknown command does.
  */
 #include <stdio.h>
@@ -22,14 +22,6 @@ cr_cmd_ca_request(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	return not_here("ca-request");
-}
-
-int
-cr_cmd_service(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return not_here("service");
 }
 
 int

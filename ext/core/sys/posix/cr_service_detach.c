@@ -105,16 +105,14 @@ detach_io(void)
 	}
 }
 
-static void
-detached_restart(const char *name, unsigned delay_s)
+bool
+cr_service_restart_logged(const char *name, unsigned delay_s)
 {
 	struct timespec ts = { .tv_sec = (time_t)delay_s, .tv_nsec = 0 };
 	cr_err err;
 	bool ok;
 
 	cr_err_init(&err);
-	prctl(PR_SET_NAME, "cert_regen", 0, 0, 0);	/* not CR_LOCK_COMM */
-	detach_io();
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 	ok = cr_service_restart(name, &err);
@@ -125,7 +123,15 @@ detached_restart(const char *name, unsigned delay_s)
 		syslog(LOG_ERR, "restart of service %s failed: %s", name, err.msg);
 	closelog();
 	cr_err_clear(&err);
-	_exit(ok ? 0 : 1);
+	return ok;
+}
+
+static void
+detached_restart(const char *name, unsigned delay_s)
+{
+	prctl(PR_SET_NAME, "cert_regen", 0, 0, 0);	/* not CR_LOCK_COMM */
+	detach_io();
+	_exit(cr_service_restart_logged(name, delay_s) ? 0 : 1);
 }
 
 bool

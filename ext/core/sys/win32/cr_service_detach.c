@@ -1,17 +1,22 @@
 /*
  * cr_service_detach.c (Windows) - cr_service.h's process side: whether
  * pxp-agent started this task (the parent chain of a Toolhelp snapshot,
- * image pxp-agent.exe); the detached restart is not built for Windows
- * yet (a process of its own, outside the task's job object, is the next
- * step), so it answers unsupported-platform.
+ * image pxp-agent.exe), and the detached restart: this executable started
+ * again as a process of its own (no console, no inherited handles, its
+ * own process group, out of the task's job object when the job allows
+ * it) running `service NAME restart-logged --delay N`, whose outcome goes
+ * to the Application event log.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <windows.h>
 #include <tlhelp32.h>
 
 #include "cr_service.h"
+#include "cr_sys_win.h"
 
 #define ANCESTORS_MAX 64
 
@@ -57,13 +62,108 @@ cr_under_pxp_agent(void)
 	return found;
 }
 
+/* "<exe>" service <name> restart-logged --delay <n>: a new command line
+ * (name is a valid service name: no quote, no space, no backslash). */
+static wchar_t *
+restart_cmdline(const wchar_t *exe, const char *name, unsigned delay_s)
+{
+	wchar_t *wname = cr_sys_wide_new(name), *line = NULL;
+	size_t len;
+
+	if (wname == NULL)
+		goto out;
+	len = wcslen(exe) + wcslen(wname) + 64;
+	if ((line = calloc(len, sizeof(*line))) != NULL)
+		swprintf(line, len, L"\"%ls\" service %ls restart-logged "
+		    "--delay %u", exe, wname, delay_s);
+out:
+	free(wname);
+	return line;
+}
+
 bool
 cr_restart_detached(const char *name, unsigned delay_s, cr_err *err)
 {
-	(void)delay_s;
-	cr_err_set(err, CR_KIND_UNSUPPORTED_PLATFORM, "cert_regen does not "
-	    "restart a service detached on Windows yet (%s): restart it by "
-	    "hand after the task (Restart-Service %s)", name != NULL ? name :
-	    "", name != NULL ? name : "");
-	return false;
+	STARTUPINFOW si = { .cb = sizeof(si) };
+	PROCESS_INFORMATION pi;
+	wchar_t exe[MAX_PATH + 1], *line = NULL;
+	DWORD n, flags = DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP |
+	    CREATE_NO_WINDOW, code;
+	bool ok = false;
+
+	if (!cr_service_name_valid(name)) {
+		cr_err_set(err, CR_KIND_INVALID_PARAMETER,
+		    "invalid service name '%s'", name ? name : "");
+		goto out;
+	}
+	n = GetModuleFileNameW(NULL, exe, MAX_PATH + 1);
+	if (n == 0 || n > MAX_PATH) {
+		cr_sys_win_error(err, GetLastError(), "cannot find this "
+		    "executable to restart", name, "restart the service by hand "
+		    "after the task (Restart-Service)");
+		goto out;
+	}
+	if ((line = restart_cmdline(exe, name, delay_s)) == NULL) {
+		cr_err_set(err, CR_KIND_NOMEM, "out of memory");
+		goto out;
+	}
+	fflush(NULL);
+	/* out of the task's job object first: a job that ends with the task
+	 * (or with pxp-agent) would end the restart with it */
+	if (!CreateProcessW(exe, line, NULL, NULL, FALSE,
+	    flags | CREATE_BREAKAWAY_FROM_JOB, NULL, NULL, &si, &pi)) {
+		code = GetLastError();
+		if (code != ERROR_ACCESS_DENIED ||
+		    !CreateProcessW(exe, line, NULL, NULL, FALSE, flags, NULL,
+		    NULL, &si, &pi)) {
+			cr_sys_win_error(err, code != ERROR_ACCESS_DENIED ? code :
+			    GetLastError(), "cannot start a detached process to "
+			    "restart", name, "restart the service by hand after "
+			    "the task (Restart-Service)");
+			goto out;
+		}
+	}
+	CloseHandle(pi.hThread);
+	CloseHandle(pi.hProcess);
+	ok = true;
+out:
+	free(line);
+	return ok;
+}
+
+/* One entry in the Application event log, source cert_regen. */
+static void
+event_log(WORD type, const char *text)
+{
+	HANDLE h = RegisterEventSourceW(NULL, L"cert_regen");
+	wchar_t *w = cr_sys_wide_new(text);
+	LPCWSTR strings[1];
+
+	if (h != NULL && w != NULL) {
+		strings[0] = w;
+		ReportEventW(h, type, 0, 0, NULL, 1, 0, strings, NULL);
+	}
+	if (h != NULL)
+		DeregisterEventSource(h);
+	free(w);
+}
+
+bool
+cr_service_restart_logged(const char *name, unsigned delay_s)
+{
+	char text[1024];
+	cr_err err;
+	bool ok;
+
+	cr_err_init(&err);
+	Sleep(delay_s * 1000u);
+	ok = cr_service_restart(name, &err);
+	if (ok)
+		snprintf(text, sizeof(text), "restarted service %s", name);
+	else
+		snprintf(text, sizeof(text), "restart of service %s failed: %s",
+		    name, err.msg);
+	event_log(ok ? EVENTLOG_INFORMATION_TYPE : EVENTLOG_ERROR_TYPE, text);
+	cr_err_clear(&err);
+	return ok;
 }

@@ -149,8 +149,9 @@ control(const char *name, bool stop, unsigned timeout_ms, cr_err *err)
 {
 	SC_HANDLE scm = NULL, svc = NULL;
 	SERVICE_STATUS ss;
+	ULONGLONG end = GetTickCount64() + timeout_ms;
 	bool ok = false;
-	DWORD code;
+	DWORD code = 0;
 
 	if (!svc_open(name, SERVICE_QUERY_STATUS | (stop ? SERVICE_STOP :
 	    SERVICE_START), &scm, &svc, err))
@@ -162,16 +163,21 @@ control(const char *name, bool stop, unsigned timeout_ms, cr_err *err)
 		cr_err_detail_new(err, "service", json_string(name));
 		goto out;
 	}
-	if (stop ? !ControlService(svc, SERVICE_CONTROL_STOP, &ss) :
-	    !StartServiceW(svc, 0, NULL)) {
-		code = GetLastError();
-		if (code != (stop ? ERROR_SERVICE_NOT_ACTIVE :
-		    ERROR_SERVICE_ALREADY_RUNNING)) {
-			svc_error(err, code, stop ? "cannot stop" :
-			    "cannot start", name, "look at the service's event "
-			    "log entries and rerun");
-			goto out;
-		}
+	/* a locked service database (another start under way, the SCM
+	 * starting up) is waited out within timeout_ms */
+	for (;;) {
+		code = (stop ? ControlService(svc, SERVICE_CONTROL_STOP, &ss) :
+		    StartServiceW(svc, 0, NULL)) ? 0 : GetLastError();
+		if (code != ERROR_SERVICE_DATABASE_LOCKED ||
+		    GetTickCount64() >= end)
+			break;
+		Sleep(250);
+	}
+	if (code != 0 && code != (stop ? ERROR_SERVICE_NOT_ACTIVE :
+	    ERROR_SERVICE_ALREADY_RUNNING)) {
+		svc_error(err, code, stop ? "cannot stop" : "cannot start",
+		    name, "look at the service's event log entries and rerun");
+		goto out;
 	}
 	ok = wait_for(svc, name, stop ? CR_SYS_SVC_STOPPED :
 	    CR_SYS_SVC_RUNNING, timeout_ms, err);
