@@ -42,12 +42,8 @@ regenerate_run(json_t *params, cr_err *err)
 	o.certname = cr_param_str(params, "certname");
 	o.ca_server = cr_param_str(params, "ca_server");
 	o.ca_port = (int)cr_param_int(params, "ca_port", 0);
-	o.dns_alt_names = json_object_get(params, "dns_alt_names");
-	if (json_is_null(o.dns_alt_names))
-		o.dns_alt_names = NULL;
-	o.extension_requests = json_object_get(params, "extension_requests");
-	if (json_is_null(o.extension_requests))
-		o.extension_requests = NULL;
+	o.dns_alt_names = cr_param_json(params, "dns_alt_names");
+	o.extension_requests = cr_param_json(params, "extension_requests");
 	o.key_type = cr_param_str(params, "key_type");
 	o.key_size = (int)cr_param_int(params, "key_size", 0);
 	o.curve = cr_param_str(params, "curve");
@@ -55,16 +51,12 @@ regenerate_run(json_t *params, cr_err *err)
 	o.wait_for_cert = (int)cr_param_int(params, "wait_for_cert", -1);
 	o.backup = cr_param_bool(params, "backup", true);
 	o.backup_dir = cr_param_str(params, "backup_dir");
-	o.services = json_object_get(params, "services");
-	if (json_is_null(o.services))
-		o.services = NULL;
+	o.services = cr_param_json(params, "services");
 	o.remove_cached_catalog = cr_param_bool(params, "remove_cached_catalog",
 	    true);
 	o.run_puppet = cr_param_bool(params, "run_puppet", false);
 	o.noop = cr_task_noop(params);
-	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
-	if (o.lock_timeout_ms > 0)
-		o.lock_timeout_ms *= 1000;
+	o.lock_timeout_ms = cr_param_ms(params, "lock_timeout");
 #ifdef _WIN32
 	/* cr_proc_run is not built for Windows yet (sys/win32/cr_proc.c):
 	 * refused before anything changes, not after the regeneration */
@@ -116,14 +108,10 @@ restore_run(json_t *params, cr_err *err)
 	o.ssldir = cr_param_str(params, "ssldir");
 	o.backup = cr_param_str(params, "backup");
 	o.backup_dir = cr_param_str(params, "backup_dir");
-	o.services = json_object_get(params, "services");
-	if (json_is_null(o.services))
-		o.services = NULL;
+	o.services = cr_param_json(params, "services");
 	o.noop = cr_task_noop(params);
 	o.allow_revoked = cr_param_bool(params, "allow_revoked", false);
-	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
-	if (o.lock_timeout_ms > 0)
-		o.lock_timeout_ms *= 1000;
+	o.lock_timeout_ms = cr_param_ms(params, "lock_timeout");
 	return cr_restore_run(&o, err);
 }
 

@@ -50,28 +50,18 @@ static const struct cr_param ca_renew_params[] = {
 };
 
 static json_t *
-null_is_absent(json_t *params, const char *key)
-{
-	json_t *v = json_object_get(params, key);
-
-	return json_is_null(v) ? NULL : v;
-}
-
-static json_t *
 server_run(enum cr_server_op op, json_t *params, cr_err *err)
 {
 	struct cr_server_opts o = { 0 };
 
 	o.op = op;
 	o.confdir = cr_param_str(params, "confdir");
-	o.services = null_is_absent(params, "services");
+	o.services = cr_param_json(params, "services");
 	o.backup_dir = cr_param_str(params, "backup_dir");
 	o.puppetserver = cr_param_str(params, "puppetserver");
 	o.start_timeout_s = cr_param_int(params, "start_timeout", 0);
-	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
-	if (o.lock_timeout_ms > 0)
-		o.lock_timeout_ms *= 1000;
-	o.dns_alt_names = null_is_absent(params, "dns_alt_names");
+	o.lock_timeout_ms = cr_param_ms(params, "lock_timeout");
+	o.dns_alt_names = cr_param_json(params, "dns_alt_names");
 	o.revoke_old = cr_param_bool(params, "revoke_old", true);
 	o.ca_name = cr_param_str(params, "ca_name");
 	o.backup = cr_param_str(params, "backup");
@@ -168,7 +158,7 @@ check_server_run(json_t *params, cr_err *err)
 	o.server = cr_param_str(params, "server");
 	o.port = (int)cr_param_int(params, "port", 0);
 	o.expect_fingerprint = cr_param_str(params, "expect_fingerprint");
-	o.expect_names = null_is_absent(params, "expect_names");
+	o.expect_names = cr_param_json(params, "expect_names");
 	o.catalog = cr_param_bool(params, "catalog", true);
 	o.environment = cr_param_str(params, "environment");
 	return cr_check_server(&o, err);
@@ -201,9 +191,7 @@ ca_bundle_update_run(json_t *params, cr_err *err)
 	o.ca_port = (int)cr_param_int(params, "ca_port", 0);
 	o.ca_fingerprint = cr_param_str(params, "ca_fingerprint");
 	o.backup_dir = cr_param_str(params, "backup_dir");
-	o.lock_timeout_ms = cr_param_int(params, "lock_timeout", -1);
-	if (o.lock_timeout_ms > 0)
-		o.lock_timeout_ms *= 1000;
+	o.lock_timeout_ms = cr_param_ms(params, "lock_timeout");
 	o.noop = cr_task_noop(params);
 	return cr_ca_bundle_update(&o, err);
 }

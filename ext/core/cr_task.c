@@ -541,6 +541,22 @@ cr_param_bool(json_t *params, const char *name, bool dflt)
 	return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
+json_t *
+cr_param_json(json_t *params, const char *name)
+{
+	json_t *v = json_object_get(params, name);
+
+	return json_is_null(v) ? NULL : v;
+}
+
+long long
+cr_param_ms(json_t *params, const char *name)
+{
+	long long s = cr_param_int(params, name, -1);
+
+	return s > 0 ? s * 1000 : s;
+}
+
 bool
 cr_task_noop(json_t *params)
 {

@@ -86,6 +86,11 @@ json_t *cr_task_params_json(const struct cr_param *spec);
 const char *cr_param_str(json_t *params, const char *name);
 long long cr_param_int(json_t *params, const char *name, long long dflt);
 bool cr_param_bool(json_t *params, const char *name, bool dflt);
+/* Borrowed value (array, object) or NULL when absent or null. */
+json_t *cr_param_json(json_t *params, const char *name);
+/* A timeout given in seconds, in milliseconds; -1 when absent (the flow's
+ * default), 0 stays 0 (do not wait). */
+long long cr_param_ms(json_t *params, const char *name);
 bool cr_task_noop(json_t *params);
 
 /* Print the result / the error object on stdout (one line + newline). */
