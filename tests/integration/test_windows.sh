@@ -60,6 +60,13 @@ for t in "$REPO_ROOT"/build/windows/unit/*.exe; do
     [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -30
 done
 
+# --- one parameter definition for Bolt and both executables: the path
+# types of the tasks with a PowerShell implementation (C:\..., \\server\share
+# accepted, '..' refused) agree with cert_regen.exe's own check, as the
+# Linux ones agree with the Linux check (tests/lint/check_task_params.rb)
+assert_cmd "tasks/*.json accept exactly the Windows paths cert_regen.exe's check accepts" -- \
+    env CERT_REGEN_WIN_EXE="$exe" CR_WINE="$WINE" ruby "$REPO_ROOT/tests/lint/check_task_params.rb" "$REPO_ROOT"
+
 # --- a real certificate from the real CA, in a Windows-style confdir
 stack_ensure
 name=win-$$.auto.test

@@ -8,6 +8,12 @@
 # with capitals or spaces, ranges' edges, wrong shapes, ...) the JSON type
 # (Puppet's type system, as Bolt checks it) and the C check
 # (`cert_regen check-params TASK`) must accept exactly the same values.
+# Windows paths (C:\..., \\server\share) are probed too: for a task with
+# a PowerShell implementation its path parameters' JSON type accepts them,
+# so there the Windows executable's check is the one to agree with; with
+# CERT_REGEN_WIN_EXE (run under wine, CR_WINE) it is asked, otherwise those
+# probes are left to test_windows.sh, which sets it.  A Linux-only task
+# must refuse them, as the Linux check does.
 # Prints one line per difference and exits 1 if there is any.
 #
 #   ruby tests/lint/check_task_params.rb [module_root]
@@ -42,7 +48,11 @@ ARRAYS = [[], ['a'], [''], ['x' * 4097], ['agent.example.com'], ['a..b'], ['Bad/
 HASHES = [{}, { 'pp_role' => 'web' }, { '' => 'v' }, { 'k' => '' }, { 'k' => 'x' * 4097 },
           { 'x' * 4097 => 'v' }, { 'agent.example.com' => FP }, { 'agent.example.com' => "#{FP}:" },
           { 'agent.example.com' => 'nonsense' }, { 'Bad/Name' => FP }, { 'k' => 1 }].freeze
-PROBES = (STRINGS + INTS + [true, false, 1.5] + ARRAYS + HASHES).freeze
+WIN_PATHS = ['C:/ProgramData/PuppetLabs/puppet/etc', 'C:\\x', 'c:/x', '\\\\srv\\share\\ssl', 'C:/a/../b',
+             'C:\\a\\..\\b', 'C:\\..', 'C:', 'C:x', 'C:/x/..'].freeze
+PROBES = (STRINGS + INTS + [true, false, 1.5] + ARRAYS + HASHES + WIN_PATHS).freeze
+WIN_EXE = ENV.fetch('CERT_REGEN_WIN_EXE', nil)
+WINE = ENV.fetch('CR_WINE', '/usr/lib/wine/wine64')
 
 def json_type(expr)
   Puppet::Pops::Types::TypeParser.singleton.parse(expr)
@@ -51,8 +61,25 @@ end
 # A well-formed absolute path that simply does not exist: the C check of a
 # directory parameter looks at the disk, Bolt's type cannot.
 def skip_for_dir?(value)
-  value.is_a?(String) && value.start_with?('/') && value.length <= 4096 &&
-    value !~ %r{(\A|/)\.\.(/|\z)} && !value.include?("\n") && !File.directory?(value)
+  return false unless value.is_a?(String) && value.length <= 4096 && !value.include?("\n")
+
+  if WIN_PATHS.include?(value)
+    value.match?(%r{\A([A-Za-z]:[/\\]|\\\\)}) && value !~ %r{(\A|[/\\])\.\.([/\\]|\z)}
+  else
+    value.start_with?('/') && value !~ %r{(\A|/)\.\.(/|\z)} && !File.directory?(value)
+  end
+end
+
+def path_param?(cparam)
+  %w[path dir].include?(cparam['type'])
+end
+
+# [answers] of `cert_regen check-params TASK` for cases ([name, value, _]).
+def c_check(cmd, task, cases)
+  out, st = Open3.capture2(*cmd, 'check-params', task,
+                           stdin_data: JSON.generate(cases.map { |n, v, _| { n => v } }))
+  abort "#{cmd.last} check-params #{task} failed" unless st.success?
+  JSON.parse(out.delete("\r"))
 end
 
 def show(value)
@@ -75,24 +102,28 @@ Dir[File.join(ROOT, 'tasks', '*.json')].sort.each do |file|
   end
   (jparams.keys - cparams.keys).each { |p| errs << "#{task}.#{p}: in tasks/#{task}.json, not in the C table" }
   (cparams.keys - jparams.keys).each { |p| errs << "#{task}.#{p}: in the C table, not in tasks/#{task}.json" }
+  windows = (meta['implementations'] || []).any? { |i| Array(i['requirements']).include?('powershell') }
   cases = []
+  win_cases = []
   (jparams.keys & cparams.keys).each do |name|
     type = json_type(jparams[name]['type'])
     PROBES.each do |v|
       next if cparams[name]['type'] == 'dir' && skip_for_dir?(v)
 
-      cases << [name, v, type.instance?(v)]
+      (windows && path_param?(cparams[name]) && WIN_PATHS.include?(v) ? win_cases : cases) <<
+        [name, v, type.instance?(v)]
     end
   end
-  out, st = Open3.capture2(BIN, 'check-params', task,
-                           stdin_data: JSON.generate(cases.map { |n, v, _| { n => v } }))
-  abort "#{BIN} check-params #{task} failed" unless st.success?
-  JSON.parse(out).zip(cases).each do |c_answer, (name, v, j_ok)|
-    c_ok = c_answer == true
-    next if c_ok == j_ok
+  checks = [[[BIN], cases, 'the C check']]
+  checks << [[WINE, WIN_EXE], win_cases, "the Windows executable's check"] if WIN_EXE && !win_cases.empty?
+  checks.each do |cmd, cs, who|
+    c_check(cmd, task, cs).zip(cs).each do |c_answer, (name, v, j_ok)|
+      c_ok = c_answer == true
+      next if c_ok == j_ok
 
-    errs << "#{task}.#{name}: #{show(v)}: tasks/#{task}.json #{j_ok ? 'accepts' : 'refuses'} " \
-            "(#{jparams[name]['type']}), the C check #{c_ok ? 'accepts' : "refuses (#{c_answer})"}"
+      errs << "#{task}.#{name}: #{show(v)}: tasks/#{task}.json #{j_ok ? 'accepts' : 'refuses'} " \
+              "(#{jparams[name]['type']}), #{who} #{c_ok ? 'accepts' : "refuses (#{c_answer})"}"
+    end
   end
 end
 puts errs
