@@ -19,7 +19,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -136,7 +135,9 @@ install(const struct cr_bundle_opts *o, cr_settings *set, const char *pem,
 	const char *path = cr_settings_get(set, "localcacert");
 	char *ssldir = cr_settings_real_ssldir(cr_settings_get(set, "ssldir"), err);
 	char *bak = NULL;
-	struct stat st;
+	mode_t mode = 0644;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
 	bool ok = false;
 
 	if (ssldir == NULL)
@@ -149,13 +150,13 @@ install(const struct cr_bundle_opts *o, cr_settings *set, const char *pem,
 	    !cr_lock_drop_copy(set, bak, err))
 		goto out;
 	json_object_set_new(result, "backup", cr_json_str(bak));
-	if (lstat(path, &st) == -1) {
-		st.st_uid = (uid_t)-1;
-		st.st_gid = (gid_t)-1;
-		st.st_mode = 0644;
+	/* the old file's owner and mode (Windows: its privacy), else 0644 */
+	if (cr_file_meta(path, &mode, &uid, &gid) != 1) {
+		mode = 0644;
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
 	}
-	ok = cr_file_write_atomic(path, pem, len, st.st_mode & 0777,
-	    st.st_uid, st.st_gid, err);
+	ok = cr_file_write_atomic(path, pem, len, mode & 0777, uid, gid, err);
 out:
 	free(ssldir);
 	free(bak);

@@ -254,6 +254,48 @@ for point in restore-backed-up restore-prepared restore-services-stopped \
     [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -5
 done
 
+# --- ca_bundle_update under wine: the CA's bundle, the same as installed,
+# is current; a bundle with the same keys and subjects that ends sooner
+# (re-signed here with the CA's own root key, as a CA nearing its end would
+# be before cert_regen::ca_renew) is replaced by the CA's (later end), with
+# a backup; a pinned fingerprint the bundle does not match changes nothing
+ca_pem=$ssl/certs/ca.pem
+bundle_state() { json_get "$1" state; }
+rc=0; out=$(printf '{}' | wine_run "$exe" task ca_bundle_update) || rc=$?
+out=$(printf '%s' "$out" | tr -d '\r')
+assert_eq "0 current" "$rc $(bundle_state "$out")" "ca_bundle_update under wine: the installed bundle is the CA's: current"
+ruby -ropenssl -e '
+    root = OpenSSL::PKey.read(File.read(ARGV[1]))
+    pems = File.read(ARGV[0]).scan(/-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?/m)
+    File.write(ARGV[0], pems.map { |p|
+      c = OpenSSL::X509::Certificate.new(p)
+      c.not_before = Time.now - 86400
+      c.not_after = Time.now + 2 * 86400
+      c.sign(root, OpenSSL::Digest.new("SHA256"))
+      c.to_pem
+    }.join)' "$ca_pem" "$STACK_CADIR/root_key.pem"
+short_end=$(openssl x509 -in "$ca_pem" -noout -enddate)
+rc=0; out=$(printf '{"_noop": true}' | wine_run "$exe" task ca_bundle_update) || rc=$?
+out=$(printf '%s' "$out" | tr -d '\r')
+assert_eq "0 would_update" "$rc $(bundle_state "$out")" "ca_bundle_update noop on a bundle that ends in 2 days (same keys): would_update"
+assert_eq "$short_end" "$(openssl x509 -in "$ca_pem" -noout -enddate)" "... and nothing was written"
+rc=0; out=$(printf '{}' | wine_run "$exe" task ca_bundle_update) || rc=$?
+out=$(printf '%s' "$out" | tr -d '\r')
+assert_eq "0 updated" "$rc $(bundle_state "$out")" "ca_bundle_update under wine: updated"
+[ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -5
+assert_eq "$(curl -sk "$STACK_URL/puppet-ca/v1/certificate/ca" | sha256sum)" "$(sha256sum <"$ca_pem")" \
+    "... the installed ca.pem is the bundle the CA serves, byte for byte"
+bak=$(json_get "$out" backup | sed 's|^C:/ProgramData/PuppetLabs/puppet/etc/||')
+assert_eq "$short_end" "$(openssl x509 -in "$wconf/$bak/certs/ca.pem" -noout -enddate 2>&1)" "... the backup ($bak) holds the bundle it replaced"
+assert_cmd "... the host certificate verifies with the new bundle and the CRL" -- \
+    openssl verify -CAfile "$ca_pem" -crl_check_all -CRLfile "$ssl/crl.pem" "$cert"
+before=$(sha256sum <"$ca_pem")
+rc=0; out=$(printf '{"ca_fingerprint": "%s"}' "$(printf '00:%.0s' $(seq 1 31))00" | wine_run "$exe" task ca_bundle_update) || rc=$?
+out=$(printf '%s' "$out" | tr -d '\r')
+assert_eq "1 cert_regen/ca-pin-mismatch" "$rc $(json_get "$out" _error.kind)" "a pinned fingerprint the CA's bundle does not match: ca-pin-mismatch"
+assert_eq "$before" "$(sha256sum <"$ca_pem")" "... and ca.pem is unchanged"
+assert_match 'Next step' "$(json_get "$out" _error.msg)" "... with its next step"
+
 # --- the detached restart (how regenerate and restore restart pxp-agent
 # when it runs them): cert_regen.exe starts itself again as a detached
 # process (`service NAME restart-logged --delay N`) and returns at once;

@@ -1,9 +1,9 @@
 /*
  * tasks_unsupported.c (Windows) - the tasks the Windows build does not
  * carry yet.  Each answers cert_regen/unsupported-platform with the step
- * that works today: the agent-side ones (ca_bundle_update, check_server;
- * regenerate and restore are built, cli/task_regenerate.c) the manual
- * procedure of docs/windows.md,
+ * that works today: the agent-side check_server the manual procedure of
+ * docs/windows.md (status, regenerate, restore and ca_bundle_update are
+ * built: cli/task_status.c, task_regenerate.c, task_bundle.c),
  * the CA/primary ones a Linux host (puppetserver does not run on Windows).
  * The same names as on Linux, so `cert_regen task NAME` answers the same
  * way on every platform.
@@ -56,8 +56,6 @@ unsupported(const char *task, const char *why, const char *next, cr_err *err)
 		sym##_run,						\
 	};
 
-AGENT_TASK(ca_bundle_update, "ca_bundle_update",
-    "install the CA's renewed bundle")
 AGENT_TASK(check_server, "check_server", "does this server serve this agent")
 SERVER_TASK(ca_clean, "ca_clean", "revoke and delete certificates on the CA")
 SERVER_TASK(ca_sign, "ca_sign", "sign pending CSRs on the CA")
