@@ -105,6 +105,14 @@ extern void (*at_point)(struct env *e, const char *name);
 long point_index(const char *name);
 /* true when the run was stopped; else *res is its result (NULL: err). */
 bool flow_run(struct env *e, flow_fn flow, bool kill, json_t **res, cr_err *err);
+/* After a recording run: the points it reached (flow_seen) must be
+ * expected (NULL-terminated), in order; they become flow_points. */
+void flow_points_take(const char *const *expected);
+/* cmocka group teardown of a flow suite: flow_points, flow_seen, pki. */
+int flow_group_teardown(void **state);
 
 #endif
+
+/* The main of a flow suite built without CR_TEST_HOOKS: one skipped test. */
+int flow_needs_hooks_main(void);
 #endif

@@ -90,4 +90,16 @@ fixture_teardown(void **state)
 	return 0;
 }
 
+/* A suite's tests each in a new temporary directory cr-<tag>-...:
+ * FIXTURE_SUITE("tag") once, then FIXTURE_TEST(fn) in the test table. */
+#define FIXTURE_SUITE(tag)						\
+	static int							\
+	fixture_setup_suite(void **state)				\
+	{								\
+		return fixture_setup(state, tag);			\
+	}
+#define FIXTURE_TEST(fn)						\
+	cmocka_unit_test_setup_teardown(fn, fixture_setup_suite,	\
+	    fixture_teardown)
+
 #endif

@@ -82,7 +82,6 @@ test_points(void **state)
 	struct env *e = env_new();
 	json_t *res;
 	cr_err err;
-	size_t i;
 
 	(void)state;
 	if (flow_run(e, regen, false, &res, &err))
@@ -91,13 +90,7 @@ test_points(void **state)
 		fail_err(&err);
 	assert_converged(e, res);
 	json_decref(res);
-	for (i = 0; expected_points[i] != NULL; i++)
-		if (i >= json_array_size(flow_seen) || strcmp(json_string_value(
-		    json_array_get(flow_seen, i)), expected_points[i]) != 0)
-			fail_msg("kill point %zu is not %s", i, expected_points[i]);
-	assert_int_equal(json_array_size(flow_seen), i);
-	json_decref(flow_points);
-	flow_points = json_incref(flow_seen);
+	flow_points_take(expected_points);
 	env_free(e);
 }
 
@@ -355,15 +348,6 @@ test_params_changed_after_submit(void **state)
 	env_free(e);
 }
 
-static int
-group_teardown(void **state)
-{
-	json_decref(flow_points);
-	json_decref(flow_seen);
-	flow_points = flow_seen = NULL;
-	return pki_group_teardown(state);
-}
-
 int
 main(void)
 {
@@ -379,26 +363,15 @@ main(void)
 		cmocka_unit_test(test_params_changed_after_submit),
 	};
 
-	return cmocka_run_group_tests(tests, pki_group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, pki_group_setup, flow_group_teardown);
 }
 
 #else	/* !CR_TEST_HOOKS */
 
-static void
-test_needs_hooks(void **state)
-{
-	(void)state;
-	skip();
-}
-
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_needs_hooks),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return flow_needs_hooks_main();
 }
 
 #endif

@@ -127,7 +127,6 @@ test_points(void **state)
 	json_t *res;
 	cr_err err;
 	char *backup;
-	size_t i;
 
 	(void)state;
 	e = regenerated(&backup);
@@ -149,13 +148,7 @@ test_points(void **state)
 	assert_true(json_is_true(json_object_get(json_object_get(res,
 	    "backup_certificate"), "revocation_checked")));
 	json_decref(res);
-	for (i = 0; expected_points[i] != NULL; i++)
-		if (i >= json_array_size(flow_seen) || strcmp(json_string_value(
-		    json_array_get(flow_seen, i)), expected_points[i]) != 0)
-			fail_msg("kill point %zu is not %s", i, expected_points[i]);
-	assert_int_equal(json_array_size(flow_seen), i);
-	json_decref(flow_points);
-	flow_points = json_incref(flow_seen);
+	flow_points_take(expected_points);
 	free(backup);
 	env_free(e);
 }
@@ -318,15 +311,6 @@ test_ca_down(void **state)
 	env_free(e);
 }
 
-static int
-group_teardown(void **state)
-{
-	json_decref(flow_points);
-	json_decref(flow_seen);
-	flow_points = flow_seen = NULL;
-	return pki_group_teardown(state);
-}
-
 int
 main(void)
 {
@@ -338,26 +322,15 @@ main(void)
 		cmocka_unit_test(test_ca_down),
 	};
 
-	return cmocka_run_group_tests(tests, pki_group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, pki_group_setup, flow_group_teardown);
 }
 
 #else	/* !CR_TEST_HOOKS */
 
-static void
-test_needs_hooks(void **state)
-{
-	(void)state;
-	skip();
-}
-
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_needs_hooks),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return flow_needs_hooks_main();
 }
 
 #endif

@@ -248,34 +248,18 @@ write_atomic_replaces_and_is_private(void **state)
 	free(p);
 }
 
-static int
-setup(void **state)
-{
-	return fixture_setup(state, "fstree");
-}
-
-static int
-teardown(void **state)
-{
-	return fixture_teardown(state);
-}
+FIXTURE_SUITE("fstree")
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(copy_is_faithful_and_private,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    copy_refuses_an_existing_destination, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    compare_names_the_first_difference, setup, teardown),
-		cmocka_unit_test_setup_teardown(remove_takes_the_whole_tree,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(mkdir_p_makes_what_is_missing,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    write_atomic_replaces_and_is_private, setup, teardown),
+		FIXTURE_TEST(copy_is_faithful_and_private),
+		FIXTURE_TEST(copy_refuses_an_existing_destination),
+		FIXTURE_TEST(compare_names_the_first_difference),
+		FIXTURE_TEST(remove_takes_the_whole_tree),
+		FIXTURE_TEST(mkdir_p_makes_what_is_missing),
+		FIXTURE_TEST(write_atomic_replaces_and_is_private),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

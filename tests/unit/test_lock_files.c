@@ -206,34 +206,18 @@ agent_disabled_lock_is_read(void **state)
 	free(p);
 }
 
-static int
-setup(void **state)
-{
-	return fixture_setup(state, "lockfiles");
-}
-
-static int
-teardown(void **state)
-{
-	return fixture_teardown(state);
-}
+FIXTURE_SUITE("lockfiles")
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    lock_holds_our_pid_until_released, setup, teardown),
-		cmocka_unit_test_setup_teardown(stale_lock_is_taken_over,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    lock_being_written_is_waited_for, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    lock_that_is_a_directory_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    release_leaves_another_holders_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(agent_disabled_lock_is_read,
-		    setup, teardown),
+		FIXTURE_TEST(lock_holds_our_pid_until_released),
+		FIXTURE_TEST(stale_lock_is_taken_over),
+		FIXTURE_TEST(lock_being_written_is_waited_for),
+		FIXTURE_TEST(lock_that_is_a_directory_is_refused),
+		FIXTURE_TEST(release_leaves_another_holders_lock),
+		FIXTURE_TEST(agent_disabled_lock_is_read),
 		cmocka_unit_test(holder_is_identified),
 	};
 

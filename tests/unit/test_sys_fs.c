@@ -266,19 +266,9 @@ win32_owner(void **state)
 }
 #endif
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) FIXTURE_TEST(f)
 
-static int
-setup(void **state)
-{
-	return fixture_setup(state, "sysfs");
-}
-
-static int
-teardown(void **state)
-{
-	return fixture_teardown(state);
-}
+FIXTURE_SUITE("sysfs")
 
 int
 main(void)

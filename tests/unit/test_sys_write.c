@@ -445,39 +445,21 @@ pid_of_lock_file(void **state)
 	assert_string_equal(cr_sys_svc_name(CR_SYS_SVC_PENDING), "pending");
 }
 
-static int
-setup(void **state)
-{
-	return fixture_setup(state, "syswrite");
-}
-
-static int
-teardown(void **state)
-{
-	return fixture_teardown(state);
-}
+FIXTURE_SUITE("syswrite")
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    write_new_is_exclusive_and_private, setup, teardown),
-		cmocka_unit_test_setup_teardown(install_replaces_whole_file,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(private_dir_is_private_inside,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(exchange_swaps_two_dirs, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(remove_takes_one_entry, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(secret_new_is_exclusive, setup,
-		    teardown),
+		FIXTURE_TEST(write_new_is_exclusive_and_private),
+		FIXTURE_TEST(install_replaces_whole_file),
+		FIXTURE_TEST(private_dir_is_private_inside),
+		FIXTURE_TEST(exchange_swaps_two_dirs),
+		FIXTURE_TEST(remove_takes_one_entry),
+		FIXTURE_TEST(secret_new_is_exclusive),
 #ifdef _WIN32
-		cmocka_unit_test_setup_teardown(exchange_finish_after_aside,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(exchange_finish_after_live,
-		    setup, teardown),
+		FIXTURE_TEST(exchange_finish_after_aside),
+		FIXTURE_TEST(exchange_finish_after_live),
 		cmocka_unit_test(services_through_scm),
 #endif
 		cmocka_unit_test(pid_of_lock_file),
