@@ -150,12 +150,9 @@ install(const struct cr_bundle_opts *o, cr_settings *set, const char *pem,
 	    !cr_lock_drop_copy(set, bak, err))
 		goto out;
 	json_object_set_new(result, "backup", cr_json_str(bak));
-	/* the old file's owner and mode (Windows: its privacy), else 0644 */
-	if (cr_file_meta(path, &mode, &uid, &gid) != 1) {
-		mode = 0644;
-		uid = (uid_t)-1;
-		gid = (gid_t)-1;
-	}
+	/* the old file's owner and mode (Windows: its privacy); cr_file_meta
+	 * fills them only when it is there: else 0644, owner unchanged */
+	(void)cr_file_meta(path, &mode, &uid, &gid);
 	ok = cr_file_write_atomic(path, pem, len, mode & 0777, uid, gid, err);
 out:
 	free(ssldir);

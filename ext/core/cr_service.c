@@ -357,6 +357,26 @@ cr_service_restart(const char *name, cr_err *err)
 	return act(name, "restart", CR_SVC_RUNNING, err);
 }
 
+bool
+cr_service_restart_logged(const char *name, unsigned delay_s)
+{
+	char text[CR_ERR_MSG_MAX + 256];
+	cr_err err;
+	bool ok;
+
+	cr_err_init(&err);
+	cr_sys_sleep_ms((long)delay_s * 1000);
+	ok = cr_service_restart(name, &err);
+	if (ok)
+		snprintf(text, sizeof(text), "restarted service %s", name);
+	else
+		snprintf(text, sizeof(text), "restart of service %s failed: %s",
+		    name, err.msg);
+	cr_sys_log(!ok, text);
+	cr_err_clear(&err);
+	return ok;
+}
+
 static const char *const default_services[] = {
 	"puppet", "mcollective", "pxp-agent", NULL,
 };

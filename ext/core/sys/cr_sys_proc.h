@@ -45,6 +45,11 @@ bool cr_sys_service_stop(const char *name, unsigned timeout_ms, cr_err *err);
 bool cr_sys_service_start(const char *name, unsigned timeout_ms,
     cr_err *err);
 
+/* One line in the system's log, an error or a notice: syslog (LOG_DAEMON,
+ * ident cert_regen) on POSIX, the Application event log (source
+ * cert_regen) on Windows. */
+void cr_sys_log(bool error, const char *text);
+
 /* This process's id; sleep ms milliseconds; a monotonic clock in ms. */
 unsigned long cr_sys_getpid(void);
 void cr_sys_sleep_ms(long ms);

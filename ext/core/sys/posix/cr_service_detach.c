@@ -14,10 +14,10 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cr_service.h"
+#include "sys/cr_sys_proc.h"
 
 #define ANCESTORS_MAX 64
 
@@ -105,25 +105,12 @@ detach_io(void)
 	}
 }
 
-bool
-cr_service_restart_logged(const char *name, unsigned delay_s)
+void
+cr_sys_log(bool error, const char *text)
 {
-	struct timespec ts = { .tv_sec = (time_t)delay_s, .tv_nsec = 0 };
-	cr_err err;
-	bool ok;
-
-	cr_err_init(&err);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-	ok = cr_service_restart(name, &err);
 	openlog("cert_regen", LOG_PID, LOG_DAEMON);
-	if (ok)
-		syslog(LOG_NOTICE, "restarted service %s", name);
-	else
-		syslog(LOG_ERR, "restart of service %s failed: %s", name, err.msg);
+	syslog(error ? LOG_ERR : LOG_NOTICE, "%s", text);
 	closelog();
-	cr_err_clear(&err);
-	return ok;
 }
 
 static void

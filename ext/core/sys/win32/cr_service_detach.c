@@ -16,6 +16,7 @@
 #include <tlhelp32.h>
 
 #include "cr_service.h"
+#include "sys/cr_sys_proc.h"
 #include "cr_sys_win.h"
 
 #define ANCESTORS_MAX 64
@@ -131,9 +132,8 @@ out:
 	return ok;
 }
 
-/* One entry in the Application event log, source cert_regen. */
-static void
-event_log(WORD type, const char *text)
+void
+cr_sys_log(bool error, const char *text)
 {
 	HANDLE h = RegisterEventSourceW(NULL, L"cert_regen");
 	wchar_t *w = cr_sys_wide_new(text);
@@ -141,29 +141,10 @@ event_log(WORD type, const char *text)
 
 	if (h != NULL && w != NULL) {
 		strings[0] = w;
-		ReportEventW(h, type, 0, 0, NULL, 1, 0, strings, NULL);
+		ReportEventW(h, error ? EVENTLOG_ERROR_TYPE :
+		    EVENTLOG_INFORMATION_TYPE, 0, 0, NULL, 1, 0, strings, NULL);
 	}
 	if (h != NULL)
 		DeregisterEventSource(h);
 	free(w);
-}
-
-bool
-cr_service_restart_logged(const char *name, unsigned delay_s)
-{
-	char text[1024];
-	cr_err err;
-	bool ok;
-
-	cr_err_init(&err);
-	Sleep(delay_s * 1000u);
-	ok = cr_service_restart(name, &err);
-	if (ok)
-		snprintf(text, sizeof(text), "restarted service %s", name);
-	else
-		snprintf(text, sizeof(text), "restart of service %s failed: %s",
-		    name, err.msg);
-	event_log(ok ? EVENTLOG_INFORMATION_TYPE : EVENTLOG_ERROR_TYPE, text);
-	cr_err_clear(&err);
-	return ok;
 }
