@@ -52,6 +52,13 @@ at_exit "WINEPREFIX='$WINEPREFIX' /usr/lib/wine/wineserver -k 2>/dev/null; WINEP
 at_exit "chmod -R go-rwx '$WINEPREFIX/drive_c/ProgramData' 2>/dev/null || :"
 assert_cmd "a new wine prefix boots" -- timeout 300 "$WINE" wineboot --init
 wine_run() { timeout 120 "$WINE" "$@"; }
+# cert_regen.exe task NAME with the JSON parameters $2 on stdin: its answer
+# (CRs dropped) in out, its exit code in rc
+wine_task() {
+    rc=0
+    out=$(printf '%s' "$2" | wine_run "$exe" task "$1") || rc=$?
+    out=$(printf '%s' "$out" | tr -d '\r')
+}
 
 for t in "$REPO_ROOT"/build/windows/unit/*.exe; do
     rc=0; out=$(wine_run "$t" 2>&1) || rc=$?
@@ -79,9 +86,7 @@ printf '[main]\r\ncertname = %s\r\nserver = localhost\r\nserverport = %s\r\nca_p
     "$name" "$STACK_PORT" "$STACK_PORT" >"$wconf/puppet.conf"
 cert=$wconf/ssl/certs/$name.pem
 
-rc=0; out=$(printf '{}' | wine_run "$exe" task status) || rc=$?
-
-out=$(printf '%s' "$out" | tr -d '\r')
+wine_task status '{}'
 printf '%s' "$out" >"$TEST_TMP/status.json"
 assert_eq 0 "$rc" "cert_regen.exe task status exits 0 under wine"
 assert_eq "C:/ProgramData/PuppetLabs/puppet/etc/ssl" "$(json_get "$TEST_TMP/status.json" ssldir)" "ssldir is C:\\ProgramData\\PuppetLabs\\puppet\\etc\\ssl, printed as Puppet prints it"
@@ -135,13 +140,13 @@ assert_eq "$ca_fps" "$(json_get "$TEST_TMP/fact.json" ca | ruby -rjson -e 'puts 
 # --- revoked on the CA: the local CRL predates it; fresh_crl fetches the
 # CA's CRL over HTTPS (libcurl + OpenSSL inside the .exe, on loopback)
 assert_cmd "puppetserver ca revoke $name" -- stack_ca revoke --certname "$name"
-out=$(printf '{}' | wine_run "$exe" task status | tr -d '\r')
+wine_task status '{}'
 assert_eq false "$(json_get "$out" hostcert.revoked)" "without fresh_crl: not revoked (the local CRL is older)"
-out=$(printf '{"fresh_crl": true}' | wine_run "$exe" task status | tr -d '\r')
+wine_task status '{"fresh_crl": true}'
 assert_eq true "$(json_get "$out" hostcert.revoked)" "fresh_crl under wine: revoked by the CA's CRL"
 assert_eq revoked "$(json_get "$out" health)" "fresh_crl under wine: health revoked"
 rm "$cert"
-out=$(printf '{}' | wine_run "$exe" task status | tr -d '\r')
+wine_task status '{}'
 assert_match 'missing|absent|no_cert' "$(json_get "$out" health)" "a missing host certificate shows in health"
 
 # --- regenerate under wine against the real CA: the Windows-style agent
@@ -152,12 +157,11 @@ serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
 cp "$conf/ssl/certs/$name.pem" "$cert"
 old_serial=$(serial_of "$cert")
 assert_cmd "puppetserver ca clean $name (its revoked certificate goes)" -- stack_ca clean --certname "$name"
-out=$(printf '{"run_puppet": true}' | wine_run "$exe" task regenerate | tr -d '\r')
+wine_task regenerate '{"run_puppet": true}'
 assert_eq cert_regen/unsupported-platform "$(json_get "$out" _error.kind)" "regenerate with run_puppet=true is refused on Windows"
 assert_match 'nothing was changed' "$(json_get "$out" _error.details.next_step)" "... with its next step, before anything changed"
 assert_eq "$old_serial" "$(serial_of "$cert")" "... the certificate is the old one still"
-rc=0; out=$(printf '{"wait_for_cert": 60}' | wine_run "$exe" task regenerate) || rc=$?
-out=$(printf '%s' "$out" | tr -d '\r')
+wine_task regenerate '{"wait_for_cert": 60}'
 printf '%s' "$out" >"$TEST_TMP/regen.json"
 assert_eq 0 "$rc" "cert_regen.exe task regenerate exits 0 under wine"
 assert_eq regenerated "$(json_get "$TEST_TMP/regen.json" state)" "regenerate: state regenerated"
@@ -173,16 +177,15 @@ bak=$(ls -d "$wconf"/ssl_bak/*/ 2>/dev/null | tail -1)
 assert_cmd "a backup exists under C:\\ProgramData\\PuppetLabs\\puppet\\etc\\ssl_bak" -- test -n "$bak" -a -f "$bak/certs/$name.pem"
 assert_eq "$old_serial" "$(serial_of "$bak/certs/$name.pem" 2>/dev/null)" "the backup holds the old certificate"
 assert_eq "" "$(ls -A "$wconf" | grep -E 'cert_regen|xchg')" "no staging directory or exchange leftover beside the ssldir"
-out=$(printf '{}' | wine_run "$exe" task status | tr -d '\r')
+wine_task status '{}'
 assert_eq ok "$(json_get "$out" health)" "status after the regeneration: health ok"
 assert_eq "$new_serial" "$(json_get "$out" hostcert.serial)" "status after the regeneration: the new serial"
 
 # --- restore that backup under wine: the old (revoked) identity comes back
-out=$(printf '{"backup": "latest"}' | wine_run "$exe" task restore | tr -d '\r')
+wine_task restore '{"backup": "latest"}'
 assert_eq cert_regen/backup-revoked "$(json_get "$out" _error.kind)" "restore refuses the revoked old certificate (the CA's CRL, fetched under wine)"
 assert_eq "$new_serial" "$(serial_of "$cert")" "... and leaves the new identity live"
-rc=0; out=$(printf '{"backup": "latest", "allow_revoked": true}' | wine_run "$exe" task restore) || rc=$?
-out=$(printf '%s' "$out" | tr -d '\r')
+wine_task restore '{"backup": "latest", "allow_revoked": true}'
 assert_eq 0 "$rc" "cert_regen.exe task restore (allow_revoked) exits 0 under wine"
 [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -20
 assert_eq "$old_serial" "$(serial_of "$cert")" "restore: the old serial is back"
@@ -221,8 +224,7 @@ for point in staging-created staged submitted signed tree-built prepared service
     rc=0
     printf '{"key_size": 2048}' | CERT_REGEN_TEST_KILL_AT=$point wine_run "$hooks_exe" task regenerate >/dev/null 2>&1 || rc=$?
     assert_killed "$rc" "$point" tree regenerate
-    rc=0; out=$(printf '{"key_size": 2048}' | wine_run "$exe" task regenerate) || rc=$?
-    out=$(printf '%s' "$out" | tr -d '\r')
+    wine_task regenerate '{"key_size": 2048}'
     after=$(serial_of "$cert")
     v=0
     { [ "$rc" -eq 0 ] && [ "$(json_get "$out" state)" = regenerated ] && [ -n "$after" ] && [ "$after" != "$before" ] &&
@@ -244,8 +246,7 @@ for point in restore-backed-up restore-prepared restore-services-stopped \
     printf '{"backup": "%s", "allow_revoked": true}' "C:/ProgramData/PuppetLabs/puppet/etc/ssl_bak/$bak" |
         CERT_REGEN_TEST_KILL_AT=$point wine_run "$hooks_exe" task restore >/dev/null 2>&1 || rc=$?
     assert_killed "$rc" "$point" restore restore
-    rc=0; out=$(printf '{"backup": "latest", "allow_revoked": true}' | wine_run "$exe" task restore) || rc=$?
-    out=$(printf '%s' "$out" | tr -d '\r')
+    wine_task restore '{"backup": "latest", "allow_revoked": true}'
     after=$(serial_of "$cert")
     v=0
     { [ "$rc" -eq 0 ] && [ "$(json_get "$out" state)" = restored ] && [ "$after" = "$want" ] && key_matches &&
@@ -261,8 +262,7 @@ done
 # a backup; a pinned fingerprint the bundle does not match changes nothing
 ca_pem=$ssl/certs/ca.pem
 bundle_state() { json_get "$1" state; }
-rc=0; out=$(printf '{}' | wine_run "$exe" task ca_bundle_update) || rc=$?
-out=$(printf '%s' "$out" | tr -d '\r')
+wine_task ca_bundle_update '{}'
 assert_eq "0 current" "$rc $(bundle_state "$out")" "ca_bundle_update under wine: the installed bundle is the CA's: current"
 ruby -ropenssl -e '
     root = OpenSSL::PKey.read(File.read(ARGV[1]))
@@ -275,12 +275,10 @@ ruby -ropenssl -e '
       c.to_pem
     }.join)' "$ca_pem" "$STACK_CADIR/root_key.pem"
 short_end=$(openssl x509 -in "$ca_pem" -noout -enddate)
-rc=0; out=$(printf '{"_noop": true}' | wine_run "$exe" task ca_bundle_update) || rc=$?
-out=$(printf '%s' "$out" | tr -d '\r')
+wine_task ca_bundle_update '{"_noop": true}'
 assert_eq "0 would_update" "$rc $(bundle_state "$out")" "ca_bundle_update noop on a bundle that ends in 2 days (same keys): would_update"
 assert_eq "$short_end" "$(openssl x509 -in "$ca_pem" -noout -enddate)" "... and nothing was written"
-rc=0; out=$(printf '{}' | wine_run "$exe" task ca_bundle_update) || rc=$?
-out=$(printf '%s' "$out" | tr -d '\r')
+wine_task ca_bundle_update '{}'
 assert_eq "0 updated" "$rc $(bundle_state "$out")" "ca_bundle_update under wine: updated"
 [ "$rc" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -5
 assert_eq "$(curl -sk "$STACK_URL/puppet-ca/v1/certificate/ca" | sha256sum)" "$(sha256sum <"$ca_pem")" \
@@ -290,8 +288,7 @@ assert_eq "$short_end" "$(openssl x509 -in "$wconf/$bak/certs/ca.pem" -noout -en
 assert_cmd "... the host certificate verifies with the new bundle and the CRL" -- \
     openssl verify -CAfile "$ca_pem" -crl_check_all -CRLfile "$ssl/crl.pem" "$cert"
 before=$(sha256sum <"$ca_pem")
-rc=0; out=$(printf '{"ca_fingerprint": "%s"}' "$(printf '00:%.0s' $(seq 1 31))00" | wine_run "$exe" task ca_bundle_update) || rc=$?
-out=$(printf '%s' "$out" | tr -d '\r')
+wine_task ca_bundle_update "{\"ca_fingerprint\": \"$(printf '00:%.0s' $(seq 1 31))00\"}"
 assert_eq "1 cert_regen/ca-pin-mismatch" "$rc $(json_get "$out" _error.kind)" "a pinned fingerprint the CA's bundle does not match: ca-pin-mismatch"
 assert_eq "$before" "$(sha256sum <"$ca_pem")" "... and ca.pem is unchanged"
 assert_match 'Next step' "$(json_get "$out" _error.msg)" "... with its next step"
@@ -330,8 +327,8 @@ assert_match 'Get-Service' "$(json_get "$(printf '%s' "$out" | tr -d '\r')" _err
 kill "$keeper" 2>/dev/null || :
 
 # --- what the Windows build does not carry yet answers with its next step
-out=$(printf '{}' | wine_run "$exe" task ca_list | tr -d '\r')
+wine_task ca_list '{}'
 assert_match 'Linux' "$(json_get "$out" _error.msg)" "ca_list says the CA side runs on Linux"
-out=$(printf '{}' | wine_run "$exe" task check_server | tr -d '\r')
+wine_task check_server '{}'
 assert_eq cert_regen/unsupported-platform "$(json_get "$out" _error.kind)" "check_server answers unsupported-platform on Windows"
 finish
