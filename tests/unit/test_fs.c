@@ -22,6 +22,7 @@
 #include "cr_fs.h"
 #include "cr_swap.h"
 #include "pki.h"
+#include "slurp.h"
 
 /* New "dir/rel"; rel may use printf formats. */
 static char *
@@ -39,20 +40,6 @@ tp(const char *fmt, ...)
 	va_end(ap);
 	assert_non_null(p = pki_path(pki_dir, rel));
 	return p;
-}
-
-static char *
-slurp(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (!cr_file_read(path, 1 << 20, &buf, &len, &e))
-		fail_msg("%s", e.msg);
-	cr_err_clear(&e);
-	return buf;
 }
 
 static struct stat

@@ -27,6 +27,7 @@
 #include "cr_keygen.h"
 #include "cr_x509.h"
 #include "pki.h"
+#include "slurp.h"
 
 #define QUEUE_EMPTY() assert_int_equal(ERR_peek_error(), 0)
 
@@ -38,19 +39,6 @@ tpath(const char *name)
 
 	assert_non_null(p);
 	return p;
-}
-
-static char *
-slurp(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	cr_err e;
-
-	cr_err_init(&e);
-	assert_true(cr_file_read(path, 1 << 20, &buf, &len, &e));
-	cr_err_clear(&e);
-	return buf;
 }
 
 static mode_t

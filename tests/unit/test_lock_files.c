@@ -21,6 +21,7 @@
 
 #include "cr_lock.h"
 #include "plat.h"
+#include "slurp.h"
 #include "sys_fixture.h"
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
@@ -34,19 +35,6 @@ static void
 put_path(const char *path, const char *data)
 {
 	assert_int_equal(tp_write(path, data, strlen(data)), 0);
-}
-
-static char *
-slurp(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (!cr_sys_read_file(path, 4096, CR_SYS_NOFOLLOW, &buf, &len, &e))
-		fail_msg("%s", e.msg);
-	return buf;
 }
 
 static enum cr_sys_ftype

@@ -23,25 +23,12 @@
 #endif
 
 #include "plat.h"
+#include "slurp.h"
 #include "sys_fixture.h"
 #include "sys/cr_sys_fs.h"
 #include "sys/cr_sys_host.h"
 #include "sys/cr_sys_proc.h"
 #include "sys/cr_sys_write.h"
-
-/* The whole content of path, as a new string. */
-static char *
-slurp(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	cr_err e;
-
-	cr_err_init(&e);
-	if (!cr_sys_read_file(path, 1 << 20, CR_SYS_NOFOLLOW, &buf, &len, &e))
-		fail_msg("%s", e.msg);
-	return buf;
-}
 
 static void
 assert_content(const struct t *t, const char *name, const char *want)
