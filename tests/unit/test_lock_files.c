@@ -48,14 +48,18 @@ type_at(const char *path)
 	return st.type;
 }
 
+/* Takes the lock <dir>/<name> (first written with prior unless NULL),
+ * which then holds this process's pid, and releases it: the file goes. */
 static void
-lock_holds_our_pid_until_released(void **state)
+assert_taken_and_released(const struct t *t, const char *name,
+    const char *prior)
 {
-	struct t *t = *state;
-	char *p = in(t, "agent_catalog_run.lock"), *got, want[32];
+	char *p = in(t, name), *got, want[32];
 	cr_lock *l;
 	cr_err e;
 
+	if (prior != NULL)
+		put_path(p, prior);
 	cr_err_init(&e);
 	l = cr_lock_acquire(p, 0, &e);
 	if (l == NULL)
@@ -71,25 +75,15 @@ lock_holds_our_pid_until_released(void **state)
 }
 
 static void
+lock_holds_our_pid_until_released(void **state)
+{
+	assert_taken_and_released(*state, "agent_catalog_run.lock", NULL);
+}
+
+static void
 stale_lock_is_taken_over(void **state)
 {
-	struct t *t = *state;
-	char *p = in(t, "ssl.lock"), *got, want[32];
-	cr_lock *l;
-	cr_err e;
-
-	put_path(p, DEAD_PID "\n");
-	cr_err_init(&e);
-	l = cr_lock_acquire(p, 0, &e);
-	if (l == NULL)
-		fail_msg("%s", e.msg);
-	snprintf(want, sizeof(want), "%lu", cr_sys_getpid());
-	got = slurp(p);
-	assert_string_equal(got, want);
-	free(got);
-	cr_lock_release(l);
-	assert_int_equal(type_at(p), CR_SYS_MISSING);
-	free(p);
+	assert_taken_and_released(*state, "ssl.lock", DEAD_PID "\n");
 }
 
 static void

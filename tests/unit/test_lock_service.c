@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,20 +32,12 @@
 
 #include "cr_lock.h"
 #include "cr_service.h"
+#include "pki.h"
 
 struct t {
-	char dir[64];
+	char *dir;
 	char lock[PATH_MAX];	/* dir/agent_catalog_run.lock */
 };
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -55,8 +46,7 @@ setup(void **state)
 
 	if (t == NULL)
 		return -1;
-	snprintf(t->dir, sizeof(t->dir), "/tmp/cr-lock.XXXXXX");
-	if (mkdtemp(t->dir) == NULL) {
+	if ((t->dir = pki_tmpdir_new()) == NULL) {
 		free(t);
 		return -1;
 	}
@@ -72,7 +62,8 @@ teardown(void **state)
 
 	cr_service_backend_set(CR_SVC_AUTO, NULL, NULL);
 	unsetenv("PT_secret");
-	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	pki_rmtree(t->dir);
+	free(t->dir);
 	free(t);
 	return 0;
 }

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,21 +25,13 @@
 #include "cr_ruby.h"
 #include "cr_settings.h"
 #include "cr_settings_conf.h"
+#include "pki.h"
 
 struct t {
-	char dir[64];		/* the mkdtemp directory, also the confdir */
+	char *dir;		/* the mkdtemp directory, also the confdir */
 	char *home;		/* saved $HOME */
 	char cwd[PATH_MAX];
 };
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -50,8 +41,9 @@ setup(void **state)
 
 	if (t == NULL)
 		return -1;
-	snprintf(t->dir, sizeof(t->dir), "/tmp/cr-settings.XXXXXX");
-	if (mkdtemp(t->dir) == NULL || getcwd(t->cwd, sizeof(t->cwd)) == NULL) {
+	t->dir = pki_tmpdir_new();
+	if (t->dir == NULL || getcwd(t->cwd, sizeof(t->cwd)) == NULL) {
+		free(t->dir);
 		free(t);
 		return -1;
 	}
@@ -64,17 +56,17 @@ static int
 teardown(void **state)
 {
 	struct t *t = *state;
+	int rc = chdir(t->cwd);
 
-	if (chdir(t->cwd) != 0)
-		return -1;
 	if (t->home != NULL)
 		setenv("HOME", t->home, 1);
 	else
 		unsetenv("HOME");
-	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	pki_rmtree(t->dir);
+	free(t->dir);
 	free(t->home);
 	free(t);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 static void
