@@ -65,6 +65,37 @@ assert_err(const cr_err *e, const char *kind, const char *in_msg)
 		fail_msg("'%s' not in '%s'", in_msg, e->msg);
 }
 
+/* Reads text (and envp) and expects it refused as an invalid parameter
+ * with in_msg in the message; e keeps the error for the caller to look at
+ * and clear. */
+static void
+assert_read_refused(const char *text, char *const *envp, const char *in_msg,
+    cr_err *e)
+{
+	json_t *p;
+
+	cr_err_init(e);
+	p = read_str(text, envp, e);
+	if (p != NULL) {
+		json_decref(p);
+		fail_msg("accepted: %.60s", text);
+	}
+	assert_err(e, CR_KIND_INVALID_PARAMETER, in_msg);
+}
+
+/* Each of the n texts refused with in_msg in the message. */
+static void
+assert_all_refused(const char *const *texts, size_t n, const char *in_msg)
+{
+	cr_err e;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		assert_read_refused(texts[i], NULL, in_msg, &e);
+		cr_err_clear(&e);
+	}
+}
+
 /* ------------------------------------------------------- reading -- */
 
 static void
@@ -171,20 +202,14 @@ test_read_env_bad_json(void **state)
 {
 	char *const envp[] = { "PT_warn_days=forty", NULL };
 	char *const envp2[] = { "PT__noop=yes", NULL };
-	json_t *p;
 	cr_err e;
 
 	(void)state;
-	cr_err_init(&e);
-	p = read_str("", envp, &e);
-	assert_null(p);
-	assert_err(&e, CR_KIND_INVALID_PARAMETER, "PT_warn_days is not valid");
+	assert_read_refused("", envp, "PT_warn_days is not valid", &e);
 	assert_string_equal(json_string_value(json_object_get(e.details,
 	    "parameter")), "warn_days");
 	cr_err_clear(&e);
-	p = read_str("", envp2, &e);
-	assert_null(p);
-	assert_err(&e, CR_KIND_INVALID_PARAMETER, "PT__noop");
+	assert_read_refused("", envp2, "PT__noop", &e);
 	cr_err_clear(&e);
 }
 
@@ -199,39 +224,20 @@ test_read_invalid_json(void **state)
 		"{\"label\": \"a\\u0000b\"}",		/* NUL in a string */
 		"\"just a string\"",			/* not an object or array */
 	};
-	json_t *p;
-	cr_err e;
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_err_init(&e);
-		p = read_str(bad[i], NULL, &e);
-		if (p != NULL)
-			fail_msg("accepted: %s", bad[i]);
-		assert_err(&e, CR_KIND_INVALID_PARAMETER,
-		    "task input on stdin is not valid JSON");
-		cr_err_clear(&e);
-	}
+	assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]),
+	    "task input on stdin is not valid JSON");
 }
 
 static void
 test_read_not_object(void **state)
 {
 	static const char *const bad[] = { "[1, 2, 3]", "[]", "[{}]" };
-	json_t *p;
-	cr_err e;
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_err_init(&e);
-		p = read_str(bad[i], NULL, &e);
-		assert_null(p);
-		assert_err(&e, CR_KIND_INVALID_PARAMETER,
-		    "must be a JSON object");
-		cr_err_clear(&e);
-	}
+	assert_all_refused(bad, sizeof(bad) / sizeof(bad[0]),
+	    "must be a JSON object");
 }
 
 /* `{"label":"xxx...x"}` padded with spaces to exactly `size` bytes. */
@@ -265,17 +271,14 @@ test_read_size_limit(void **state)
 	json_decref(p);
 	free(buf);
 
+	/* padded_json has no NUL: read_str reads all of it */
 	buf = padded_json(CR_MAX_TASK_INPUT + 1);
-	p = read_params(buf, CR_MAX_TASK_INPUT + 1, NULL, &e);
-	assert_null(p);
-	assert_err(&e, CR_KIND_INVALID_PARAMETER, "larger than 1048576 bytes");
+	assert_read_refused(buf, NULL, "larger than 1048576 bytes", &e);
 	cr_err_clear(&e);
 	free(buf);
 
 	buf = padded_json(3 * CR_MAX_TASK_INPUT);
-	p = read_params(buf, 3 * CR_MAX_TASK_INPUT, NULL, &e);
-	assert_null(p);
-	assert_err(&e, CR_KIND_INVALID_PARAMETER, "larger than");
+	assert_read_refused(buf, NULL, "larger than", &e);
 	cr_err_clear(&e);
 	free(buf);
 }
@@ -309,6 +312,23 @@ check(const char *json, const char *param, const char *in_msg)
 	}
 	cr_err_clear(&e);
 	json_decref(p);
+}
+
+/* check() on the JSON that fmt and its arguments make. */
+static void
+check_f(const char *param, const char *in_msg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+check_f(const char *param, const char *in_msg, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	check(buf, param, in_msg);
 }
 
 static void
@@ -385,25 +405,30 @@ test_check_matches_metadata(void **state)
 {
 	static const char fp[] = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:"
 	    "89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
-	char buf[512], *big;
-	size_t n = 70000;
+	/* a 70k-character value: "too long", not "must be an object" */
+	static const struct { const char *head, *tail, *param, *in_msg; } big[] = {
+		{ "{\"extensions\": {\"pp_role\": \"", "\"}}", "extensions",
+		  "too long (at most 4096 characters)" },
+		{ "{\"label\": \"", "\"}", "label", "too long" },
+		{ "{\"dns_alt_names\": [\"", "\"]}", "dns_alt_names", "too long" },
+		{ "{\"extensions\": {\"", "\": \"web\"}}", "extensions", "too long" },
+	};
+	char *json;
+	size_t i;
 
 	(void)state;
-	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%s\"}", fp);
-	check(buf, NULL, NULL);
-	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"SHA256:%s\"}", fp);
-	check(buf, NULL, NULL);
-	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"(SHA256) %s\"}", fp);
-	check(buf, NULL, NULL);
+	check_f(NULL, NULL, "{\"ca_fingerprint\": \"%s\"}", fp);
+	check_f(NULL, NULL, "{\"ca_fingerprint\": \"SHA256:%s\"}", fp);
+	check_f(NULL, NULL, "{\"ca_fingerprint\": \"(SHA256) %s\"}", fp);
 	/* a trailing colon, a missing pair, no colons, a stray character */
-	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%s:\"}", fp);
-	check(buf, "ca_fingerprint", "32 colon-separated hex pairs");
-	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%.92s\"}", fp);
-	check(buf, "ca_fingerprint", "SHA-256 fingerprint");
+	check_f("ca_fingerprint", "32 colon-separated hex pairs",
+	    "{\"ca_fingerprint\": \"%s:\"}", fp);
+	check_f("ca_fingerprint", "SHA-256 fingerprint",
+	    "{\"ca_fingerprint\": \"%.92s\"}", fp);
 	check("{\"ca_fingerprint\": \"ABCDEF0123456789ABCDEF0123456789ABCDEF"
 	    "0123456789ABCDEF0123456789\"}", "ca_fingerprint", "fingerprint");
-	snprintf(buf, sizeof(buf), "{\"ca_fingerprint\": \"%.94sG\"}", fp);
-	check(buf, "ca_fingerprint", "fingerprint");
+	check_f("ca_fingerprint", "fingerprint",
+	    "{\"ca_fingerprint\": \"%.94sG\"}", fp);
 	assert_true(cr_fingerprint_valid(fp));
 	assert_false(cr_fingerprint_valid(NULL));
 	assert_false(cr_fingerprint_valid(""));
@@ -416,12 +441,10 @@ test_check_matches_metadata(void **state)
 	check("{\"names\": [\"a..b\"]}", "names", "certnames");
 	check("{\"names\": [\"Bad/Name\"]}", "names", "certnames");
 	/* certname -> fingerprint, the bad entry named */
-	snprintf(buf, sizeof(buf), "{\"fps\": {\"a.test\": \"%s\"}}", fp);
-	check(buf, NULL, NULL);
-	snprintf(buf, sizeof(buf), "{\"fps\": {\"a.test\": \"%s:\"}}", fp);
-	check(buf, "fps", "entry 'a.test' must map a certname to a SHA-256");
-	snprintf(buf, sizeof(buf), "{\"fps\": {\"A/b\": \"%s\"}}", fp);
-	check(buf, "fps", "entry 'A/b'");
+	check_f(NULL, NULL, "{\"fps\": {\"a.test\": \"%s\"}}", fp);
+	check_f("fps", "entry 'a.test' must map a certname to a SHA-256",
+	    "{\"fps\": {\"a.test\": \"%s:\"}}", fp);
+	check_f("fps", "entry 'A/b'", "{\"fps\": {\"A/b\": \"%s\"}}", fp);
 	/* enumerations and name patterns: the whole value must match */
 	check("{\"key_type\": \"ec\"}", NULL, NULL);
 	check("{\"key_type\": \"dsa\"}", "key_type", "must be one of: rsa, ec");
@@ -448,19 +471,11 @@ test_check_matches_metadata(void **state)
 	check("{\"extensions\": {\"\": \"web\"}}", "extensions",
 	    "map a non-empty name");
 	check("{\"extensions\": {\"pp_role\": \"web\"}}", NULL, NULL);
-	/* a 70k-character value: "too long", not "must be an object" */
-	big = long_value("{\"extensions\": {\"pp_role\": \"", n, "\"}}");
-	check(big, "extensions", "too long (at most 4096 characters)");
-	free(big);
-	big = long_value("{\"label\": \"", n, "\"}");
-	check(big, "label", "too long");
-	free(big);
-	big = long_value("{\"dns_alt_names\": [\"", n, "\"]}");
-	check(big, "dns_alt_names", "too long");
-	free(big);
-	big = long_value("{\"extensions\": {\"", n, "\": \"web\"}}");
-	check(big, "extensions", "too long");
-	free(big);
+	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		json = long_value(big[i].head, 70000, big[i].tail);
+		check(json, big[i].param, big[i].in_msg);
+		free(json);
+	}
 }
 
 static void
