@@ -107,6 +107,16 @@ crls2(const struct ca2 *c)
 	return s;
 }
 
+/* The old and the renewed bundle and the CRLs a test verified with. */
+static void
+bundles_free(STACK_OF(X509) *old, STACK_OF(X509) *fresh,
+    STACK_OF(X509_CRL) *crls)
+{
+	sk_X509_pop_free(old, X509_free);
+	sk_X509_pop_free(fresh, X509_free);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+}
+
 static int
 verify_at(X509 *leaf, STACK_OF(X509) *bundle, STACK_OF(X509_CRL) *crls,
     time_t t)
@@ -168,13 +178,28 @@ assert_same_ca(X509 *old, X509 *fresh, time_t t, long days)
 	    5);
 }
 
+/* old renewed for DAYS with the intermediate's and the root's keys (e
+ * initialised here, for the caller to clear). */
+static STACK_OF(X509) *
+renew2(const struct ca2 *c, STACK_OF(X509) *old, cr_err *e)
+{
+	EVP_PKEY *keys[2];
+	STACK_OF(X509) *fresh;
+
+	keys[0] = c->inter->key;
+	keys[1] = c->root->key;
+	cr_err_init(e);
+	fresh = cr_ca_renew(old, keys, 2, now, DAYS, e);
+	assert_non_null(fresh);
+	return fresh;
+}
+
 static void
 test_root_and_intermediate(void **state)
 {
 	struct ca2 c;
 	STACK_OF(X509) *old, *fresh;
 	STACK_OF(X509_CRL) *crls;
-	EVP_PKEY *keys[2];
 	X509 *leaf2;
 	cr_err e;
 
@@ -182,11 +207,7 @@ test_root_and_intermediate(void **state)
 	ca2_make(&c, 2 * PKI_DAY);	/* ends in two days */
 	old = bundle2(&c);
 	crls = crls2(&c);
-	keys[0] = c.inter->key;
-	keys[1] = c.root->key;
-	cr_err_init(&e);
-	fresh = cr_ca_renew(old, keys, 2, now, DAYS, &e);
-	assert_non_null(fresh);
+	fresh = renew2(&c, old, &e);
 	assert_false(e.set);
 	QUEUE_EMPTY();
 	assert_int_equal(sk_X509_num(fresh), 2);
@@ -220,9 +241,7 @@ test_root_and_intermediate(void **state)
 	assert_true(cr_ca_bundle_older(fresh, old));
 	assert_false(cr_ca_bundle_older(fresh, fresh));
 	cr_err_clear(&e);
-	sk_X509_pop_free(old, X509_free);
-	sk_X509_pop_free(fresh, X509_free);
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	bundles_free(old, fresh, crls);
 	ca2_free(&c);
 }
 
@@ -254,9 +273,7 @@ test_single_self_signed(void **state)
 	assert_int_equal(verify_at(leaf, fresh, crls, now + 5 * PKI_DAY), 1);
 	assert_true(cr_ca_bundle_acceptable(old, fresh, &e));
 	cr_err_clear(&e);
-	sk_X509_pop_free(old, X509_free);
-	sk_X509_pop_free(fresh, X509_free);
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	bundles_free(old, fresh, crls);
 	X509_free(leaf);
 	pki_ca_free(ca);
 }
@@ -283,9 +300,7 @@ test_expired_ca(void **state)
 	assert_non_null(fresh);
 	assert_int_equal(verify_at(c.leaf, fresh, crls, now), 1);
 	cr_err_clear(&e);
-	sk_X509_pop_free(old, X509_free);
-	sk_X509_pop_free(fresh, X509_free);
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	bundles_free(old, fresh, crls);
 	ca2_free(&c);
 }
 
@@ -364,17 +379,23 @@ test_not_shorter(void **state)
 	ca2_free(&c);
 }
 
+/* A bundle of cert alone, offered to an agent that trusts trusted:
+ * refused as a changed CA key. */
 static void
-assert_refused(STACK_OF(X509) *trusted, STACK_OF(X509) *fresh)
+assert_refused(STACK_OF(X509) *trusted, X509 *cert)
 {
+	STACK_OF(X509) *fresh = sk_X509_new_null();
 	cr_err e;
 
+	assert_non_null(fresh);
+	sk_X509_push(fresh, X509_dup(cert));
 	cr_err_init(&e);
 	assert_false(cr_ca_bundle_acceptable(trusted, fresh, &e));
 	assert_string_equal(e.kind, CR_KIND_CA_KEY_CHANGED);
 	assert_non_null(json_object_get(e.details, "fingerprint_sha256"));
 	cr_err_clear(&e);
 	QUEUE_EMPTY();
+	sk_X509_pop_free(fresh, X509_free);
 }
 
 /* another CA (other keys), the same name with another key, the same key
@@ -384,7 +405,7 @@ test_acceptance_rule(void **state)
 {
 	struct ca2 c;
 	pki_ca *other, *same_name, *other_name, *forged;
-	STACK_OF(X509) *trusted, *s;
+	STACK_OF(X509) *trusted;
 	cr_err e;
 
 	(void)state;
@@ -403,31 +424,16 @@ test_acceptance_rule(void **state)
 	X509_set_issuer_name(forged->cert, X509_get_subject_name(forged->cert));
 	X509_sign(forged->cert, other->key, EVP_sha256());
 
-	s = sk_X509_new_null();
-	sk_X509_push(s, X509_dup(other->cert));
-	assert_refused(trusted, s);
-	sk_X509_pop_free(s, X509_free);
-	s = sk_X509_new_null();
-	sk_X509_push(s, X509_dup(same_name->cert));
-	assert_refused(trusted, s);
-	sk_X509_pop_free(s, X509_free);
-	s = sk_X509_new_null();
-	sk_X509_push(s, X509_dup(other_name->cert));
-	assert_refused(trusted, s);
-	sk_X509_pop_free(s, X509_free);
-	s = sk_X509_new_null();
-	sk_X509_push(s, X509_dup(forged->cert));
-	assert_refused(trusted, s);
-	sk_X509_pop_free(s, X509_free);
+	assert_refused(trusted, other->cert);
+	assert_refused(trusted, same_name->cert);
+	assert_refused(trusted, other_name->cert);
+	assert_refused(trusted, forged->cert);
 	/* a renewed intermediate alone whose root is not in the bundle */
-	s = sk_X509_new_null();
-	sk_X509_push(s, X509_dup(c.inter->cert));
-	assert_refused(trusted, s);
+	assert_refused(trusted, c.inter->cert);
 	/* the old bundle itself is acceptable (state current) */
 	cr_err_init(&e);
 	assert_true(cr_ca_bundle_acceptable(trusted, trusted, &e));
 	cr_err_clear(&e);
-	sk_X509_pop_free(s, X509_free);
 	sk_X509_pop_free(trusted, X509_free);
 	pki_ca_free(other);
 	pki_ca_free(same_name);
@@ -444,7 +450,6 @@ test_pin(void **state)
 	struct ca2 c;
 	pki_ca *other;
 	STACK_OF(X509) *old, *fresh, *o;
-	EVP_PKEY *keys[2];
 	unsigned char pin[CR_HTTP_PIN_LEN];
 	char *fp, *pem, *opem;
 	size_t len = 0, olen = 0;
@@ -455,11 +460,7 @@ test_pin(void **state)
 	other = pki_ca_new("Puppet Root CA: other", K[3], NULL,
 	    now, -PKI_DAY, PKI_YEAR);
 	old = bundle2(&c);
-	keys[0] = c.inter->key;
-	keys[1] = c.root->key;
-	cr_err_init(&e);
-	fresh = cr_ca_renew(old, keys, 2, now, DAYS, &e);
-	assert_non_null(fresh);
+	fresh = renew2(&c, old, &e);
 	pem = cr_certs_pem(fresh, &len, &e);
 	assert_non_null(pem);
 	fp = cr_fingerprint_x509(sk_X509_value(fresh, 1), EVP_sha256());
