@@ -214,6 +214,32 @@ holder_child(const char *path, int *go_w, long release_after_ms)
 	return pid;
 }
 
+/* The lock at path is free or stale: taken at once, and released. */
+static void
+assert_takes(const char *path)
+{
+	cr_lock *l;
+	cr_err err;
+
+	cr_err_init(&err);
+	l = cr_lock_acquire(path, 0, &err);
+	if (l == NULL)
+		fail_msg("%s", err.msg);
+	cr_lock_release(l);
+	cr_err_clear(&err);
+}
+
+/* cr_lock_acquire, and in took how many milliseconds it waited. */
+static cr_lock *
+acquire_timed(const char *path, long timeout_ms, cr_err *err, long *took)
+{
+	long t0 = now_ms();
+	cr_lock *l = cr_lock_acquire(path, timeout_ms, err);
+
+	*took = now_ms() - t0;
+	return l;
+}
+
 static void
 reap_ok(pid_t pid)
 {
@@ -228,18 +254,14 @@ static void
 test_lock_contention_times_out(void **state)
 {
 	struct t *t = *state;
-	cr_lock *l;
 	cr_err err;
-	long t0, took;
+	long took;
 	pid_t pid;
 	int go;
 
 	cr_err_init(&err);
 	pid = holder_child(t->lock, &go, 0);
-	t0 = now_ms();
-	l = cr_lock_acquire(t->lock, 300, &err);
-	took = now_ms() - t0;
-	assert_null(l);
+	assert_null(acquire_timed(t->lock, 300, &err, &took));
 	expect_locked(&err, pid);
 	assert_string_equal(json_string_value(json_object_get(err.details,
 	    "holder_comm")), CR_LOCK_COMM);
@@ -249,16 +271,14 @@ test_lock_contention_times_out(void **state)
 		fail_msg("waited %ld ms for a 300 ms bound", took);
 	cr_err_clear(&err);
 	/* timeout 0: one try, no wait */
-	t0 = now_ms();
-	assert_null(cr_lock_acquire(t->lock, 0, &err));
-	assert_true(now_ms() - t0 < 200);
+	assert_null(acquire_timed(t->lock, 0, &err, &took));
+	assert_true(took < 200);
 	expect_locked(&err, pid);
 	cr_err_clear(&err);
 	close(go);
 	reap_ok(pid);
 	assert_int_equal(access(t->lock, F_OK), -1);
-	assert_non_null(l = cr_lock_acquire(t->lock, 0, &err));
-	cr_lock_release(l);
+	assert_takes(t->lock);
 	cr_err_clear(&err);
 }
 
@@ -268,16 +288,13 @@ test_lock_waits_for_holder(void **state)
 	struct t *t = *state;
 	cr_lock *l;
 	cr_err err;
-	long t0, took;
+	long took;
 	pid_t pid;
 	int go;
 
 	cr_err_init(&err);
 	pid = holder_child(t->lock, &go, 400);
-	t0 = now_ms();
-	l = cr_lock_acquire(t->lock, 5000, &err);
-	took = now_ms() - t0;
-	assert_non_null(l);
+	assert_non_null(l = acquire_timed(t->lock, 5000, &err, &took));
 	assert_false(err.set);
 	if (took < 250 || took > 3000)
 		fail_msg("took %ld ms for a holder that releases after 400", took);
@@ -336,6 +353,33 @@ kill_reap(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+/* A process of prog (argv) holds the lock by its pid; taking the lock
+ * (waiting up to timeout_ms) finds it stale (live NULL: taken and
+ * released) or a live holder whose "holder" detail has live in it. */
+static void
+assert_judged(const struct t *t, const char *prog, char **argv,
+    long timeout_ms, const char *live)
+{
+	pid_t pid = spawn(prog, argv);
+	cr_lock *l;
+	cr_err err;
+
+	cr_err_init(&err);
+	write_pid(t->lock, pid);
+	l = cr_lock_acquire(t->lock, timeout_ms, &err);
+	if (live == NULL) {
+		assert_non_null(l);	/* stale: taken */
+		cr_lock_release(l);
+	} else {
+		assert_null(l);
+		expect_locked(&err, pid);
+		assert_non_null(strstr(json_string_value(json_object_get(
+		    err.details, "holder")), live));
+	}
+	cr_err_clear(&err);
+	kill_reap(pid);
+}
+
 static void
 test_lock_live_holders_as_puppet_judges(void **state)
 {
@@ -345,46 +389,22 @@ test_lock_live_holders_as_puppet_judges(void **state)
 	char *ruby_argv[] = { "ruby", "-c", "sleep 30; :", "/usr/bin/puppet", NULL };
 	char *notpuppet_argv[] = { "ruby", "-c", "sleep 30; :", "agent", NULL };
 	char *puppet_argv[] = { "puppet", "-c", "sleep 30; :", NULL };
-	cr_lock *l;
-	cr_err err;
-	pid_t pid;
 
-	cr_err_init(&err);
 	/* comm "sleep": not a puppet process, Puppet clears it: so do we */
-	pid = spawn("/bin/sleep", sleep_argv);
-	write_pid(t->lock, pid);
-	assert_non_null(l = cr_lock_acquire(t->lock, 0, &err));
-	cr_lock_release(l);
-	kill_reap(pid);
+	assert_judged(t, "/bin/sleep", sleep_argv, 0, NULL);
 
 	/* comm "ruby" with "puppet" in its arguments: a live holder */
 	snprintf(ruby, sizeof(ruby), "%s/ruby", t->dir);
 	assert_int_equal(symlink("/bin/sh", ruby), 0);
-	pid = spawn(ruby, ruby_argv);
-	write_pid(t->lock, pid);
-	assert_null(cr_lock_acquire(t->lock, 100, &err));
-	expect_locked(&err, pid);
-	assert_non_null(strstr(json_string_value(json_object_get(err.details,
-	    "holder")), "/usr/bin/puppet"));
-	cr_err_clear(&err);
-	kill_reap(pid);
+	assert_judged(t, ruby, ruby_argv, 100, "/usr/bin/puppet");
 
 	/* comm "ruby" without "puppet" in its arguments: stale */
-	pid = spawn(ruby, notpuppet_argv);
-	write_pid(t->lock, pid);
-	assert_non_null(l = cr_lock_acquire(t->lock, 0, &err));
-	cr_lock_release(l);
-	kill_reap(pid);
+	assert_judged(t, ruby, notpuppet_argv, 0, NULL);
 
 	/* comm "puppet" (matches /puppet(-.*)?$/): a live holder */
 	snprintf(puppet, sizeof(puppet), "%s/puppet", t->dir);
 	assert_int_equal(symlink("/bin/sh", puppet), 0);
-	pid = spawn(puppet, puppet_argv);
-	write_pid(t->lock, pid);
-	assert_null(cr_lock_acquire(t->lock, 0, &err));
-	expect_locked(&err, pid);
-	cr_err_clear(&err);
-	kill_reap(pid);
+	assert_judged(t, puppet, puppet_argv, 0, "");
 	unlink(t->lock);
 }
 
@@ -393,7 +413,6 @@ test_lock_not_a_pid(void **state)
 {
 	struct t *t = *state;
 	struct timeval old[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } };
-	cr_lock *l;
 	cr_err err;
 
 	cr_err_init(&err);
@@ -405,8 +424,7 @@ test_lock_not_a_pid(void **state)
 	/* old and not a PID: stale, as Puppet's Integer() failing says */
 	write_text(t->lock, "12ab", 0644);
 	assert_int_equal(utimes(t->lock, old), 0);
-	assert_non_null(l = cr_lock_acquire(t->lock, 0, &err));
-	cr_lock_release(l);
+	assert_takes(t->lock);
 	cr_err_clear(&err);
 }
 
@@ -484,14 +502,12 @@ test_lock_mine_and_bad_args(void **state)
 {
 	struct t *t = *state;
 	char missing[PATH_MAX];
-	cr_lock *l;
 	cr_err err;
 
 	cr_err_init(&err);
 	/* our own PID in it: Puppet's `mine?` */
 	write_pid(t->lock, getpid());
-	assert_non_null(l = cr_lock_acquire(t->lock, 0, &err));
-	cr_lock_release(l);
+	assert_takes(t->lock);
 	assert_int_equal(access(t->lock, F_OK), -1);
 
 	assert_null(cr_lock_acquire(NULL, 0, &err));
@@ -506,37 +522,41 @@ test_lock_mine_and_bad_args(void **state)
 	cr_err_clear(&err);
 }
 
+/* cr_agent_disabled on path says want, with want_msg (NULL: none). */
+static void
+assert_disabled(const char *path, bool want, const char *want_msg)
+{
+	bool disabled = !want;
+	char *msg = NULL;
+	cr_err err;
+
+	cr_err_init(&err);
+	assert_true(cr_agent_disabled(path, &disabled, &msg, &err));
+	assert_false(err.set);
+	assert_true(disabled == want);
+	if (want_msg == NULL)
+		assert_null(msg);
+	else
+		assert_string_equal(msg, want_msg);
+	free(msg);
+}
+
 static void
 test_agent_disabled(void **state)
 {
 	struct t *t = *state;
 	char path[PATH_MAX];
-	bool disabled = true;
-	char *msg = NULL;
-	cr_err err;
 
-	cr_err_init(&err);
 	snprintf(path, sizeof(path), "%s/agent_disabled.lock", t->dir);
-	assert_true(cr_agent_disabled(path, &disabled, &msg, &err));
-	assert_false(disabled);
-	assert_null(msg);
+	assert_disabled(path, false, NULL);
 	/* what `puppet agent --disable "maintenance"` writes */
 	write_text(path, "{\"disabled_message\":\"maintenance \\u00e9\"}", 0644);
-	assert_true(cr_agent_disabled(path, &disabled, &msg, &err));
-	assert_true(disabled);
-	assert_string_equal(msg, "maintenance \xc3\xa9");
-	free(msg);
+	assert_disabled(path, true, "maintenance \xc3\xa9");
 	/* `puppet agent --disable` without a message */
 	write_text(path, "{}", 0644);
-	assert_true(cr_agent_disabled(path, &disabled, &msg, &err));
-	assert_true(disabled);
-	assert_null(msg);
+	assert_disabled(path, true, NULL);
 	write_text(path, "not json", 0644);
-	assert_true(cr_agent_disabled(path, &disabled, &msg, &err));
-	assert_true(disabled);
-	assert_null(msg);
-	assert_false(err.set);
-	cr_err_clear(&err);
+	assert_disabled(path, true, NULL);
 }
 
 /* --- services ------------------------------------------------------------ */
