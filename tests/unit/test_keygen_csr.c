@@ -26,6 +26,7 @@
 #include "cr_fs.h"
 #include "cr_keygen.h"
 #include "cr_x509.h"
+#include "json_check.h"
 #include "pki.h"
 #include "slurp.h"
 
@@ -456,20 +457,10 @@ test_csr_fields(void **state)
 	    "CN=agent.example.com");
 	assert_string_equal(json_string_value(json_object_get(j, "certname")),
 	    "agent.example.com");
-	a = json_object_get(j, "dns_alt_names");
-	assert_int_equal(json_array_size(a), 3);
-	assert_string_equal(json_string_value(json_array_get(a, 0)),
-	    "agent.example.com");
-	assert_string_equal(json_string_value(json_array_get(a, 2)),
-	    "puppet.example.com");
-	a = json_object_get(j, "ip_alt_names");
-	assert_int_equal(json_array_size(a), 3);
-	assert_string_equal(json_string_value(json_array_get(a, 0)),
-	    "192.0.2.10");
-	assert_string_equal(json_string_value(json_array_get(a, 1)),
-	    "192.0.2.99");
-	assert_string_equal(json_string_value(json_array_get(a, 2)),
-	    "2001:db8::1");
+	assert_json_strings(json_object_get(j, "dns_alt_names"),
+	    "agent.example.com", "puppet", "puppet.example.com", NULL);
+	assert_json_strings(json_object_get(j, "ip_alt_names"), "192.0.2.10",
+	    "192.0.2.99", "2001:db8::1", NULL);
 	a = json_object_get(j, "extension_requests");
 	assert_int_equal(json_object_size(a), 3);
 	assert_string_equal(json_string_value(json_object_get(a, "pp_role")),

@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 
 #include "cr_x509.h"
+#include "json_check.h"
 #include "pki.h"
 
 /* 2026-01-01T00:00:00Z */
@@ -443,17 +444,10 @@ test_cert_json_fields(void **state)
 	independent_fingerprint(F.leaf, fp, sizeof(fp));
 	assert_json_str(j, "fingerprint_sha256", fp);
 
-	a = json_object_get(j, "dns_alt_names");
-	assert_int_equal(json_array_size(a), 2);
-	assert_string_equal(json_string_value(json_array_get(a, 0)),
-	    "agent.example.com");
-	assert_string_equal(json_string_value(json_array_get(a, 1)), "puppet");
-	a = json_object_get(j, "ip_alt_names");
-	assert_int_equal(json_array_size(a), 2);
-	assert_string_equal(json_string_value(json_array_get(a, 0)),
-	    "192.0.2.10");
-	assert_string_equal(json_string_value(json_array_get(a, 1)),
-	    "2001:db8::1");
+	assert_json_strings(json_object_get(j, "dns_alt_names"),
+	    "agent.example.com", "puppet", NULL);
+	assert_json_strings(json_object_get(j, "ip_alt_names"), "192.0.2.10",
+	    "2001:db8::1", NULL);
 
 	ext = json_object_get(j, "extensions");
 	assert_json_str(ext, "pp_role", "webserver");
