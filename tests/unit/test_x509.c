@@ -155,6 +155,17 @@ world_bundle_pem(size_t *len)
 
 /* ------------------------------------------------------------ parsing -- */
 
+/* New path of <F.dir>/<name>, written with the len bytes of data. */
+static char *
+written(const char *name, const char *data, size_t len)
+{
+	char *path = pki_path(F.dir, name);
+
+	assert_non_null(path);
+	assert_true(pki_write_file(path, data, len, 0644));
+	return path;
+}
+
 static void
 test_bundle_parse(void **state)
 {
@@ -176,9 +187,7 @@ test_bundle_parse(void **state)
 
 	/* the same from a file, with text around the objects (as
 	 * `openssl x509 -text` output has) */
-	path = pki_path(F.dir, "bundle.pem");
-	assert_non_null(path);
-	assert_true(pki_write_file(path, pem, len, 0644));
+	path = written("bundle.pem", pem, len);
 	s = cr_certs_read(path, &e);
 	QUEUE_EMPTY();
 	assert_non_null(s);
@@ -302,11 +311,11 @@ test_parse_crls(void **state)
 	(void)state;
 	assert_non_null(pem);
 	cr_err_init(&e);
-	path = pki_path(F.dir, "crl.pem");
-	assert_true(pki_write_file(path, pem, len, 0644));
+	path = written("crl.pem", pem, len);
 	s = cr_crls_read(path, &e);
 	QUEUE_EMPTY();
 	assert_non_null(s);
+	assert_false(e.set);
 	assert_int_equal(sk_X509_CRL_num(s), 2);
 	sk_X509_CRL_pop_free(s, X509_CRL_free);
 
