@@ -505,33 +505,32 @@ test_fingerprint_forms(void **state)
 static void
 test_url(void **state)
 {
+	static const struct {
+		const char *server, *path, *want;
+		int port;
+	} cases[] = {
+		{ "puppet.example.com", CA "/certificate/ca",
+		  "https://puppet.example.com:8140/puppet-ca/v1/certificate/ca", 0 },
+		{ "::1", "/x?y=z", "https://[::1]:18140/x?y=z", 18140 },
+		{ "10.0.0.1", "/", "https://10.0.0.1:443/", 443 },
+	};
 	struct cr_http_opts o;
 	cr_http *h;
 	char *url;
 	cr_err e;
+	size_t i;
 
 	(void)state;
 	cr_err_init(&e);
-	opts_init(&o, "puppet.example.com", 0);
-	assert_non_null(h = cr_http_new(&o, &e));
-	url = cr_http_url(h, CA "/certificate/ca");
-	assert_string_equal(url,
-	    "https://puppet.example.com:8140/puppet-ca/v1/certificate/ca");
-	free(url);
-	assert_int_equal(cr_http_last_status(h), 0);
-	cr_http_free(h);
-	opts_init(&o, "::1", 18140);
-	assert_non_null(h = cr_http_new(&o, &e));
-	url = cr_http_url(h, "/x?y=z");
-	assert_string_equal(url, "https://[::1]:18140/x?y=z");
-	free(url);
-	cr_http_free(h);
-	opts_init(&o, "10.0.0.1", 443);
-	assert_non_null(h = cr_http_new(&o, &e));
-	url = cr_http_url(h, "/");
-	assert_string_equal(url, "https://10.0.0.1:443/");
-	free(url);
-	cr_http_free(h);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		opts_init(&o, cases[i].server, cases[i].port);
+		assert_non_null(h = cr_http_new(&o, &e));
+		url = cr_http_url(h, cases[i].path);
+		assert_string_equal(url, cases[i].want);
+		free(url);
+		assert_int_equal(cr_http_last_status(h), 0);
+		cr_http_free(h);
+	}
 	assert_false(e.set);
 }
 
