@@ -125,40 +125,54 @@ load(enum cr_privilege priv, const char *confdir, const char **over,
 	return cr_settings_load(&o, e);
 }
 
+/* load(), which must succeed. */
+static cr_settings *
+load_ok(enum cr_privilege priv, const char *confdir, const char **over)
+{
+	cr_settings *s;
+	cr_err e;
+
+	cr_err_init(&e);
+	s = load(priv, confdir, over, &e);
+	if (s == NULL)
+		fail_msg("%s", e.msg);
+	return s;
+}
+
+/* s has each name of want (name, value, ..., NULL) at its value. */
+static void
+expect_settings(const cr_settings *s, const char *const *want)
+{
+	for (; want[0] != NULL; want += 2)
+		assert_string_equal(cr_settings_get(s, want[0]), want[1]);
+}
+
 static const char *certname_over[] = { "certname", "win1.example.test", NULL };
 
 static void
 administrator_defaults(void **state)
 {
+	static const char *const want[] = {
+		"confdir", "C:/ProgramData/PuppetLabs/puppet/etc",
+		"codedir", "C:/ProgramData/PuppetLabs/code",
+		"vardir", "C:/ProgramData/PuppetLabs/puppet/cache",
+		"rundir", "C:/ProgramData/PuppetLabs/puppet/var/run",
+		"logdir", "C:/ProgramData/PuppetLabs/puppet/var/log",
+		"ssldir", "C:/ProgramData/PuppetLabs/puppet/etc/ssl",
+		"client_datadir",
+		"C:/ProgramData/PuppetLabs/puppet/cache/client_data",
+		"hostcert",
+		"C:/ProgramData/PuppetLabs/puppet/etc/ssl/certs/win1.example.test.pem",
+		"hostprivkey", "C:/ProgramData/PuppetLabs/puppet/etc/ssl/"
+		"private_keys/win1.example.test.pem",
+		"localcacert", "C:/ProgramData/PuppetLabs/puppet/etc/ssl/certs/ca.pem",
+		NULL
+	};
 	cr_settings *s;
-	cr_err e;
 
 	(void)state;
-	cr_err_init(&e);
-	s = load(CR_PRIV_ROOT, NULL, certname_over, &e);
-	if (s == NULL)
-		fail_msg("%s", e.msg);
-	assert_string_equal(cr_settings_get(s, "confdir"),
-	    "C:/ProgramData/PuppetLabs/puppet/etc");
-	assert_string_equal(cr_settings_get(s, "codedir"),
-	    "C:/ProgramData/PuppetLabs/code");
-	assert_string_equal(cr_settings_get(s, "vardir"),
-	    "C:/ProgramData/PuppetLabs/puppet/cache");
-	assert_string_equal(cr_settings_get(s, "rundir"),
-	    "C:/ProgramData/PuppetLabs/puppet/var/run");
-	assert_string_equal(cr_settings_get(s, "logdir"),
-	    "C:/ProgramData/PuppetLabs/puppet/var/log");
-	assert_string_equal(cr_settings_get(s, "ssldir"),
-	    "C:/ProgramData/PuppetLabs/puppet/etc/ssl");
-	assert_string_equal(cr_settings_get(s, "client_datadir"),
-	    "C:/ProgramData/PuppetLabs/puppet/cache/client_data");
-	assert_string_equal(cr_settings_get(s, "hostcert"),
-	    "C:/ProgramData/PuppetLabs/puppet/etc/ssl/certs/win1.example.test.pem");
-	assert_string_equal(cr_settings_get(s, "hostprivkey"),
-	    "C:/ProgramData/PuppetLabs/puppet/etc/ssl/private_keys/"
-	    "win1.example.test.pem");
-	assert_string_equal(cr_settings_get(s, "localcacert"),
-	    "C:/ProgramData/PuppetLabs/puppet/etc/ssl/certs/ca.pem");
+	s = load_ok(CR_PRIV_ROOT, NULL, certname_over);
+	expect_settings(s, want);
 	assert_string_equal(cr_settings_source(s, "ssldir"), "default");
 	assert_null(cr_settings_conf_path(s));
 	cr_settings_free(s);
@@ -167,20 +181,17 @@ administrator_defaults(void **state)
 static void
 user_defaults(void **state)
 {
+	static const char *const want[] = {
+		"confdir", "C:/Users/bob/.puppetlabs/etc/puppet",
+		"vardir", "C:/Users/bob/.puppetlabs/opt/puppet/cache",
+		"ssldir", "C:/Users/bob/.puppetlabs/etc/puppet/ssl",
+		NULL
+	};
 	cr_settings *s;
-	cr_err e;
 
 	(void)state;
-	cr_err_init(&e);
-	s = load(CR_PRIV_USER, NULL, certname_over, &e);
-	if (s == NULL)
-		fail_msg("%s", e.msg);
-	assert_string_equal(cr_settings_get(s, "confdir"),
-	    "C:/Users/bob/.puppetlabs/etc/puppet");
-	assert_string_equal(cr_settings_get(s, "vardir"),
-	    "C:/Users/bob/.puppetlabs/opt/puppet/cache");
-	assert_string_equal(cr_settings_get(s, "ssldir"),
-	    "C:/Users/bob/.puppetlabs/etc/puppet/ssl");
+	s = load_ok(CR_PRIV_USER, NULL, certname_over);
+	expect_settings(s, want);
 	cr_settings_free(s);
 }
 
@@ -198,29 +209,27 @@ puppet_conf_values(void **state)
 	    "[agent]\r\n"
 	    "certname = win2.example.test\r\n"
 	    "client_datadir = $vardir\\..\\cd\r\n";
+	static const char *const want[] = {
+		"certname", "win2.example.test",
+		"ssldir", "D:/PKI/puppet/ssl",
+		"hostcert", "D:/PKI/puppet/ssl/certs/win2.example.test.pem",
+		"client_datadir", "C:/ProgramData/PuppetLabs/puppet/cd",
+		NULL
+	};
 	cr_settings *s;
-	cr_err e;
 
 	(void)state;
-	cr_err_init(&e);
 	snprintf(dir, sizeof(dir), "C:");
 	tp_mkdir(dir);	/* exists already on Windows */
 	snprintf(sub, sizeof(sub), "C:/cr-settings-%d", (int)tp_getpid());
 	assert_int_equal(tp_mkdir(sub), 0);
 	snprintf(conf, sizeof(conf), "%s/puppet.conf", sub);
 	assert_int_equal(tp_write(conf, text, strlen(text)), 0);
-	s = load(CR_PRIV_ROOT, sub, NULL, &e);
-	if (s == NULL)
-		fail_msg("%s", e.msg);
+	s = load_ok(CR_PRIV_ROOT, sub, NULL);
 	assert_string_equal(cr_settings_get(s, "confdir"), sub);
-	assert_string_equal(cr_settings_get(s, "certname"), "win2.example.test");
+	expect_settings(s, want);
 	assert_string_equal(cr_settings_source(s, "certname"),
 	    "puppet.conf [agent]");
-	assert_string_equal(cr_settings_get(s, "ssldir"), "D:/PKI/puppet/ssl");
-	assert_string_equal(cr_settings_get(s, "hostcert"),
-	    "D:/PKI/puppet/ssl/certs/win2.example.test.pem");
-	assert_string_equal(cr_settings_get(s, "client_datadir"),
-	    "C:/ProgramData/PuppetLabs/puppet/cd");
 	assert_non_null(cr_settings_conf_path(s));
 	cr_settings_free(s);
 	remove(conf);
