@@ -502,8 +502,24 @@ bio_take(BIO *bio, size_t *len)
 	return out;
 }
 
-char *
-pki_certs_pem(X509 *const *certs, size_t n, size_t *len)
+/* Writes object i of objs (an array of X509 * or of X509_CRL *) as PEM. */
+typedef int pem_write_fn(BIO *bio, const void *objs, size_t i);
+
+static int
+pem_write_cert(BIO *bio, const void *objs, size_t i)
+{
+	return PEM_write_bio_X509(bio, ((X509 *const *)objs)[i]);
+}
+
+static int
+pem_write_crl(BIO *bio, const void *objs, size_t i)
+{
+	return PEM_write_bio_X509_CRL(bio, ((X509_CRL *const *)objs)[i]);
+}
+
+/* The n objects one after the other, as a new PEM string. */
+static char *
+pem_all(const void *objs, size_t n, pem_write_fn *write_one, size_t *len)
 {
 	BIO *bio;
 	char *out = NULL;
@@ -512,7 +528,7 @@ pki_certs_pem(X509 *const *certs, size_t n, size_t *len)
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++)
-		if (PEM_write_bio_X509(bio, certs[i]) != 1)
+		if (write_one(bio, objs, i) != 1)
 			goto out;
 	out = bio_take(bio, len);
 out:
@@ -521,21 +537,15 @@ out:
 }
 
 char *
+pki_certs_pem(X509 *const *certs, size_t n, size_t *len)
+{
+	return pem_all(certs, n, pem_write_cert, len);
+}
+
+char *
 pki_crls_pem(X509_CRL *const *crls, size_t n, size_t *len)
 {
-	BIO *bio;
-	char *out = NULL;
-	size_t i;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (PEM_write_bio_X509_CRL(bio, crls[i]) != 1)
-			goto out;
-	out = bio_take(bio, len);
-out:
-	BIO_free(bio);
-	return out;
+	return pem_all(crls, n, pem_write_crl, len);
 }
 
 bool
@@ -567,11 +577,13 @@ out:
 	return ok;
 }
 
-bool
-pki_write_certs(const char *path, X509 *const *certs, size_t n)
+/* The n objects written as PEM to path (mode 0644). */
+static bool
+pem_write_all(const char *path, const void *objs, size_t n,
+    pem_write_fn *write_one)
 {
 	size_t len = 0;
-	char *pem = pki_certs_pem(certs, n, &len);
+	char *pem = pem_all(objs, n, write_one, &len);
 	bool ok = pem != NULL && pki_write_file(path, pem, len, 0644);
 
 	free(pem);
@@ -579,14 +591,15 @@ pki_write_certs(const char *path, X509 *const *certs, size_t n)
 }
 
 bool
+pki_write_certs(const char *path, X509 *const *certs, size_t n)
+{
+	return pem_write_all(path, certs, n, pem_write_cert);
+}
+
+bool
 pki_write_crls(const char *path, X509_CRL *const *crls, size_t n)
 {
-	size_t len = 0;
-	char *pem = pki_crls_pem(crls, n, &len);
-	bool ok = pem != NULL && pki_write_file(path, pem, len, 0644);
-
-	free(pem);
-	return ok;
+	return pem_write_all(path, crls, n, pem_write_crl);
 }
 
 /* Traditional PEM ("BEGIN RSA PRIVATE KEY" / "BEGIN EC PRIVATE KEY"), as
