@@ -39,6 +39,7 @@ static struct fixture {
 	EVP_PKEY *key;		/* the agent's RSA key */
 	EVP_PKEY *other_key;	/* RSA, not the agent's */
 	EVP_PKEY *ec_key;
+	X509 *leaf;		/* F.key's for 5 years, by the world's CA */
 } F;
 
 static int
@@ -46,6 +47,7 @@ group_setup(void **state)
 {
 	static const char conf[] = "[main]\nserver = puppet.example.com\n"
 	    "[agent]\nruninterval = 30m\n";
+	struct pki_leaf_opts o;
 	char *path;
 	bool ok;
 
@@ -66,8 +68,11 @@ group_setup(void **state)
 		return -1;
 	F.other = pki_ca_new("Some Other CA", F.other_key, NULL, T0, -PKI_YEAR,
 	    10 * PKI_YEAR);
+	pki_leaf_opts_init(&o, CERTNAME, F.key, T0);
+	o.not_after = 5 * PKI_YEAR;
+	F.leaf = pki_leaf_new(&o, F.w->inter);
 	ERR_clear_error();
-	return F.other ? 0 : -1;
+	return F.other != NULL && F.leaf != NULL ? 0 : -1;
 }
 
 static int
@@ -76,6 +81,7 @@ group_teardown(void **state)
 	(void)state;
 	pki_world_free(F.w);
 	pki_ca_free(F.other);
+	X509_free(F.leaf);
 	EVP_PKEY_free(F.key);
 	EVP_PKEY_free(F.other_key);
 	EVP_PKEY_free(F.ec_key);
@@ -123,6 +129,49 @@ make_ssldir(const char *name, X509 *cert, EVP_PKEY *key)
 	return dir;
 }
 
+/* A complete ssldir F.tmp/<name> with cert and F.key, the CA inter under
+ * the world's root, and crl (which must not be NULL) in place of the
+ * intermediate's CRL. */
+static char *
+make_ssldir_crl(const char *name, X509 *cert, const pki_ca *inter,
+    X509_CRL *crl)
+{
+	X509 *cas[2] = { inter->cert, F.w->root->cert };
+	X509_CRL *crls[2] = { crl, F.w->root_crl };
+	struct pki_ssldir s = {
+		.certname = CERTNAME, .leaf = cert, .key = F.key,
+		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
+	};
+	char *dir = ssldir_path(name);
+
+	assert_non_null(crl);
+	assert_true(pki_ssldir_write(dir, &s));
+	return dir;
+}
+
+/* The integer key of the first entry of the list j[list]. */
+static json_int_t
+first_int(const json_t *j, const char *list, const char *key)
+{
+	return json_integer_value(json_object_get(json_array_get(
+	    json_object_get(j, list), 0), key));
+}
+
+/* The options of a collect of ssldir for CERTNAME at T0, with confdir
+ * (no exec, no fresh CRL). */
+static void
+status_opts(struct cr_status_opts *o, const char *confdir,
+    const char *ssldir, int warn_days)
+{
+	memset(o, 0, sizeof(*o));
+	o->confdir = confdir;
+	o->ssldir = ssldir;
+	o->certname = CERTNAME;
+	o->warn_days = warn_days;
+	o->now = T0;
+	o->allow_exec = false;
+}
+
 static json_t *
 collect(const char *ssldir, int warn_days)
 {
@@ -130,13 +179,7 @@ collect(const char *ssldir, int warn_days)
 	json_t *j;
 	cr_err e;
 
-	memset(&o, 0, sizeof(o));
-	o.confdir = F.confdir;
-	o.ssldir = ssldir;
-	o.certname = CERTNAME;
-	o.warn_days = warn_days;
-	o.now = T0;
-	o.allow_exec = false;
+	status_opts(&o, F.confdir, ssldir, warn_days);
 	cr_err_init(&e);
 	j = cr_status_collect(&o, &e);
 	if (j == NULL)
@@ -196,41 +239,62 @@ done(json_t *j, X509 *x, char *dir)
 	free(dir);
 }
 
+/*
+ * The scenarios: a host certificate (F.key's, ending not_after from T0,
+ * signed by the world's intermediate or by F.other) in a complete ssldir
+ * F.tmp/<dir> with a hostprivkey, and what collect says of it: health,
+ * with reason among the health reasons (NULL: none asked for), then the
+ * scenario's own checks.
+ */
+struct scene {
+	X509 *x;
+	char *dir;
+	json_t *j, *hc;
+};
+
+enum scene_key { HOST_KEY, OTHER_KEY, NO_KEY };
+
+struct scenario {
+	const char *test, *dir;
+	long long not_after;
+	bool other_ca;
+	enum scene_key key;
+	const char *health, *reason;
+	void (*check)(const struct scene *s);
+};
+
 static void
-test_ok(void **state)
+ok_checks(const struct scene *s)
 {
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("ok", x, F.key), *want;
-	json_t *j = collect(dir, -1), *hc, *ca, *crl, *files;
+	json_t *ca, *crl, *files;
+	char *want;
 
-	(void)state;
-	assert_health(j, "ok");
-	assert_int_equal(json_array_size(json_object_get(j, "health_reasons")),
-	    0);
-	assert_string_equal(str_at(j, "certname"), CERTNAME);
-	assert_string_equal(str_at(j, "ssldir"), dir);
-	assert_string_equal(str_at(j, "checked_at"), "2026-01-01T00:00:00Z");
-	assert_int_equal(json_integer_value(json_object_get(j, "warn_days")),
-	    30);
-	assert_true(json_is_false(json_object_get(j, "csr_pending")));
-	assert_int_equal(json_array_size(json_object_get(j, "errors")), 0);
+	assert_int_equal(json_array_size(json_object_get(s->j,
+	    "health_reasons")), 0);
+	assert_string_equal(str_at(s->j, "certname"), CERTNAME);
+	assert_string_equal(str_at(s->j, "ssldir"), s->dir);
+	assert_string_equal(str_at(s->j, "checked_at"), "2026-01-01T00:00:00Z");
+	assert_int_equal(json_integer_value(json_object_get(s->j,
+	    "warn_days")), 30);
+	assert_true(json_is_false(json_object_get(s->j, "csr_pending")));
+	assert_int_equal(json_array_size(json_object_get(s->j, "errors")), 0);
 
-	hc = hostcert(j);
-	assert_true(json_is_true(json_object_get(hc, "present")));
-	assert_true(json_is_true(json_object_get(hc, "key_matches")));
-	assert_true(json_is_true(json_object_get(hc, "chain_valid")));
-	assert_true(json_is_false(json_object_get(hc, "revoked")));
-	assert_null(json_object_get(hc, "verify_error"));
-	assert_string_equal(str_at(hc, "subject"), "CN=" CERTNAME);
-	assert_string_equal(str_at(json_object_get(hc, "key"), "type"), "RSA");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(hc,
-	    "key"), "bits")), 2048);
-	want = pki_path(dir, "certs/" CERTNAME ".pem");
-	assert_string_equal(str_at(hc, "path"), want);
+	assert_true(json_is_true(json_object_get(s->hc, "present")));
+	assert_true(json_is_true(json_object_get(s->hc, "key_matches")));
+	assert_true(json_is_true(json_object_get(s->hc, "chain_valid")));
+	assert_true(json_is_false(json_object_get(s->hc, "revoked")));
+	assert_null(json_object_get(s->hc, "verify_error"));
+	assert_string_equal(str_at(s->hc, "subject"), "CN=" CERTNAME);
+	assert_string_equal(str_at(json_object_get(s->hc, "key"), "type"),
+	    "RSA");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+	    s->hc, "key"), "bits")), 2048);
+	want = pki_path(s->dir, "certs/" CERTNAME ".pem");
+	assert_string_equal(str_at(s->hc, "path"), want);
 	free(want);
 
 	/* ca.pem: intermediate first, then root */
-	ca = json_object_get(j, "ca");
+	ca = json_object_get(s->j, "ca");
 	assert_int_equal(json_array_size(ca), 2);
 	assert_string_equal(str_at(json_array_get(ca, 0), "subject"),
 	    "CN=Puppet CA: test");
@@ -239,16 +303,15 @@ test_ok(void **state)
 	assert_string_equal(str_at(json_array_get(ca, 1), "subject"),
 	    "CN=Puppet Root CA: test");
 	/* crl.pem: one per CA, none revoked */
-	crl = json_object_get(j, "crl");
+	crl = json_object_get(s->j, "crl");
 	assert_int_equal(json_array_size(crl), 2);
 	assert_string_equal(str_at(json_array_get(crl, 0), "issuer"),
 	    "CN=Puppet CA: test");
 	assert_string_equal(str_at(json_array_get(crl, 1), "issuer"),
 	    "CN=Puppet Root CA: test");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(crl,
-	    0), "revoked_count")), 0);
+	assert_int_equal(first_int(s->j, "crl", "revoked_count"), 0);
 
-	files = json_object_get(j, "files");
+	files = json_object_get(s->j, "files");
 	assert_true(json_is_true(json_object_get(json_object_get(files,
 	    "hostcert"), "present")));
 	assert_true(json_is_true(json_object_get(json_object_get(files,
@@ -259,48 +322,100 @@ test_ok(void **state)
 	    "hostcrl"), "present")));
 	assert_true(json_is_false(json_object_get(json_object_get(files,
 	    "hostcsr"), "present")));
-	done(j, x, dir);
 }
 
 static void
-test_expiring(void **state)
+expiring_checks(const struct scene *s)
 {
-	X509 *x = leaf(F.key, 10 * PKI_DAY, 0, F.w->inter);
-	char *dir = make_ssldir("expiring", x, F.key);
-	json_t *j = collect(dir, -1);
+	json_t *j;
 
-	(void)state;
-	assert_health(j, "expiring");
-	assert_reason(j, "hostcert expires within warn_days");
-	assert_int_equal(json_integer_value(json_object_get(hostcert(j),
+	assert_int_equal(json_integer_value(json_object_get(s->hc,
 	    "expires_in_days")), 10);
-	json_decref(j);
 	/* warn_days decides */
-	j = collect(dir, 10);
+	j = collect(s->dir, 10);
 	assert_health(j, "ok");
 	json_decref(j);
-	j = collect(dir, 11);
+	j = collect(s->dir, 11);
 	assert_health(j, "expiring");
-	done(j, x, dir);
+	json_decref(j);
 }
 
 static void
-test_expired(void **state)
+expired_checks(const struct scene *s)
 {
-	X509 *x = leaf(F.key, -PKI_DAY, 0, F.w->inter);
-	char *dir = make_ssldir("expired", x, F.key);
-	json_t *j = collect(dir, -1), *hc = hostcert(j);
-
-	(void)state;
-	assert_health(j, "expired");
-	assert_reason(j, "hostcert has expired");
-	assert_int_equal(json_integer_value(json_object_get(hc,
+	assert_int_equal(json_integer_value(json_object_get(s->hc,
 	    "expires_in_days")), -1);
-	assert_true(json_is_false(json_object_get(hc, "chain_valid")));
-	assert_string_equal(str_at(hc, "verify_error"),
+	assert_true(json_is_false(json_object_get(s->hc, "chain_valid")));
+	assert_string_equal(str_at(s->hc, "verify_error"),
 	    "certificate has expired");
-	done(j, x, dir);
 }
+
+static void
+key_mismatch_checks(const struct scene *s)
+{
+	assert_true(json_is_false(json_object_get(s->hc, "key_matches")));
+	assert_true(json_is_true(json_object_get(s->hc, "chain_valid")));
+}
+
+static void
+untrusted_checks(const struct scene *s)
+{
+	assert_true(json_is_false(json_object_get(s->hc, "chain_valid")));
+	assert_string_equal(str_at(s->hc, "verify_error"),
+	    "unable to get local issuer certificate");
+	/* no CRL of its issuer: revocation unknown, not "false" */
+	assert_true(json_is_null(json_object_get(s->hc, "revoked")));
+	assert_string_equal(str_at(s->hc, "issuer"), "CN=Some Other CA");
+}
+
+static void
+missing_key_only_checks(const struct scene *s)
+{
+	assert_int_equal(json_array_size(json_object_get(s->j,
+	    "health_reasons")), 1);
+	assert_true(json_is_null(json_object_get(s->hc, "key_matches")));
+	assert_true(json_is_true(json_object_get(s->hc, "chain_valid")));
+}
+
+static const struct scenario scenarios[] = {
+	{ "test_ok", "ok", 5 * PKI_YEAR, false, HOST_KEY, "ok", NULL,
+	  ok_checks },
+	{ "test_expiring", "expiring", 10 * PKI_DAY, false, HOST_KEY,
+	  "expiring", "hostcert expires within warn_days", expiring_checks },
+	{ "test_expired", "expired", -PKI_DAY, false, HOST_KEY, "expired",
+	  "hostcert has expired", expired_checks },
+	{ "test_key_mismatch", "mismatch", 5 * PKI_YEAR, false, OTHER_KEY,
+	  "key_mismatch", "hostprivkey does not belong to hostcert",
+	  key_mismatch_checks },
+	{ "test_untrusted", "untrusted", 5 * PKI_YEAR, true, HOST_KEY,
+	  "untrusted", "hostcert does not verify against the CA bundle and CRL",
+	  untrusted_checks },
+	{ "test_missing_key_only", "nokey", 5 * PKI_YEAR, false, NO_KEY,
+	  "missing", "hostprivkey is missing", missing_key_only_checks },
+};
+
+static void
+run_scenario(void **state)
+{
+	const struct scenario *sc = *state;
+	EVP_PKEY *keys[] = { F.key, F.other_key, NULL };
+	struct scene s;
+
+	s.x = leaf(F.key, sc->not_after, 0, sc->other_ca ? F.other : F.w->inter);
+	s.dir = make_ssldir(sc->dir, s.x, keys[sc->key]);
+	s.j = collect(s.dir, -1);
+	s.hc = hostcert(s.j);
+	assert_health(s.j, sc->health);
+	if (sc->reason != NULL)
+		assert_reason(s.j, sc->reason);
+	sc->check(&s);
+	done(s.j, s.x, s.dir);
+}
+
+/* cmocka's entry for scenarios[i], under the scenario's test name. */
+#define SCENARIO(i)							\
+	{ scenarios[i].test, run_scenario, NULL, NULL,			\
+	  (void *)&scenarios[i] }
 
 static void
 test_revoked(void **state)
@@ -309,27 +424,16 @@ test_revoked(void **state)
 	X509 *x = leaf(F.key, 5 * PKI_YEAR, 4242, F.w->inter);
 	X509_CRL *crl = pki_crl_new(F.w->inter, T0, -PKI_DAY, PKI_YEAR,
 	    serials, 3);
-	X509_CRL *crls[2] = { crl, F.w->root_crl };
-	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
-	char *dir = ssldir_path("revoked");
-	struct pki_ssldir s = {
-		.certname = CERTNAME, .leaf = x, .key = F.key,
-		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
-	};
-	json_t *j, *hc;
+	char *dir = make_ssldir_crl("revoked", x, F.w->inter, crl);
+	json_t *j = collect(dir, -1), *hc = hostcert(j);
 
 	(void)state;
-	assert_non_null(crl);
-	assert_true(pki_ssldir_write(dir, &s));
-	j = collect(dir, -1);
-	hc = hostcert(j);
 	assert_health(j, "revoked");
 	assert_reason(j, "hostcert is revoked by the local CRL");
 	assert_true(json_is_true(json_object_get(hc, "revoked")));
 	assert_true(json_is_false(json_object_get(hc, "chain_valid")));
 	assert_string_equal(str_at(hc, "verify_error"), "certificate revoked");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(j, "crl"), 0), "revoked_count")), 3);
+	assert_int_equal(first_int(j, "crl", "revoked_count"), 3);
 	X509_CRL_free(crl);
 	done(j, x, dir);
 }
@@ -337,66 +441,20 @@ test_revoked(void **state)
 static void
 test_crl_expired(void **state)
 {
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
 	X509_CRL *crl = pki_crl_new(F.w->inter, T0, -60 * PKI_DAY,
 	    -30 * PKI_DAY, NULL, 0);
-	X509_CRL *crls[2] = { crl, F.w->root_crl };
-	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
-	char *dir = ssldir_path("crl_expired");
-	struct pki_ssldir s = {
-		.certname = CERTNAME, .leaf = x, .key = F.key,
-		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
-	};
-	json_t *j;
+	char *dir = make_ssldir_crl("crl_expired", F.leaf, F.w->inter, crl);
+	json_t *j = collect(dir, -1);
 
 	(void)state;
-	assert_non_null(crl);
-	assert_true(pki_ssldir_write(dir, &s));
-	j = collect(dir, -1);
 	/* Puppet refuses to connect with a stale CRL: not trusted */
 	assert_health(j, "untrusted");
 	assert_string_equal(str_at(hostcert(j), "verify_error"),
 	    "CRL has expired");
 	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(j, "crl"), 0), "expires_in_days")), -30);
+	assert_int_equal(first_int(j, "crl", "expires_in_days"), -30);
 	X509_CRL_free(crl);
-	done(j, x, dir);
-}
-
-static void
-test_key_mismatch(void **state)
-{
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("mismatch", x, F.other_key);
-	json_t *j = collect(dir, -1);
-
-	(void)state;
-	assert_health(j, "key_mismatch");
-	assert_reason(j, "hostprivkey does not belong to hostcert");
-	assert_true(json_is_false(json_object_get(hostcert(j), "key_matches")));
-	assert_true(json_is_true(json_object_get(hostcert(j), "chain_valid")));
-	done(j, x, dir);
-}
-
-static void
-test_untrusted(void **state)
-{
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.other);
-	char *dir = make_ssldir("untrusted", x, F.key);
-	json_t *j = collect(dir, -1), *hc = hostcert(j);
-
-	(void)state;
-	assert_health(j, "untrusted");
-	assert_reason(j,
-	    "hostcert does not verify against the CA bundle and CRL");
-	assert_true(json_is_false(json_object_get(hc, "chain_valid")));
-	assert_string_equal(str_at(hc, "verify_error"),
-	    "unable to get local issuer certificate");
-	/* no CRL of its issuer: revocation unknown, not "false" */
-	assert_true(json_is_null(json_object_get(hc, "revoked")));
-	assert_string_equal(str_at(hc, "issuer"), "CN=Some Other CA");
-	done(j, x, dir);
+	done(j, NULL, dir);
 }
 
 static void
@@ -432,29 +490,11 @@ test_missing(void **state)
 }
 
 static void
-test_missing_key_only(void **state)
-{
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("nokey", x, NULL);
-	json_t *j = collect(dir, -1);
-
-	(void)state;
-	assert_health(j, "missing");
-	assert_reason(j, "hostprivkey is missing");
-	assert_int_equal(json_array_size(json_object_get(j, "health_reasons")),
-	    1);
-	assert_true(json_is_null(json_object_get(hostcert(j), "key_matches")));
-	assert_true(json_is_true(json_object_get(hostcert(j), "chain_valid")));
-	done(j, x, dir);
-}
-
-static void
 test_garbage_hostcert(void **state)
 {
 	static const char junk[] = "-----BEGIN CERTIFICATE-----\n"
 	    "bm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("garbage", x, F.key), *path;
+	char *dir = make_ssldir("garbage", F.leaf, F.key), *path;
 	json_t *j, *hc, *err0;
 
 	(void)state;
@@ -480,7 +520,7 @@ test_garbage_hostcert(void **state)
 	json_decref(j);
 
 	/* a broken CA bundle next to a good hostcert */
-	assert_true(pki_write_certs(path, &x, 1));
+	assert_true(pki_write_certs(path, &F.leaf, 1));
 	free(path);
 	path = pki_path(dir, "certs/ca.pem");
 	assert_true(pki_write_file(path, "garbage\n", 8, 0644));
@@ -491,7 +531,7 @@ test_garbage_hostcert(void **state)
 	assert_true(json_is_true(json_object_get(hostcert(j), "key_matches")));
 	assert_string_equal(str_at(hostcert(j), "subject"), "CN=" CERTNAME);
 	free(path);
-	done(j, x, dir);
+	done(j, NULL, dir);
 }
 
 static void
@@ -500,33 +540,22 @@ test_ca_expiring(void **state)
 	EVP_PKEY *k = pki_rsa_cached(1);
 	pki_ca *inter = pki_ca_new("Puppet CA: test", k, F.w->root, T0,
 	    -PKI_YEAR, 10 * PKI_DAY);
-	X509 *x, *cas[2];
-	X509_CRL *crl, *crls[2];
-	struct pki_ssldir s = { .certname = CERTNAME, .key = F.key,
-	    .n_cas = 2, .n_crls = 2 };
-	char *dir = ssldir_path("ca_expiring");
+	X509 *x;
+	X509_CRL *crl;
+	char *dir;
 	json_t *j;
 
 	(void)state;
 	assert_non_null(inter);
 	x = leaf(F.key, 5 * PKI_YEAR, 0, inter);
 	crl = pki_crl_new(inter, T0, -PKI_DAY, PKI_YEAR, NULL, 0);
-	assert_non_null(crl);
-	cas[0] = inter->cert;
-	cas[1] = F.w->root->cert;
-	crls[0] = crl;
-	crls[1] = F.w->root_crl;
-	s.leaf = x;
-	s.cas = cas;
-	s.crls = crls;
-	assert_true(pki_ssldir_write(dir, &s));
+	dir = make_ssldir_crl("ca_expiring", x, inter, crl);
 	j = collect(dir, -1);
 	assert_health(j, "expiring");
 	assert_reason(j, "a CA certificate expires within warn_days");
 	assert_int_equal(json_array_size(json_object_get(j, "health_reasons")),
 	    1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(j, "ca"), 0), "expires_in_days")), 10);
+	assert_int_equal(first_int(j, "ca", "expires_in_days"), 10);
 	assert_true(json_is_true(json_object_get(hostcert(j), "chain_valid")));
 	X509_CRL_free(crl);
 	pki_ca_free(inter);
@@ -604,8 +633,7 @@ unreadable_key_ok(json_t *j)
 static void
 test_unreadable_key(void **state)
 {
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("unreadable", x, F.key), *key;
+	char *dir = make_ssldir("unreadable", F.leaf, F.key), *key;
 	struct passwd *nobody;
 	json_t *j;
 	pid_t pid;
@@ -623,7 +651,7 @@ test_unreadable_key(void **state)
 	if ((nobody = getpwnam("nobody")) == NULL) {
 		fprintf(stderr, "# root and no 'nobody' user: skipped\n");
 		free(key);
-		done(NULL, x, dir);
+		done(NULL, NULL, dir);
 		skip();
 	}
 	/* let "nobody" reach the certs (mkdtemp made the tree 0700) */
@@ -639,12 +667,7 @@ test_unreadable_key(void **state)
 
 		if (setgid(nobody->pw_gid) != 0 || setuid(nobody->pw_uid) != 0)
 			_exit(3);
-		memset(&o, 0, sizeof(o));
-		o.confdir = F.confdir;
-		o.ssldir = dir;
-		o.certname = CERTNAME;
-		o.warn_days = -1;
-		o.now = T0;
+		status_opts(&o, F.confdir, dir, -1);
 		cr_err_init(&e);
 		j = cr_status_collect(&o, &e);
 		ok = unreadable_key_ok(j) && ERR_peek_error() == 0;
@@ -661,7 +684,7 @@ test_unreadable_key(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 out:
 	free(key);
-	done(NULL, x, dir);
+	done(NULL, NULL, dir);
 }
 
 static void
@@ -734,44 +757,48 @@ test_weak_crypto(void **state)
 static void
 test_split_verdicts(void **state)
 {
+	/* health, hostcert_health, ca_health of a host certificate */
+	static const struct {
+		const char *dir;
+		long long not_after;
+		bool other_ca;
+		enum scene_key key;
+		const char *verdicts[3];
+	} cases[] = {
+		{ "v_exp", 10 * PKI_DAY, false, HOST_KEY,
+		  { "expiring", "expiring", "ok" } },
+		{ "v_expired", -PKI_DAY, false, HOST_KEY,
+		  { "expired", "expired", "ok" } },
+		{ "v_mismatch", 5 * PKI_YEAR, false, OTHER_KEY,
+		  { "key_mismatch", "key_mismatch", "ok" } },
+		{ "v_untrusted", 5 * PKI_YEAR, true, HOST_KEY,
+		  { "untrusted", "untrusted", "ok" } },
+	};
+	EVP_PKEY *keys[] = { F.key, F.other_key, NULL };
 	X509 *x;
 	char *dir;
 	json_t *j;
+	size_t i;
 
 	(void)state;
-	x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	dir = make_ssldir("v_ok", x, F.key);
+	dir = make_ssldir("v_ok", F.leaf, F.key);
 	j = collect(dir, -1);
 	assert_verdicts(j, "ok", "ok", "ok");
 	json_decref(j);
 	/* a CA inside warn_days: the CA's condition, not the host's */
 	j = collect(dir, 3650);
 	assert_verdicts(j, "expiring", "expiring", "expiring");
-	done(j, x, dir);
+	done(j, NULL, dir);
 
-	x = leaf(F.key, 10 * PKI_DAY, 0, F.w->inter);
-	dir = make_ssldir("v_exp", x, F.key);
-	j = collect(dir, -1);
-	assert_verdicts(j, "expiring", "expiring", "ok");
-	done(j, x, dir);
-
-	x = leaf(F.key, -PKI_DAY, 0, F.w->inter);
-	dir = make_ssldir("v_expired", x, F.key);
-	j = collect(dir, -1);
-	assert_verdicts(j, "expired", "expired", "ok");
-	done(j, x, dir);
-
-	x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	dir = make_ssldir("v_mismatch", x, F.other_key);
-	j = collect(dir, -1);
-	assert_verdicts(j, "key_mismatch", "key_mismatch", "ok");
-	done(j, x, dir);
-
-	x = leaf(F.key, 5 * PKI_YEAR, 0, F.other);
-	dir = make_ssldir("v_untrusted", x, F.key);
-	j = collect(dir, -1);
-	assert_verdicts(j, "untrusted", "untrusted", "ok");
-	done(j, x, dir);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		x = leaf(F.key, cases[i].not_after, 0,
+		    cases[i].other_ca ? F.other : F.w->inter);
+		dir = make_ssldir(cases[i].dir, x, keys[cases[i].key]);
+		j = collect(dir, -1);
+		assert_verdicts(j, cases[i].verdicts[0], cases[i].verdicts[1],
+		    cases[i].verdicts[2]);
+		done(j, x, dir);
+	}
 
 	dir = ssldir_path("v_missing");
 	j = collect(dir, -1);
@@ -802,21 +829,10 @@ test_split_revoked_and_crl(void **state)
 	    -30 * PKI_DAY, NULL, 0);
 	X509_CRL *soon = pki_crl_new(F.w->inter, T0, -PKI_DAY, 5 * PKI_DAY,
 	    NULL, 0);
-	X509_CRL *crls[2] = { rev, F.w->root_crl };
-	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
-	struct pki_ssldir s = {
-		.certname = CERTNAME, .leaf = x, .key = F.key,
-		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
-	};
-	char *dir = ssldir_path("v_revoked");
-	json_t *j;
+	char *dir = make_ssldir_crl("v_revoked", x, F.w->inter, rev);
+	json_t *j = collect(dir, -1);
 
 	(void)state;
-	assert_non_null(rev);
-	assert_non_null(old);
-	assert_non_null(soon);
-	assert_true(pki_ssldir_write(dir, &s));
-	j = collect(dir, -1);
 	assert_verdicts(j, "revoked", "revoked", "ok");
 	json_decref(j);
 	free(dir);
@@ -824,19 +840,14 @@ test_split_revoked_and_crl(void **state)
 
 	/* a stale CRL: the CA side is expired, the host cert is fine */
 	x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	s.leaf = x;
-	crls[0] = old;
-	dir = ssldir_path("v_crl_old");
-	assert_true(pki_ssldir_write(dir, &s));
+	dir = make_ssldir_crl("v_crl_old", x, F.w->inter, old);
 	j = collect(dir, -1);
 	assert_verdicts(j, "untrusted", "ok", "expired");
 	assert_reason(j, "a CRL is past its nextUpdate");
 	json_decref(j);
 	free(dir);
 
-	crls[0] = soon;
-	dir = ssldir_path("v_crl_soon");
-	assert_true(pki_ssldir_write(dir, &s));
+	dir = make_ssldir_crl("v_crl_soon", x, F.w->inter, soon);
 	j = collect(dir, -1);
 	assert_verdicts(j, "expiring", "ok", "expiring");
 	assert_reason(j, "a CRL's nextUpdate is within warn_days");
@@ -867,12 +878,7 @@ collect_in(const char *confdir, const char *ssldir, const char **overrides,
 {
 	struct cr_status_opts o;
 
-	memset(&o, 0, sizeof(o));
-	o.confdir = confdir;
-	o.ssldir = ssldir;
-	o.certname = CERTNAME;
-	o.warn_days = -1;
-	o.now = T0;
+	status_opts(&o, confdir, ssldir, -1);
 	o.overrides = overrides;
 	return cr_status_collect(&o, e);
 }
@@ -882,8 +888,7 @@ collect_in(const char *confdir, const char *ssldir, const char **overrides,
 static void
 test_crl_off_garbage(void **state)
 {
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("crl_off", x, F.key);
+	char *dir = make_ssldir("crl_off", F.leaf, F.key);
 	char *conf = confdir_with("conf_crl_off", "false");
 	char *crl = pki_path(dir, "crl.pem");
 	json_t *j;
@@ -910,15 +915,14 @@ test_crl_off_garbage(void **state)
 	ERR_clear_error();
 	free(conf);
 	free(crl);
-	done(NULL, x, dir);
+	done(NULL, NULL, dir);
 }
 
 /* Every pair the caller gives counts: the last of 40 still applies. */
 static void
 test_many_overrides(void **state)
 {
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("overrides", x, F.key);
+	char *dir = make_ssldir("overrides", F.leaf, F.key);
 	const char *pairs[2 * 40 + 2];
 	json_t *j;
 	cr_err e;
@@ -944,7 +948,7 @@ test_many_overrides(void **state)
 	assert_null(collect_in(F.confdir, dir, pairs, &e));
 	assert_string_equal(e.kind, "cert_regen/invalid-parameter");
 	cr_err_clear(&e);
-	done(NULL, x, dir);
+	done(NULL, NULL, dir);
 }
 
 /* A FIFO at any file the status reads: an error entry, promptly. */
@@ -957,7 +961,6 @@ test_fifo(void **state)
 	};
 	static const char *const part[] = { "hostcert", "hostprivkey", "ca",
 	    "crl" };
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
 	char *dir, *path, *conf, name[32];
 	json_t *j, *err0;
 	cr_err e;
@@ -967,7 +970,7 @@ test_fifo(void **state)
 	alarm(20);	/* a hang kills the test run: SIGALRM */
 	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 		snprintf(name, sizeof(name), "fifo%zu", i);
-		dir = make_ssldir(name, x, F.key);
+		dir = make_ssldir(name, F.leaf, F.key);
 		path = pki_path(dir, rel[i]);
 		assert_int_equal(unlink(path), 0);
 		assert_int_equal(mkfifo(path, 0644), 0);
@@ -985,7 +988,7 @@ test_fifo(void **state)
 	assert_int_equal(mkdir(conf, 0755), 0);
 	path = pki_path(conf, "puppet.conf");
 	assert_int_equal(mkfifo(path, 0644), 0);
-	dir = make_ssldir("fifo_conf", x, F.key);
+	dir = make_ssldir("fifo_conf", F.leaf, F.key);
 	cr_err_init(&e);
 	j = collect_in(conf, dir, NULL, &e);
 	assert_null(j);
@@ -995,7 +998,7 @@ test_fifo(void **state)
 	alarm(0);
 	free(path);
 	free(conf);
-	done(NULL, x, dir);
+	done(NULL, NULL, dir);
 }
 
 /* fresh_crl with the CA out of reach: the local CRL stays in use, said so,
@@ -1003,8 +1006,7 @@ test_fifo(void **state)
 static void
 test_fresh_crl_unreachable(void **state)
 {
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("fresh_off", x, F.key);
+	char *dir = make_ssldir("fresh_off", F.leaf, F.key);
 	const char *pairs[] = { "ca_server", "127.0.0.1", "ca_port", "1",
 	    NULL };
 	struct cr_status_opts o;
@@ -1012,12 +1014,7 @@ test_fresh_crl_unreachable(void **state)
 	cr_err e;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.confdir = F.confdir;
-	o.ssldir = dir;
-	o.certname = CERTNAME;
-	o.warn_days = -1;
-	o.now = T0;
+	status_opts(&o, F.confdir, dir, -1);
 	o.overrides = pairs;
 	cr_err_init(&e);
 	j = collect_in(F.confdir, dir, NULL, &e);
@@ -1036,7 +1033,7 @@ test_fresh_crl_unreachable(void **state)
 	    "judged on the local CRL");
 	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
 	assert_int_equal(ERR_peek_error(), 0);
-	done(j, x, dir);
+	done(j, NULL, dir);
 }
 
 /* fresh_crl in a build without an HTTP client (the fact's extension sets
@@ -1044,19 +1041,13 @@ test_fresh_crl_unreachable(void **state)
 static void
 test_fresh_crl_no_client(void **state)
 {
-	X509 *x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	char *dir = make_ssldir("fresh_noclient", x, F.key);
+	char *dir = make_ssldir("fresh_noclient", F.leaf, F.key);
 	struct cr_status_opts o;
 	json_t *j, *e0;
 	cr_err e;
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.confdir = F.confdir;
-	o.ssldir = dir;
-	o.certname = CERTNAME;
-	o.warn_days = -1;
-	o.now = T0;
+	status_opts(&o, F.confdir, dir, -1);
 	o.fresh_crl = true;
 	cr_err_init(&e);
 	assert_non_null(j = cr_status_collect(&o, &e));
@@ -1066,7 +1057,7 @@ test_fresh_crl_no_client(void **state)
 	assert_str_at(e0, "kind", "cert_regen/invalid-parameter");
 	assert_non_null(strstr(str_at(e0, "msg"), "cert_regen::status task"));
 	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
-	done(j, x, dir);
+	done(j, NULL, dir);
 }
 
 /* The reduced CRL (cr_crl_fast.c) gives the full CRL's answers: a
@@ -1075,21 +1066,12 @@ static void
 test_big_crl(void **state)
 {
 	X509_CRL *big = pki_crl_bulk_new(F.w->inter, T0, 1000, 100000);
-	X509_CRL *crls[2] = { big, F.w->root_crl };
-	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
 	X509 *in = leaf(F.key, 5 * PKI_YEAR, 1000 + 54321, F.w->inter);
 	X509 *out = leaf(F.key, 5 * PKI_YEAR, 1000 + 100000, F.w->inter);
-	struct pki_ssldir s = {
-		.certname = CERTNAME, .leaf = in, .key = F.key,
-		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
-	};
-	char *dir = ssldir_path("big_in");
-	json_t *j, *c0;
+	char *dir = make_ssldir_crl("big_in", in, F.w->inter, big);
+	json_t *j = collect(dir, -1), *c0;
 
 	(void)state;
-	assert_non_null(big);
-	assert_true(pki_ssldir_write(dir, &s));
-	j = collect(dir, -1);
 	assert_verdicts(j, "revoked", "revoked", "ok");
 	assert_string_equal(str_at(hostcert(j), "verify_error"),
 	    "certificate revoked");
@@ -1100,14 +1082,11 @@ test_big_crl(void **state)
 	json_decref(j);
 	free(dir);
 
-	s.leaf = out;
-	dir = ssldir_path("big_out");
-	assert_true(pki_ssldir_write(dir, &s));
+	dir = make_ssldir_crl("big_out", out, F.w->inter, big);
 	j = collect(dir, -1);
 	assert_verdicts(j, "ok", "ok", "ok");
 	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-	    json_object_get(j, "crl"), 0), "revoked_count")), 100000);
+	assert_int_equal(first_int(j, "crl", "revoked_count"), 100000);
 	X509_CRL_free(big);
 	X509_free(in);
 	done(j, out, dir);
@@ -1122,16 +1101,10 @@ test_crl_tampered_entry(void **state)
 	X509_CRL *crl = pki_crl_new(F.w->inter, T0, -PKI_DAY, PKI_YEAR,
 	    serials, 2), *bad;
 	X509 *x = leaf(F.key, 5 * PKI_YEAR, 4242, F.w->inter);
-	X509 *cas[2] = { F.w->inter->cert, F.w->root->cert };
-	X509_CRL *crls[2];
-	struct pki_ssldir s = {
-		.certname = CERTNAME, .leaf = x, .key = F.key,
-		.cas = cas, .n_cas = 2, .crls = crls, .n_crls = 2,
-	};
 	unsigned char *der = NULL, *hit;
 	const unsigned char *p;
 	static const unsigned char five_k[] = { 0x02, 0x02, 0x13, 0x88 };
-	char *dir = ssldir_path("tampered");
+	char *dir;
 	json_t *j;
 	int n;
 
@@ -1143,9 +1116,7 @@ test_crl_tampered_entry(void **state)
 	hit[3] = 0x87;		/* serial 5000 -> 4999 */
 	p = der;
 	assert_non_null(bad = d2i_X509_CRL(NULL, &p, n));
-	crls[0] = bad;
-	crls[1] = F.w->root_crl;
-	assert_true(pki_ssldir_write(dir, &s));
+	dir = make_ssldir_crl("tampered", x, F.w->inter, bad);
 	j = collect(dir, -1);
 	assert_string_equal(str_at(hostcert(j), "verify_error"),
 	    "CRL signature failure");
@@ -1160,15 +1131,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok),
-		cmocka_unit_test(test_expiring),
-		cmocka_unit_test(test_expired),
+		SCENARIO(0),	/* test_ok */
+		SCENARIO(1),	/* test_expiring */
+		SCENARIO(2),	/* test_expired */
 		cmocka_unit_test(test_revoked),
 		cmocka_unit_test(test_crl_expired),
-		cmocka_unit_test(test_key_mismatch),
-		cmocka_unit_test(test_untrusted),
+		SCENARIO(3),	/* test_key_mismatch */
+		SCENARIO(4),	/* test_untrusted */
 		cmocka_unit_test(test_missing),
-		cmocka_unit_test(test_missing_key_only),
+		SCENARIO(5),	/* test_missing_key_only */
 		cmocka_unit_test(test_garbage_hostcert),
 		cmocka_unit_test(test_ca_expiring),
 		cmocka_unit_test(test_csr_pending),
