@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cr_fs_read.h"
+#include "json_check.h"
 #include "plat.h"
 #include "sys_fixture.h"
 #include "sys/cr_sys_fs.h"
@@ -73,11 +74,8 @@ read_missing(void **state)
 
 	cr_err_init(&e);
 	assert_false(cr_sys_read_file(p, 10, CR_SYS_FOLLOW, &buf, &len, &e));
-	assert_string_equal(e.kind, CR_KIND_IO);
 	assert_non_null(strstr(e.msg, p));
-	assert_non_null(e.details);
-	assert_true(json_is_true(json_object_get(e.details, "missing")));
-	cr_err_clear(&e);
+	assert_err_missing(&e);
 	assert_int_equal(cr_path_exists(p), 0);
 	free(p);
 }
@@ -161,9 +159,7 @@ list_missing(void **state)
 
 	cr_err_init(&e);
 	assert_false(cr_sys_list_dir(p, 10, &names, &n, &e));
-	assert_string_equal(e.kind, CR_KIND_IO);
-	assert_true(json_is_true(json_object_get(e.details, "missing")));
-	cr_err_clear(&e);
+	assert_err_missing(&e);
 	free(p);
 }
 

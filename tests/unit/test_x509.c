@@ -353,9 +353,7 @@ test_read_missing_file(void **state)
 	s = cr_certs_read(path, &e);
 	QUEUE_EMPTY();
 	assert_null(s);
-	assert_string_equal(e.kind, CR_KIND_IO);
-	assert_true(json_is_true(json_object_get(e.details, "missing")));
-	cr_err_clear(&e);
+	assert_err_missing(&e);
 	free(path);
 }
 
