@@ -81,6 +81,16 @@ write_file(const struct t *t, const char *name, const char *text, size_t len)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* Makes the directory <dir>/<name>. */
+static void
+mkdir_in(const struct t *t, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", t->dir, name);
+	assert_int_equal(mkdir(path, 0700), 0);
+}
+
 static void
 conf(const struct t *t, const char *text)
 {
@@ -159,11 +169,90 @@ expect_in(const cr_settings *s, const struct t *t, const char *name,
 	expect(s, name, want);
 }
 
+/* s has each name of want (name, value, ..., NULL) at its value. */
+static void
+expect_all(const cr_settings *s, const char *const *want)
+{
+	for (; want[0] != NULL; want += 2)
+		expect(s, want[0], want[1]);
+}
+
+/* The same, each value a path under the test's directory. */
+static void
+expect_all_in(const cr_settings *s, const struct t *t,
+    const char *const *want)
+{
+	for (; want[0] != NULL; want += 2)
+		expect_in(s, t, want[0], want[1]);
+}
+
+/* puppet.conf is text, which loads with want (see expect_all). */
+static void
+conf_loads(const struct t *t, const struct cr_settings_opts *o,
+    const char *text, const char *const *want)
+{
+	cr_settings *s;
+
+	conf(t, text);
+	s = load_ok(o);
+	expect_all(s, want);
+	cr_settings_free(s);
+}
+
+/* A puppet.conf that does not load: kind, with needle in the message. */
+struct bad_conf {
+	const char *text, *kind, *needle;
+};
+
+/* Each puppet.conf of bad written in turn, each refused as it says. */
+static void
+confs_fail(const struct t *t, const struct cr_settings_opts *o,
+    const struct bad_conf *bad, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		conf(t, bad[i].text);
+		load_fails(o, bad[i].kind, bad[i].needle, NULL);
+	}
+}
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 /* ---- packaging defaults ---- */
 
 static void
 debian_defaults_without_puppet_conf(void **state)
 {
+	static const char *const want_abs[] = {
+		"ssldir", "/var/lib/puppet/ssl",
+		"vardir", "/var/cache/puppet",
+		"codedir", "/etc/puppet/code",
+		"rundir", "/run/puppet",
+		"logdir", "/var/log/puppet",
+		"publicdir", "/var/cache/puppet/public",
+		"statedir", "/var/cache/puppet/state",
+		"client_datadir", "/var/cache/puppet/client_data",
+		"cadir", "/etc/puppet/puppetserver/ca",
+		"localcacert", "/var/lib/puppet/ssl/certs/ca.pem",
+		"hostcrl", "/var/lib/puppet/ssl/crl.pem",
+		"server", "puppet",
+		"ca_server", "puppet",
+		"serverport", "8140",
+		"ca_port", "8140",
+		"keylength", "4096",
+		"key_type", "rsa",
+		"named_curve", "prime256v1",
+		"certificate_revocation", "chain",
+		"pidfile", "/run/puppet/agent.pid",
+		NULL
+	};
+	static const char *const want_in[] = {
+		"csr_attributes", "/csr_attributes.yaml",
+		"autosign", "/autosign.conf",
+		"trusted_oid_mapping_file", "/custom_trusted_oid_mapping.yaml",
+		NULL
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_DEBIAN);
 	cr_settings *s = load_ok(&o);
@@ -172,29 +261,8 @@ debian_defaults_without_puppet_conf(void **state)
 
 	assert_null(cr_settings_conf_path(s));
 	expect(s, "confdir", t->dir);
-	expect(s, "ssldir", "/var/lib/puppet/ssl");
-	expect(s, "vardir", "/var/cache/puppet");
-	expect(s, "codedir", "/etc/puppet/code");
-	expect(s, "rundir", "/run/puppet");
-	expect(s, "logdir", "/var/log/puppet");
-	expect(s, "publicdir", "/var/cache/puppet/public");
-	expect(s, "statedir", "/var/cache/puppet/state");
-	expect(s, "client_datadir", "/var/cache/puppet/client_data");
-	expect(s, "cadir", "/etc/puppet/puppetserver/ca");
-	expect(s, "localcacert", "/var/lib/puppet/ssl/certs/ca.pem");
-	expect(s, "hostcrl", "/var/lib/puppet/ssl/crl.pem");
-	expect(s, "server", "puppet");
-	expect(s, "ca_server", "puppet");
-	expect(s, "serverport", "8140");
-	expect(s, "ca_port", "8140");
-	expect(s, "keylength", "4096");
-	expect(s, "key_type", "rsa");
-	expect(s, "named_curve", "prime256v1");
-	expect(s, "certificate_revocation", "chain");
-	expect(s, "pidfile", "/run/puppet/agent.pid");
-	expect_in(s, t, "csr_attributes", "/csr_attributes.yaml");
-	expect_in(s, t, "autosign", "/autosign.conf");
-	expect_in(s, t, "trusted_oid_mapping_file", "/custom_trusted_oid_mapping.yaml");
+	expect_all(s, want_abs);
+	expect_all_in(s, t, want_in);
 	assert_non_null(cn);
 	snprintf(want, sizeof(want), "/var/lib/puppet/ssl/certs/%s.pem", cn);
 	expect(s, "hostcert", want);
@@ -213,29 +281,52 @@ debian_defaults_without_puppet_conf(void **state)
 static void
 aio_defaults(void **state)
 {
+	static const char *const want_in[] = {
+		"ssldir", "/ssl",
+		"certdir", "/ssl/certs",
+		"privatekeydir", "/ssl/private_keys",
+		"publickeydir", "/ssl/public_keys",
+		"requestdir", "/ssl/certificate_requests",
+		"localcacert", "/ssl/certs/ca.pem",
+		NULL
+	};
+	static const char *const want_abs[] = {
+		"vardir", "/opt/puppetlabs/puppet/cache",
+		"client_datadir", "/opt/puppetlabs/puppet/cache/client_data",
+		"codedir", "/etc/puppetlabs/code",
+		"rundir", "/var/run/puppetlabs",
+		"logdir", "/var/log/puppetlabs/puppet",
+		"publicdir", "/opt/puppetlabs/puppet/public",
+		"cadir", "/etc/puppetlabs/puppetserver/ca",
+		NULL
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_AIO);
 	cr_settings *s = load_ok(&o);
 
-	expect_in(s, t, "ssldir", "/ssl");
-	expect_in(s, t, "certdir", "/ssl/certs");
-	expect_in(s, t, "privatekeydir", "/ssl/private_keys");
-	expect_in(s, t, "publickeydir", "/ssl/public_keys");
-	expect_in(s, t, "requestdir", "/ssl/certificate_requests");
-	expect_in(s, t, "localcacert", "/ssl/certs/ca.pem");
-	expect(s, "vardir", "/opt/puppetlabs/puppet/cache");
-	expect(s, "client_datadir", "/opt/puppetlabs/puppet/cache/client_data");
-	expect(s, "codedir", "/etc/puppetlabs/code");
-	expect(s, "rundir", "/var/run/puppetlabs");
-	expect(s, "logdir", "/var/log/puppetlabs/puppet");
-	expect(s, "publicdir", "/opt/puppetlabs/puppet/public");
-	expect(s, "cadir", "/etc/puppetlabs/puppetserver/ca");
+	expect_all_in(s, t, want_in);
+	expect_all(s, want_abs);
 	cr_settings_free(s);
 }
 
 static void
 non_root_defaults_use_home(void **state)
 {
+	static const char *const aio_in[] = {
+		"confdir", "/.puppetlabs/etc/puppet",
+		"ssldir", "/.puppetlabs/etc/puppet/ssl",
+		"vardir", "/.puppetlabs/opt/puppet/cache",
+		"rundir", "/.puppetlabs/var/run",
+		"logdir", "/.puppetlabs/var/log",
+		"codedir", "/.puppetlabs/etc/code",
+		NULL
+	};
+	static const char *const debian_in[] = {
+		"confdir", "/.puppet/etc",
+		"vardir", "/.puppet/cache",
+		"rundir", "/.puppet/var/run",
+		NULL
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_AIO);
 	cr_settings *s;
@@ -246,19 +337,12 @@ non_root_defaults_use_home(void **state)
 	o.confdir = NULL;
 	o.privilege = CR_PRIV_USER;
 	s = load_ok(&o);
-	expect_in(s, t, "confdir", "/.puppetlabs/etc/puppet");
-	expect_in(s, t, "ssldir", "/.puppetlabs/etc/puppet/ssl");
-	expect_in(s, t, "vardir", "/.puppetlabs/opt/puppet/cache");
-	expect_in(s, t, "rundir", "/.puppetlabs/var/run");
-	expect_in(s, t, "logdir", "/.puppetlabs/var/log");
-	expect_in(s, t, "codedir", "/.puppetlabs/etc/code");
+	expect_all_in(s, t, aio_in);
 	cr_settings_free(s);
 
 	o.packaging = CR_PKG_DEBIAN;
 	s = load_ok(&o);
-	expect_in(s, t, "confdir", "/.puppet/etc");
-	expect_in(s, t, "vardir", "/.puppet/cache");
-	expect_in(s, t, "rundir", "/.puppet/var/run");
+	expect_all_in(s, t, debian_in);
 	/* Debian: the system ssldir if this user owns it, else $confdir/ssl */
 	if (stat("/var/lib/puppet/ssl", &sb) == 0 && sb.st_uid == geteuid())
 		snprintf(want, sizeof(want), "/var/lib/puppet/ssl");
@@ -269,12 +353,9 @@ non_root_defaults_use_home(void **state)
 
 	/* without a confdir, the user's puppet.conf is read from the default */
 	o.packaging = CR_PKG_AIO;
-	snprintf(want, sizeof(want), "%s/.puppetlabs", t->dir);
-	assert_int_equal(mkdir(want, 0700), 0);
-	snprintf(want, sizeof(want), "%s/.puppetlabs/etc", t->dir);
-	assert_int_equal(mkdir(want, 0700), 0);
-	snprintf(want, sizeof(want), "%s/.puppetlabs/etc/puppet", t->dir);
-	assert_int_equal(mkdir(want, 0700), 0);
+	mkdir_in(t, ".puppetlabs");
+	mkdir_in(t, ".puppetlabs/etc");
+	mkdir_in(t, ".puppetlabs/etc/puppet");
 	write_file(t, ".puppetlabs/etc/puppet/puppet.conf", "certname = mine\n", 16);
 	s = load_ok(&o);
 	expect(s, "certname", "mine");
@@ -292,10 +373,9 @@ cadir_prefers_an_old_ssldir_ca(void **state)
 	cr_settings *s;
 	char p[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/ssl", t->dir);
-	assert_int_equal(mkdir(p, 0700), 0);
+	mkdir_in(t, "ssl");
+	mkdir_in(t, "ssl/ca");
 	snprintf(p, sizeof(p), "%s/ssl/ca", t->dir);
-	assert_int_equal(mkdir(p, 0700), 0);
 	s = load_ok(&o);
 	expect_in(s, t, "cadir", "/ssl/ca");
 	cr_settings_free(s);
@@ -400,6 +480,15 @@ first_line_wins_and_sections_repeat(void **state)
 static void
 interpolation_chains(void **state)
 {
+	static const char *const want_in[] = {
+		"vardir", "/var",
+		"ssldir", "/var/ssl",
+		"certdir", "/var/ssl/certs",
+		"hostcert", "/var/ssl/mine/n1.example.crt",
+		"hostprivkey", "/var/ssl/private_keys/n1.example.pem",
+		"client_datadir", "/var/client_data",
+		NULL
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_DEBIAN);
 	cr_settings *s;
@@ -409,12 +498,7 @@ interpolation_chains(void **state)
 	    "ca_server = ca.$server\n[agent]\nhostcert = $ssldir/mine/$certname.crt\n"
 	    "publicdir = /p/$run_mode/$environment\n");
 	s = load_ok(&o);
-	expect_in(s, t, "vardir", "/var");
-	expect_in(s, t, "ssldir", "/var/ssl");
-	expect_in(s, t, "certdir", "/var/ssl/certs");
-	expect_in(s, t, "hostcert", "/var/ssl/mine/n1.example.crt");
-	expect_in(s, t, "hostprivkey", "/var/ssl/private_keys/n1.example.pem");
-	expect_in(s, t, "client_datadir", "/var/client_data");
+	expect_all_in(s, t, want_in);
 	expect(s, "ca_server", "ca.puppet.example");
 	expect(s, "publicdir", "/p/agent/$environment");
 	cr_settings_free(s);
@@ -454,15 +538,18 @@ unknown_variable_is_an_error(void **state)
 static void
 interpolation_loops_are_errors(void **state)
 {
+	static const struct bad_conf bad[] = {
+		{ "[main]\nssldir = $vardir/ssl\nvardir = $ssldir/x\n",
+		  CR_KIND_SETTINGS, "loop" },
+		{ "[main]\nssldir = $ssldir/x\n", CR_KIND_SETTINGS,
+		  "ssldir -> ssldir" },
+		{ "[agent]\nserver = $ca_server\nca_server = $server\n",
+		  CR_KIND_SETTINGS, "loop" },
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_DEBIAN);
 
-	conf(t, "[main]\nssldir = $vardir/ssl\nvardir = $ssldir/x\n");
-	load_fails(&o, CR_KIND_SETTINGS, "loop", NULL);
-	conf(t, "[main]\nssldir = $ssldir/x\n");
-	load_fails(&o, CR_KIND_SETTINGS, "ssldir -> ssldir", NULL);
-	conf(t, "[agent]\nserver = $ca_server\nca_server = $server\n");
-	load_fails(&o, CR_KIND_SETTINGS, "loop", NULL);
+	confs_fail(t, &o, bad, N_OF(bad));
 }
 
 static void
@@ -541,6 +628,28 @@ only_the_names_asked_for(void **state)
 static void
 malformed_line_names_file_and_line(void **state)
 {
+	static const struct bad_conf bad[] = {
+		{ "[main]\nssldir = /x\n; semicolons are not comments\n",
+		  CR_KIND_PARSE, "line 3" },
+		{ "[main] # no comment after a header\n", CR_KIND_PARSE,
+		  "line 1" },
+		{ "[ main ]\n", CR_KIND_PARSE, "Could not match line" },
+		{ "[main]\ncertname = a\n[production]\nmodulepath = /x\n",
+		  CR_KIND_PARSE, "Illegal section" },
+		{ "[MAIN]\n", CR_KIND_PARSE, "Illegal section" },
+		/* Puppet reads {...} as file metadata: ${confdir} breaks
+		 * the file */
+		{ "[main]\nssldir = ${confdir}/ssl\n", CR_KIND_PARSE,
+		  "Could not parse" },
+		{ "[main]\nssldir = /s {owner = service, mode = 07x}\n",
+		  CR_KIND_PARSE, "File modes must be numbers" },
+		{ "[main]\nserver = a {colour = red}\n", CR_KIND_PARSE,
+		  "Invalid file option" },
+		{ "[main]\nserver = caf\xC3\n", CR_KIND_PARSE, "UTF-8" },
+		{ "\xEF\xBB\xBF[main]\n", CR_KIND_PARSE, "line 1" },
+		{ "[main]\nmodulepath = /etc/puppet/code/modules\n",
+		  CR_KIND_SETTINGS, "Cannot set modulepath" },
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_DEBIAN);
 	cr_err err;
@@ -556,37 +665,32 @@ malformed_line_names_file_and_line(void **state)
 	    path);
 	cr_err_clear(&err);
 
-	conf(t, "[main]\nssldir = /x\n; semicolons are not comments\n");
-	load_fails(&o, CR_KIND_PARSE, "line 3", NULL);
-	conf(t, "[main] # no comment after a header\n");
-	load_fails(&o, CR_KIND_PARSE, "line 1", NULL);
-	conf(t, "[ main ]\n");
-	load_fails(&o, CR_KIND_PARSE, "Could not match line", NULL);
-	conf(t, "[main]\ncertname = a\n[production]\nmodulepath = /x\n");
-	load_fails(&o, CR_KIND_PARSE, "Illegal section", NULL);
-	conf(t, "[MAIN]\n");
-	load_fails(&o, CR_KIND_PARSE, "Illegal section", NULL);
-	/* Puppet reads {...} as file metadata: ${confdir} breaks the file */
-	conf(t, "[main]\nssldir = ${confdir}/ssl\n");
-	load_fails(&o, CR_KIND_PARSE, "Could not parse", NULL);
-	conf(t, "[main]\nssldir = /s {owner = service, mode = 07x}\n");
-	load_fails(&o, CR_KIND_PARSE, "File modes must be numbers", NULL);
-	conf(t, "[main]\nserver = a {colour = red}\n");
-	load_fails(&o, CR_KIND_PARSE, "Invalid file option", NULL);
-	conf(t, "[main]\nserver = caf\xC3\n");
-	load_fails(&o, CR_KIND_PARSE, "UTF-8", NULL);
+	confs_fail(t, &o, bad, N_OF(bad));
 	write_file(t, "puppet.conf", "[main]\nserver = a\0b\n",
 	    sizeof("[main]\nserver = a\0b\n") - 1);
 	load_fails(&o, CR_KIND_PARSE, "NUL", NULL);
-	conf(t, "\xEF\xBB\xBF[main]\n");
-	load_fails(&o, CR_KIND_PARSE, "line 1", NULL);
-	conf(t, "[main]\nmodulepath = /etc/puppet/code/modules\n");
-	load_fails(&o, CR_KIND_SETTINGS, "Cannot set modulepath", NULL);
 }
 
 static void
 quoting_and_whitespace(void **state)
 {
+	static const char *const want[] = {
+		"certname", "node.example",
+		"server", "quoted.example",
+		"ca_server", "single' # not a comment",
+		"dns_alt_names", "unbalanced",
+		"user", "a'",
+		"group", "",
+		"named_curve", "secp384r1",
+		"ssldir", "/s/y",
+		"hostcrl", "/s/y/crl.pem",
+		/* a boolean is not a String: no expand_path for vardir
+		 * itself... */
+		"vardir", "true",
+		"autosign", "false",
+		"certificate_revocation", "chain",
+		NULL
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_DEBIAN);
 	cr_settings *s;
@@ -608,19 +712,7 @@ quoting_and_whitespace(void **state)
 	    "autosign = False\n"
 	    "certificate_revocation = TRUE\n");
 	s = load_ok(&o);
-	expect(s, "certname", "node.example");
-	expect(s, "server", "quoted.example");
-	expect(s, "ca_server", "single' # not a comment");
-	expect(s, "dns_alt_names", "unbalanced");
-	expect(s, "user", "a'");
-	expect(s, "group", "");
-	expect(s, "named_curve", "secp384r1");
-	expect(s, "ssldir", "/s/y");
-	expect(s, "hostcrl", "/s/y/crl.pem");
-	/* a boolean is not a String: no expand_path for vardir itself... */
-	expect(s, "vardir", "true");
-	expect(s, "autosign", "false");
-	expect(s, "certificate_revocation", "chain");
+	expect_all(s, want);
 	cr_settings_free(s);
 }
 
@@ -710,54 +802,54 @@ ruby_helpers_directly(void **state)
 static void
 typed_values(void **state)
 {
+	static const char *const typed[] = {
+		"keylength", "256",
+		"serverport", "15",
+		"ca_port", "15",
+		"masterport", "8140",
+		"key_type", "ec",
+		"certificate_revocation", "leaf",
+		"autosign", "/etc//autosign.conf",	/* not expanded */
+		/* Puppet 8's renewal settings are known, with Puppet 8's
+		 * defaults */
+		"hostcert_renewal_interval", "2592000",
+		"crl_refresh_interval", "86400",
+		NULL
+	};
+	static const struct bad_conf bad[] = {
+		{ "[agent]\nhostcert_renewal_interval = 30 days\n",
+		  CR_KIND_SETTINGS, "Invalid duration format '30 days'" },
+		{ "[agent]\ncrl_refresh_interval = 1w\n", CR_KIND_SETTINGS,
+		  "Invalid duration format '1w'" },
+		{ "[main]\nkeylength = 08\n", CR_KIND_SETTINGS,
+		  "Cannot convert '08'" },
+		{ "[main]\nmasterport = 70000\n", CR_KIND_SETTINGS,
+		  "not a valid port number" },
+		{ "[main]\nserverport = true\n", CR_KIND_SETTINGS,
+		  "Cannot convert 'true'" },
+		{ "[main]\nkey_type = EC\n", CR_KIND_SETTINGS,
+		  "Invalid value 'EC'" },
+		{ "[main]\ncertificate_revocation = maybe\n", CR_KIND_SETTINGS,
+		  "certificate revocation" },
+		{ "[main]\nautosign = autosign.conf\n", CR_KIND_SETTINGS,
+		  "Invalid autosign value" },
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_DEBIAN);
-	cr_settings *s;
 
-	conf(t, "[main]\nkeylength = 0x10_0\nserverport = 0o17\nkey_type = ec\n"
-	    "certificate_revocation = leaf\nautosign = /etc//autosign.conf\n");
-	s = load_ok(&o);
-	expect(s, "keylength", "256");
-	expect(s, "serverport", "15");
-	expect(s, "ca_port", "15");
-	expect(s, "masterport", "8140");
-	expect(s, "key_type", "ec");
-	expect(s, "certificate_revocation", "leaf");
-	expect(s, "autosign", "/etc//autosign.conf");	/* not expanded */
-	/* Puppet 8's renewal settings are known, with Puppet 8's defaults */
-	expect(s, "hostcert_renewal_interval", "2592000");
-	expect(s, "crl_refresh_interval", "86400");
-	cr_settings_free(s);
-
+	conf_loads(t, &o, "[main]\nkeylength = 0x10_0\nserverport = 0o17\n"
+	    "key_type = ec\ncertificate_revocation = leaf\n"
+	    "autosign = /etc//autosign.conf\n", typed);
 	/* durations print as seconds, as `puppet config print` does */
-	conf(t, "[agent]\nhostcert_renewal_interval = 0\n"
-	    "crl_refresh_interval = 2h\n");
-	s = load_ok(&o);
-	expect(s, "hostcert_renewal_interval", "0");
-	expect(s, "crl_refresh_interval", "7200");
-	cr_settings_free(s);
-	conf(t, "[agent]\nhostcert_renewal_interval = 1y\ncrl_refresh_interval = 90\n");
-	s = load_ok(&o);
-	expect(s, "hostcert_renewal_interval", "31536000");
-	expect(s, "crl_refresh_interval", "90");
-	cr_settings_free(s);
-	conf(t, "[agent]\nhostcert_renewal_interval = 30 days\n");
-	load_fails(&o, CR_KIND_SETTINGS, "Invalid duration format '30 days'", NULL);
-	conf(t, "[agent]\ncrl_refresh_interval = 1w\n");
-	load_fails(&o, CR_KIND_SETTINGS, "Invalid duration format '1w'", NULL);
-
-	conf(t, "[main]\nkeylength = 08\n");
-	load_fails(&o, CR_KIND_SETTINGS, "Cannot convert '08'", NULL);
-	conf(t, "[main]\nmasterport = 70000\n");
-	load_fails(&o, CR_KIND_SETTINGS, "not a valid port number", NULL);
-	conf(t, "[main]\nserverport = true\n");
-	load_fails(&o, CR_KIND_SETTINGS, "Cannot convert 'true'", NULL);
-	conf(t, "[main]\nkey_type = EC\n");
-	load_fails(&o, CR_KIND_SETTINGS, "Invalid value 'EC'", NULL);
-	conf(t, "[main]\ncertificate_revocation = maybe\n");
-	load_fails(&o, CR_KIND_SETTINGS, "certificate revocation", NULL);
-	conf(t, "[main]\nautosign = autosign.conf\n");
-	load_fails(&o, CR_KIND_SETTINGS, "Invalid autosign value", NULL);
+	conf_loads(t, &o, "[agent]\nhostcert_renewal_interval = 0\n"
+	    "crl_refresh_interval = 2h\n", (const char *const[]){
+	    "hostcert_renewal_interval", "0",
+	    "crl_refresh_interval", "7200", NULL });
+	conf_loads(t, &o, "[agent]\nhostcert_renewal_interval = 1y\n"
+	    "crl_refresh_interval = 90\n", (const char *const[]){
+	    "hostcert_renewal_interval", "31536000",
+	    "crl_refresh_interval", "90", NULL });
+	confs_fail(t, &o, bad, N_OF(bad));
 }
 
 static void
@@ -768,18 +860,12 @@ serverport_is_an_alias_of_masterport(void **state)
 	cr_settings *s;
 
 	/* a serverport line anywhere beats masterport, even in [agent] */
-	conf(t, "[main]\nserverport = 1\n[agent]\nmasterport = 2\n");
-	s = load_ok(&o);
-	expect(s, "serverport", "1");
-	expect(s, "masterport", "2");
-	expect(s, "ca_port", "1");
-	cr_settings_free(s);
-	conf(t, "[main]\nmasterport = 1\n[agent]\nserverport = 2\n");
-	s = load_ok(&o);
-	expect(s, "serverport", "2");
-	expect(s, "masterport", "1");
-	expect(s, "ca_port", "2");
-	cr_settings_free(s);
+	conf_loads(t, &o, "[main]\nserverport = 1\n[agent]\nmasterport = 2\n",
+	    (const char *const[]){ "serverport", "1", "masterport", "2",
+	    "ca_port", "1", NULL });
+	conf_loads(t, &o, "[main]\nmasterport = 1\n[agent]\nserverport = 2\n",
+	    (const char *const[]){ "serverport", "2", "masterport", "1",
+	    "ca_port", "2", NULL });
 	conf(t, "[main]\nmasterport = 8150\n[agent]\nca_port = 8151\n");
 	s = load_ok(&o);
 	expect(s, "serverport", "8150");
@@ -791,14 +877,17 @@ serverport_is_an_alias_of_masterport(void **state)
 static void
 certname_must_be_lower_case(void **state)
 {
+	static const struct bad_conf bad[] = {
+		{ "[main]\ncertname = FOO.example\n", CR_KIND_SETTINGS,
+		  "must be lower case" },
+		{ "[agent]\ncertname = Foo\n", CR_KIND_SETTINGS,
+		  "puppet.conf [agent]" },
+	};
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_DEBIAN);
 	const char *ov[] = { "certname", "Node.Example", NULL };
 
-	conf(t, "[main]\ncertname = FOO.example\n");
-	load_fails(&o, CR_KIND_SETTINGS, "must be lower case", NULL);
-	conf(t, "[agent]\ncertname = Foo\n");
-	load_fails(&o, CR_KIND_SETTINGS, "puppet.conf [agent]", NULL);
+	confs_fail(t, &o, bad, N_OF(bad));
 	assert_int_equal(chdir(t->dir), 0);
 	assert_int_equal(unlink("puppet.conf"), 0);
 	o.overrides = ov;
