@@ -199,6 +199,16 @@ conf_loads(const struct t *t, const struct cr_settings_opts *o,
 	cr_settings_free(s);
 }
 
+/* Loads (puppet.conf as it is) with want (see expect_all). */
+static void
+loads_with(const struct cr_settings_opts *o, const char *const *want)
+{
+	cr_settings *s = load_ok(o);
+
+	expect_all(s, want);
+	cr_settings_free(s);
+}
+
 /* A puppet.conf that does not load: kind, with needle in the message. */
 struct bad_conf {
 	const char *text, *kind, *needle;
@@ -383,16 +393,13 @@ cadir_prefers_an_old_ssldir_ca(void **state)
 	/* a symlink: its target, as readlink gives it */
 	assert_int_equal(rmdir(p), 0);
 	assert_int_equal(symlink(t->dir, p), 0);
-	s = load_ok(&o);
-	expect(s, "cadir", t->dir);
-	cr_settings_free(s);
+	loads_with(&o, (const char *const[]){ "cadir", t->dir, NULL });
 
 	/* a dangling one does not exist for File.exist? */
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(symlink("/nonexistent/ca", p), 0);
-	s = load_ok(&o);
-	expect(s, "cadir", "/etc/puppetlabs/puppetserver/ca");
-	cr_settings_free(s);
+	loads_with(&o, (const char *const[]){
+	    "cadir", "/etc/puppetlabs/puppetserver/ca", NULL });
 }
 
 /* ---- sections ---- */
@@ -419,9 +426,7 @@ agent_section_overrides_main(void **state)
 	cr_settings_free(s);
 
 	o.section = "main";
-	s = load_ok(&o);
-	expect(s, "ssldir", "/m/ssl");
-	cr_settings_free(s);
+	loads_with(&o, (const char *const[]){ "ssldir", "/m/ssl", NULL });
 }
 
 static void
@@ -433,10 +438,8 @@ server_and_master_do_not_touch_the_agent(void **state)
 
 	conf(t, "[main]\nserver = m\n[server]\nssldir = /srv/ssl\nserver = s\n"
 	    "[master]\nssldir = /mst/ssl\ncertname = mst\nserver = x\n");
-	s = load_ok(&o);
-	expect(s, "ssldir", "/var/lib/puppet/ssl");
-	expect(s, "server", "m");
-	cr_settings_free(s);
+	loads_with(&o, (const char *const[]){
+	    "ssldir", "/var/lib/puppet/ssl", "server", "m", NULL });
 
 	/* the server reads [server], then [master] (its old name), then [main] */
 	o.section = "server";
@@ -447,9 +450,7 @@ server_and_master_do_not_touch_the_agent(void **state)
 	assert_string_equal(cr_settings_source(s, "certname"), "puppet.conf [master]");
 	cr_settings_free(s);
 	o.section = "master";
-	s = load_ok(&o);
-	expect(s, "ssldir", "/srv/ssl");
-	cr_settings_free(s);
+	loads_with(&o, (const char *const[]){ "ssldir", "/srv/ssl", NULL });
 
 	o.section = "ca";
 	load_fails(&o, CR_KIND_INVALID_PARAMETER, "unknown section", NULL);
@@ -460,19 +461,14 @@ first_line_wins_and_sections_repeat(void **state)
 {
 	struct t *t = *state;
 	struct cr_settings_opts o = opts(t, CR_PKG_DEBIAN);
-	cr_settings *s;
 
 	conf(t, "certname = top\nserver = top.example\n[agent]\ncertname = ag\n"
 	    "[main]\nserver = later\n[agent]\ncertname = ag2\nca_server = ca2\n");
-	s = load_ok(&o);
-	expect(s, "certname", "ag");
-	expect(s, "server", "top.example");
-	expect(s, "ca_server", "ca2");
-	cr_settings_free(s);
+	loads_with(&o, (const char *const[]){
+	    "certname", "ag", "server", "top.example", "ca_server", "ca2",
+	    NULL });
 	o.section = "main";
-	s = load_ok(&o);
-	expect(s, "certname", "top");
-	cr_settings_free(s);
+	loads_with(&o, (const char *const[]){ "certname", "top", NULL });
 }
 
 /* ---- interpolation ---- */
