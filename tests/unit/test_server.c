@@ -62,5 +62,5 @@ main(void)
 		cmocka_unit_test(test_summary_alt_names),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests_name("server", tests, NULL, NULL);
 }
