@@ -12,24 +12,21 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	STACK_OF(X509) *certs = NULL, *rest = NULL;
-	const char *pem = (const char *)data, *why = NULL;
-	char *wrapped = NULL;
-	size_t len = size;
+	const char *pem, *why = NULL;
+	char *wrapped;
+	size_t len;
 	cr_err err;
 	int i, rc;
 
 	cr_err_init(&err);
-	if (!fz_is_pem(data, size))
-		pem = wrapped = fz_der_to_pem("CERTIFICATE", data, size, &len);
+	pem = fz_pem_input("CERTIFICATE", data, size, &len, &wrapped);
 	certs = cr_certs_parse(pem, len, "fuzz input", &err);
 	fz_check_err("cr_certs_parse", certs != NULL, &err);
 	for (i = 0; certs != NULL && i < sk_X509_num(certs); i++) {
 		X509 *x = sk_X509_value(certs, i);
 
-		fz_json_consume("cr_cert_json", cr_cert_json(x, FZ_NOW));
-		fz_queue_empty("cr_cert_json");
-		fz_json_consume("cr_ca_json", cr_ca_json(x, FZ_NOW));
-		fz_queue_empty("cr_ca_json");
+		fz_json_checked("cr_cert_json", cr_cert_json(x, FZ_NOW));
+		fz_json_checked("cr_ca_json", cr_ca_json(x, FZ_NOW));
 		free(cr_serial_hex(x));
 		free(cr_name_string(X509_get_subject_name(x)));
 		free(cr_fingerprint_x509(x, EVP_sha256()));

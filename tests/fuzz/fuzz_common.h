@@ -90,6 +90,15 @@ fz_json_consume(const char *call, json_t *j)
 	json_decref(j);
 }
 
+/* A JSON value the core built (see fz_json_consume), after which the
+ * OpenSSL error queue must be empty. */
+static inline void
+fz_json_checked(const char *call, json_t *j)
+{
+	fz_json_consume(call, j);
+	fz_queue_empty(call);
+}
+
 /* Does the input hold PEM armour?  Otherwise it is taken as DER. */
 static inline bool
 fz_is_pem(const uint8_t *data, size_t size)
@@ -121,6 +130,21 @@ fz_der_to_pem(const char *label, const uint8_t *der, size_t size,
 	*len = (size_t)n;
 	BIO_free(bio);
 	return out;
+}
+
+/* The input as PEM text of *len bytes: the input itself when it holds
+ * PEM armour, else its DER wrapped under label (then also in *wrapped,
+ * for the caller to free; NULL otherwise). */
+static inline const char *
+fz_pem_input(const char *label, const uint8_t *data, size_t size,
+    size_t *len, char **wrapped)
+{
+	*wrapped = NULL;
+	*len = size;
+	if (fz_is_pem(data, size))
+		return (const char *)data;
+	*wrapped = fz_der_to_pem(label, data, size, len);
+	return *wrapped;
 }
 
 /* Fixed "now" for date arithmetic, so a run is reproducible. */

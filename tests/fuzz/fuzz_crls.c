@@ -137,21 +137,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	STACK_OF(X509_CRL) *crls = NULL;
 	STACK_OF(X509) *certs = NULL;
-	const char *pem = (const char *)data;
-	char *wrapped = NULL;
-	size_t len = size;
+	const char *pem;
+	char *wrapped;
+	size_t len;
 	cr_err err;
 	int i;
 
 	cr_err_init(&err);
-	if (!fz_is_pem(data, size))
-		pem = wrapped = fz_der_to_pem("X509 CRL", data, size, &len);
+	pem = fz_pem_input("X509 CRL", data, size, &len, &wrapped);
 	crls = cr_crls_parse(pem, len, "fuzz input", &err);
 	fz_check_err("cr_crls_parse", crls != NULL, &err);
 	for (i = 0; crls != NULL && i < sk_X509_CRL_num(crls); i++) {
-		fz_json_consume("cr_crl_json",
+		fz_json_checked("cr_crl_json",
 		    cr_crl_json(sk_X509_CRL_value(crls, i), FZ_NOW));
-		fz_queue_empty("cr_crl_json");
 	}
 	cr_err_clear(&err);
 	if (crls != NULL && wrapped == NULL) {

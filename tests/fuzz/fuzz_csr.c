@@ -11,21 +11,18 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *pem = (const char *)data;
-	char *wrapped = NULL;
+	const char *pem;
+	char *wrapped;
 	X509_REQ *req;
-	size_t len = size;
+	size_t len;
 	cr_err err;
 
 	cr_err_init(&err);
-	if (!fz_is_pem(data, size))
-		pem = wrapped = fz_der_to_pem("CERTIFICATE REQUEST", data, size,
-		    &len);
+	pem = fz_pem_input("CERTIFICATE REQUEST", data, size, &len, &wrapped);
 	req = cr_csr_parse(pem, len, "fuzz input", &err);
 	fz_check_err("cr_csr_parse", req != NULL, &err);
 	if (req != NULL) {
-		fz_json_consume("cr_csr_json", cr_csr_json(req));
-		fz_queue_empty("cr_csr_json");
+		fz_json_checked("cr_csr_json", cr_csr_json(req));
 		free(cr_fingerprint_req(req, EVP_sha256()));
 		ERR_clear_error();
 	}

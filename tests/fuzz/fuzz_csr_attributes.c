@@ -41,10 +41,8 @@ build_csr(json_t *attrs)
 	if (req == NULL && strcmp(err.kind, CR_KIND_INVALID_PARAMETER) != 0)
 		fz_fail("cr_csr_new: %s on parsed attributes: %s", err.kind,
 		    err.msg);
-	if (req != NULL) {
-		fz_json_consume("cr_csr_json", cr_csr_json(req));
-		fz_queue_empty("cr_csr_json");
-	}
+	if (req != NULL)
+		fz_json_checked("cr_csr_json", cr_csr_json(req));
 	X509_REQ_free(req);
 	cr_err_clear(&err);
 }

@@ -21,10 +21,8 @@ one(const char *pem, size_t len)
 	cr_err_init(&err);
 	key = cr_key_parse(pem, len, "fuzz input", &err);
 	fz_check_err("cr_key_parse", key != NULL, &err);
-	if (key != NULL) {
-		fz_json_consume("cr_key_json", cr_key_json(key));
-		fz_queue_empty("cr_key_json");
-	}
+	if (key != NULL)
+		fz_json_checked("cr_key_json", cr_key_json(key));
 	EVP_PKEY_free(key);
 	cr_err_clear(&err);
 }

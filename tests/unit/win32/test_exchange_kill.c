@@ -70,6 +70,16 @@ assert_id(const char *dir, const char *want)
 	assert_string_equal(got, want);
 }
 
+/* The ids in a (the live ssldir), b (the staged one) and x (the one set
+ * aside); "" for a directory that is not there. */
+static void
+assert_ids(const struct t *t, const char *a, const char *b, const char *x)
+{
+	assert_id(t->a, a);
+	assert_id(t->b, b);
+	assert_id(t->x, x);
+}
+
 static void
 rm_id(const char *dir)
 {
@@ -148,9 +158,7 @@ rerun_converges(const struct t *t, bool want_finished)
 	cr_err_init(&e);
 	assert_true(cr_sys_dir_exchange_finish(t->a, t->b, &finished, &e));
 	assert_int_equal(finished, want_finished);
-	assert_id(t->a, "NEW");
-	assert_id(t->b, "OLD");
-	assert_id(t->x, "");
+	assert_ids(t, "NEW", "OLD", "");
 	/* and a second rerun has nothing left to do */
 	assert_true(cr_sys_dir_exchange_finish(t->a, t->b, &finished, &e));
 	assert_false(finished);
@@ -166,29 +174,27 @@ no_kill(void **state)
 	rerun_converges(t, false);
 }
 
+/* The child killed at point leaves the ids a, b, x; a rerun converges. */
+static void
+killed_at(const struct t *t, const char *point, const char *a,
+    const char *b, const char *x)
+{
+	assert_int_equal(run_child(t, point), KILLED);
+	assert_ids(t, a, b, x);
+	rerun_converges(t, true);
+}
+
 static void
 killed_after_aside(void **state)
 {
-	struct t *t = *state;
-
-	assert_int_equal(run_child(t, "exchange-aside"), KILLED);
 	/* the live ssldir is aside, the staged one not yet live */
-	assert_id(t->a, "");
-	assert_id(t->b, "NEW");
-	assert_id(t->x, "OLD");
-	rerun_converges(t, true);
+	killed_at(*state, "exchange-aside", "", "NEW", "OLD");
 }
 
 static void
 killed_after_live(void **state)
 {
-	struct t *t = *state;
-
-	assert_int_equal(run_child(t, "exchange-live"), KILLED);
-	assert_id(t->a, "NEW");
-	assert_id(t->b, "");
-	assert_id(t->x, "OLD");
-	rerun_converges(t, true);
+	killed_at(*state, "exchange-live", "NEW", "", "OLD");
 }
 
 /* The child: one exchange, 0 when it returns 1. */
