@@ -315,11 +315,7 @@ check(const char *json, const char *param, const char *in_msg)
 }
 
 /* check() on the JSON that fmt and its arguments make. */
-static void
-check_f(const char *param, const char *in_msg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+static void __attribute__((format(printf, 3, 4)))
 check_f(const char *param, const char *in_msg, const char *fmt, ...)
 {
 	char buf[512];
