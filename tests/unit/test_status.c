@@ -30,6 +30,9 @@
 /* 2026-01-01T00:00:00Z */
 #define T0 ((time_t)1767225600)
 #define CERTNAME "agent.example.com"
+/* the names of pki_world's CAs */
+#define INTER_CN "CN=Puppet CA: test"
+#define ROOT_CN "CN=Puppet Root CA: test"
 
 static struct fixture {
 	char *tmp;		/* everything of this run */
@@ -197,6 +200,15 @@ str_at(json_t *obj, const char *key)
 }
 
 static void
+assert_str_at(json_t *j, const char *key, const char *want)
+{
+	const char *v = str_at(j, key);
+
+	if (v == NULL || strcmp(v, want) != 0)
+		fail_msg("%s '%s', want '%s'", key, v ? v : "(null)", want);
+}
+
+static void
 assert_health(json_t *j, const char *want)
 {
 	const char *h = str_at(j, "health");
@@ -296,19 +308,14 @@ ok_checks(const struct scene *s)
 	/* ca.pem: intermediate first, then root */
 	ca = json_object_get(s->j, "ca");
 	assert_int_equal(json_array_size(ca), 2);
-	assert_string_equal(str_at(json_array_get(ca, 0), "subject"),
-	    "CN=Puppet CA: test");
-	assert_string_equal(str_at(json_array_get(ca, 0), "issuer"),
-	    "CN=Puppet Root CA: test");
-	assert_string_equal(str_at(json_array_get(ca, 1), "subject"),
-	    "CN=Puppet Root CA: test");
+	assert_str_at(json_array_get(ca, 0), "subject", INTER_CN);
+	assert_str_at(json_array_get(ca, 0), "issuer", ROOT_CN);
+	assert_str_at(json_array_get(ca, 1), "subject", ROOT_CN);
 	/* crl.pem: one per CA, none revoked */
 	crl = json_object_get(s->j, "crl");
 	assert_int_equal(json_array_size(crl), 2);
-	assert_string_equal(str_at(json_array_get(crl, 0), "issuer"),
-	    "CN=Puppet CA: test");
-	assert_string_equal(str_at(json_array_get(crl, 1), "issuer"),
-	    "CN=Puppet Root CA: test");
+	assert_str_at(json_array_get(crl, 0), "issuer", INTER_CN);
+	assert_str_at(json_array_get(crl, 1), "issuer", ROOT_CN);
 	assert_int_equal(first_int(s->j, "crl", "revoked_count"), 0);
 
 	files = json_object_get(s->j, "files");
@@ -687,15 +694,6 @@ out:
 	done(NULL, NULL, dir);
 }
 
-static void
-assert_str_at(json_t *j, const char *key, const char *want)
-{
-	const char *v = str_at(j, key);
-
-	if (v == NULL || strcmp(v, want) != 0)
-		fail_msg("%s '%s', want '%s'", key, v ? v : "(null)", want);
-}
-
 /* health, hostcert_health and ca_health at once. */
 static void
 assert_verdicts(json_t *j, const char *health, const char *host,
@@ -818,6 +816,22 @@ test_split_verdicts(void **state)
 	}
 }
 
+/* x in an ssldir F.tmp/<name> with crl as the intermediate's CRL: the
+ * verdicts health, hostcert_health and ca_health, and reason among the
+ * reasons (NULL: none asked for). */
+static void
+assert_with_crl(const char *name, X509 *x, X509_CRL *crl, const char *health,
+    const char *host, const char *ca, const char *reason)
+{
+	char *dir = make_ssldir_crl(name, x, F.w->inter, crl);
+	json_t *j = collect(dir, -1);
+
+	assert_verdicts(j, health, host, ca);
+	if (reason != NULL)
+		assert_reason(j, reason);
+	done(j, NULL, dir);
+}
+
 static void
 test_split_revoked_and_crl(void **state)
 {
@@ -829,32 +843,18 @@ test_split_revoked_and_crl(void **state)
 	    -30 * PKI_DAY, NULL, 0);
 	X509_CRL *soon = pki_crl_new(F.w->inter, T0, -PKI_DAY, 5 * PKI_DAY,
 	    NULL, 0);
-	char *dir = make_ssldir_crl("v_revoked", x, F.w->inter, rev);
-	json_t *j = collect(dir, -1);
 
 	(void)state;
-	assert_verdicts(j, "revoked", "revoked", "ok");
-	json_decref(j);
-	free(dir);
-	X509_free(x);
-
+	assert_with_crl("v_revoked", x, rev, "revoked", "revoked", "ok", NULL);
 	/* a stale CRL: the CA side is expired, the host cert is fine */
-	x = leaf(F.key, 5 * PKI_YEAR, 0, F.w->inter);
-	dir = make_ssldir_crl("v_crl_old", x, F.w->inter, old);
-	j = collect(dir, -1);
-	assert_verdicts(j, "untrusted", "ok", "expired");
-	assert_reason(j, "a CRL is past its nextUpdate");
-	json_decref(j);
-	free(dir);
-
-	dir = make_ssldir_crl("v_crl_soon", x, F.w->inter, soon);
-	j = collect(dir, -1);
-	assert_verdicts(j, "expiring", "ok", "expiring");
-	assert_reason(j, "a CRL's nextUpdate is within warn_days");
+	assert_with_crl("v_crl_old", F.leaf, old, "untrusted", "ok", "expired",
+	    "a CRL is past its nextUpdate");
+	assert_with_crl("v_crl_soon", F.leaf, soon, "expiring", "ok",
+	    "expiring", "a CRL's nextUpdate is within warn_days");
 	X509_CRL_free(rev);
 	X509_CRL_free(old);
 	X509_CRL_free(soon);
-	done(j, x, dir);
+	X509_free(x);
 }
 
 /* A confdir whose puppet.conf says certificate_revocation = mode. */
@@ -1001,6 +1001,41 @@ test_fifo(void **state)
 	done(NULL, NULL, dir);
 }
 
+/* A collect of dir with fresh_crl, fetch_crl fetch (NULL: a build without
+ * an HTTP client) and the settings overrides. */
+static json_t *
+collect_fresh(const char *dir, const char **overrides,
+    char *(*fetch)(const char *, int, const char *, size_t *, cr_err *))
+{
+	struct cr_status_opts o;
+	json_t *j;
+	cr_err e;
+
+	status_opts(&o, F.confdir, dir, -1);
+	o.overrides = overrides;
+	o.fresh_crl = true;
+	o.fetch_crl = fetch;
+	cr_err_init(&e);
+	j = cr_status_collect(&o, &e);
+	if (j == NULL)
+		fail_msg("%s: %s", e.kind, e.msg);
+	return j;
+}
+
+/* j kept the local CRL and says why in its first errors entry: part
+ * crl_fresh, of kind, with needle in its field. */
+static void
+assert_fresh_crl_error(json_t *j, const char *kind, const char *field,
+    const char *needle)
+{
+	json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+
+	assert_str_at(j, "crl_source", "local");
+	assert_str_at(e0, "part", "crl_fresh");
+	assert_str_at(e0, "kind", kind);
+	assert_non_null(strstr(str_at(e0, field), needle));
+}
+
 /* fresh_crl with the CA out of reach: the local CRL stays in use, said so,
  * with an errors entry and its next step; never "from the CA". */
 static void
@@ -1009,26 +1044,18 @@ test_fresh_crl_unreachable(void **state)
 	char *dir = make_ssldir("fresh_off", F.leaf, F.key);
 	const char *pairs[] = { "ca_server", "127.0.0.1", "ca_port", "1",
 	    NULL };
-	struct cr_status_opts o;
-	json_t *j, *e0;
+	json_t *j;
 	cr_err e;
 
 	(void)state;
-	status_opts(&o, F.confdir, dir, -1);
-	o.overrides = pairs;
 	cr_err_init(&e);
 	j = collect_in(F.confdir, dir, NULL, &e);
 	assert_non_null(j);
 	assert_str_at(j, "crl_source", "local");
 	json_decref(j);
-	o.fresh_crl = true;
-	o.fetch_crl = cr_status_fetch_crl;
-	assert_non_null(j = cr_status_collect(&o, &e));
-	assert_str_at(j, "crl_source", "local");
-	e0 = json_array_get(json_object_get(j, "errors"), 0);
-	assert_str_at(e0, "part", "crl_fresh");
-	assert_str_at(e0, "kind", "cert_regen/ca-unreachable");
-	assert_non_null(strstr(str_at(e0, "next_step"), "127.0.0.1:1"));
+	j = collect_fresh(dir, pairs, cr_status_fetch_crl);
+	assert_fresh_crl_error(j, "cert_regen/ca-unreachable", "next_step",
+	    "127.0.0.1:1");
 	assert_reason(j, "the CA's CRL could not be fetched: revocation is "
 	    "judged on the local CRL");
 	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
@@ -1042,20 +1069,11 @@ static void
 test_fresh_crl_no_client(void **state)
 {
 	char *dir = make_ssldir("fresh_noclient", F.leaf, F.key);
-	struct cr_status_opts o;
-	json_t *j, *e0;
-	cr_err e;
+	json_t *j = collect_fresh(dir, NULL, NULL);
 
 	(void)state;
-	status_opts(&o, F.confdir, dir, -1);
-	o.fresh_crl = true;
-	cr_err_init(&e);
-	assert_non_null(j = cr_status_collect(&o, &e));
-	assert_str_at(j, "crl_source", "local");
-	e0 = json_array_get(json_object_get(j, "errors"), 0);
-	assert_str_at(e0, "part", "crl_fresh");
-	assert_str_at(e0, "kind", "cert_regen/invalid-parameter");
-	assert_non_null(strstr(str_at(e0, "msg"), "cert_regen::status task"));
+	assert_fresh_crl_error(j, "cert_regen/invalid-parameter", "msg",
+	    "cert_regen::status task");
 	assert_true(json_is_false(json_object_get(hostcert(j), "revoked")));
 	done(j, NULL, dir);
 }
