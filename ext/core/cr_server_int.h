@@ -8,11 +8,13 @@
 
 #include <openssl/x509.h>
 
+#include "cr_flow_ops.h"
 #include "cr_server.h"
 #include "cr_settings.h"
 
 struct srv {
 	const struct cr_server_opts *o;
+	const struct cr_flow_ops *ops;	/* o->ops, or the real ones */
 	cr_settings *set;
 	const char *certname;	/* borrowed from set */
 	char *ssldir, *cadir;	/* real paths of the live directories */
