@@ -10,12 +10,20 @@
  * and can be down, sign another key, sign with a rogue CA or revoke.
  * Services are kept in memory ({"puppet": running?}).
  *
+ * A CA host (env_server_new, flow_env_server.c): the same node with a
+ * cadir beside the ssldir, laid out as puppetserver's (ca_crt.pem the
+ * intermediate and the root, ca_key.pem, root_key.pem, ca_crl.pem,
+ * signed/, serial, inventory.txt), its certificate carrying pp_cli_auth;
+ * a server that answers /status/v1/simple while the service
+ * "puppetserver" runs, presenting the live hostcert; and a CA tool that
+ * does what `puppetserver ca generate --ca-client` does.
+ *
  * Kill and resume: flow_run() runs a flow; with kill it is stopped at the
  * first kill point past kill_after (cr_killpoint_hook_set + longjmp: the
  * flow's code after the point never runs, as with SIGKILL).  At every
  * point of every run the hook checks that the live ssldir holds a
- * complete identity, the old one or the one the CA signed (check_live),
- * and calls at_point.  Memory a stopped run leaves behind is what a killed
+ * complete identity, the old one or the one the CA signed (check_live; on
+ * a CA host check_server_live), and calls at_point.  Memory a stopped run leaves behind is what a killed
  * process leaves to the kernel: LeakSanitizer ignores allocations made
  * while it ran; finished runs are leak-checked.
  *
@@ -37,6 +45,7 @@
 #include "cr_err.h"
 #include "cr_flow_ops.h"
 #include "cr_regen.h"
+#include "cr_server.h"
 #include "pki.h"
 
 #define CERTNAME "agent.test"
@@ -57,6 +66,12 @@ struct tca {
 	int submits;
 	json_t *svc;		/* {"name": running?} */
 	int stops, starts;
+	bool stop_fails;	/* services_stop: an error, nothing stopped */
+	/* the server (CA host): presents the first certificate of served,
+	 * or the rogue CA's when wrong_peer */
+	char *served;
+	bool wrong_peer;
+	int tool_runs;		/* the CA tool's runs */
 };
 
 struct env {
@@ -67,9 +82,31 @@ struct env {
 	struct cr_restore_opts ro;	/* restore (services: o's) */
 	char old_fp[FP_LEN];		/* the identity env_new() made */
 	uint64_t old_serial;
+	/* a CA host (env_server_new) */
+	char *cadir;
+	struct cr_server_opts so;
+	char *old_bundle;		/* the text of ca_crt.pem */
 };
 
 struct env *env_new(void);
+/* The temporary node with an old identity carrying the DNS names dns
+ * and exts (NULL or ended by .oid == NULL), the CA and the services on
+ * the seam, no flow's options yet. */
+struct env *env_base_new(const char *const *dns, const struct pki_ext *exts);
+/* An error as cr_http's when nothing answers on the port. */
+void tca_refused(cr_err *err);
+/* A CA host (see above): so set for CR_SRV_CA_RENEW, services puppet
+ * and puppetserver running. */
+struct env *env_server_new(void);
+/* On a CA host: the ssldir and the cadir each complete and of this CA (the
+ * same subjects and keys), the ssldir's certificate the old one or the
+ * one in the live cadir's signed/; a pair that does not match (the
+ * ssldir's bundle or certificate is not the cadir's) only with the server
+ * stopped and the run's journal there. */
+void check_server_live(struct env *e);
+/* The ssldir's bundle and certificate are the cadir's own. */
+bool server_pair_consistent(struct env *e);
+char *flow_read(const char *path);
 void env_free(struct env *e);
 /* The CA signs its pending request. */
 void tca_sign(struct tca *ca);
