@@ -72,6 +72,7 @@ struct tca {
 	char *served;
 	bool wrong_peer;
 	int tool_runs;		/* the CA tool's runs */
+	bool tool_fails;	/* the CA tool exits 1 */
 };
 
 struct env {

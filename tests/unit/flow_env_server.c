@@ -53,6 +53,132 @@ srv_status(void *ctx, void *conn, char **peer_pem, char **url, cr_err *err)
 	return out;
 }
 
+/* ------------------------------------------------- the CA tool -- */
+
+/* The value of "name = value" in the tool's puppet.conf (new string). */
+static char *
+conf_value(const char *text, const char *name)
+{
+	char *key = flow_fmt("\n%s = ", name), *at = strstr(text, key), *out;
+
+	assert_non_null(at);
+	at += strlen(key);
+	assert_non_null(out = strndup(at, strcspn(at, "\n")));
+	free(key);
+	return out;
+}
+
+static const char *
+arg_after(const char *const *argv, const char *flag)
+{
+	size_t i;
+
+	for (i = 0; argv[i] != NULL; i++)
+		if (strcmp(argv[i], flag) == 0 && argv[i + 1] != NULL)
+			return argv[i + 1];
+	fail_msg("the CA tool was not given %s", flag);
+	return NULL;
+}
+
+static void *
+read_pem(const char *path, bool key)
+{
+	FILE *f = fopen(path, "r");
+	void *out;
+
+	assert_non_null(f);
+	out = key ? (void *)PEM_read_PrivateKey(f, NULL, NULL, NULL) :
+	    (void *)PEM_read_X509(f, NULL, NULL, NULL);
+	assert_non_null(out);
+	fclose(f);
+	return out;
+}
+
+/*
+ * `puppetserver ca generate --config C --certname N --subject-alt-names
+ * DNS:a,... --ca-client --force`, offline, as puppetserver does it: a new
+ * key, a certificate for it with the names and pp_cli_auth signed by the
+ * CA of C's cadir with the serial of its serial file (then counted on),
+ * written to the ssldir's certs/ and private_keys/ and the cadir's
+ * signed/.  With tool_fails: exit 1 and a message, nothing written.
+ */
+static bool
+ca_generate(void *ctx, const struct cr_proc_opts *po,
+    struct cr_proc_result *res, cr_err *err)
+{
+	static const struct pki_ext cli_auth[] = {
+		{ .oid = CLI_AUTH_OID, .utf8 = "true" }, { .oid = NULL },
+	};
+	struct tca *ca = ctx;
+	const char *const *argv = po->argv;
+	const char *certname, *dns[8] = { NULL };
+	char *text, *ssl, *cadir, *p, *names, *tok, *save = NULL;
+	struct pki_leaf_opts lo;
+	pki_ca issuer;
+	X509 *leaf;
+	EVP_PKEY *key;
+	size_t n = 0;
+
+	memset(res, 0, sizeof(*res));
+	ca->tool_runs++;
+	assert_string_equal(argv[1], "ca");
+	assert_string_equal(argv[2], "generate");
+	res->exited = true;
+	if (ca->tool_fails) {
+		res->exit_code = 1;
+		assert_non_null(res->out = strdup("Error: the CA tool failed"));
+		res->out_len = strlen(res->out);
+		return true;
+	}
+	certname = arg_after(argv, "--certname");
+	text = flow_read(arg_after(argv, "--config"));
+	ssl = conf_value(text, "ssldir");
+	cadir = conf_value(text, "cadir");
+	assert_non_null(names = strdup(arg_after(argv,
+	    "--subject-alt-names")));
+	for (tok = strtok_r(names, ",", &save); tok != NULL && n < 7;
+	    tok = strtok_r(NULL, ",", &save))
+		if (strncmp(tok, "DNS:", 4) == 0)
+			dns[n++] = tok + 4;
+	p = flow_fmt("%s/ca_crt.pem", cadir);
+	issuer.cert = read_pem(p, false);
+	free(p);
+	p = flow_fmt("%s/ca_key.pem", cadir);
+	issuer.key = read_pem(p, true);
+	free(p);
+	assert_non_null(key = pki_rsa_cached(3));
+	pki_leaf_opts_init(&lo, certname, key, time(NULL));
+	lo.dns = dns;
+	lo.exts = cli_auth;
+	p = flow_fmt("%s/serial", cadir);
+	free(text);
+	text = flow_read(p);
+	lo.serial = strtoull(text, NULL, 16);
+	free(text);
+	text = flow_fmt("%04" PRIX64 "\n", lo.serial + 1);
+	assert_true(pki_write_file(p, text, strlen(text), 0644));
+	free(p);
+	assert_non_null(leaf = pki_leaf_new(&lo, &issuer));
+	p = flow_fmt("%s/private_keys/%s.pem", ssl, certname);
+	assert_true(pki_write_key(p, key, 0640));
+	free(p);
+	p = flow_fmt("%s/certs/%s.pem", ssl, certname);
+	assert_true(pki_write_certs(p, &leaf, 1));
+	free(p);
+	p = flow_fmt("%s/signed/%s.pem", cadir, certname);
+	assert_true(pki_write_certs(p, &leaf, 1));
+	free(p);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	X509_free(issuer.cert);
+	EVP_PKEY_free(issuer.key);
+	free(names);
+	free(text);
+	free(ssl);
+	free(cadir);
+	return true;
+}
+
 /* ------------------------------------------------------ the host -- */
 
 char *
@@ -137,6 +263,7 @@ env_server_new(void)
 	e->ca.served = flow_fmt("%s/certs/" CERTNAME ".pem", e->ssl);
 	json_object_set_new(e->ca.svc, "puppetserver", json_true());
 	e->ops.server_status = srv_status;
+	e->ops.ca_tool = ca_generate;
 
 	e->so.op = CR_SRV_CA_RENEW;
 	e->so.confdir = e->conf;

@@ -148,6 +148,133 @@ assert_restored(struct env *e, json_t *res)
 	assert_string_equal(fp, e->old_fp);
 }
 
+/* The host's new certificate live (the CA tool's, signed/ holds it), the
+ * old one revoked in the live CRLs and kept in the backup, its inventory
+ * line written, the CA bundle unchanged. */
+static void
+assert_regenerated(struct env *e, json_t *res)
+{
+	char fp[FP_LEN], *p, *text;
+	X509_REVOKED *rev = NULL;
+	ASN1_INTEGER *serial;
+	X509_CRL *crl;
+	BIO *bio;
+
+	assert_converged(e, res, "regenerated");
+	assert_identity(e->ssl, fp);
+	assert_string_not_equal(fp, e->old_fp);
+	assert_old_bundle(e, e->cadir, "ca_crt.pem");
+	assert_old_bundle(e, e->ssl, "certs/ca.pem");
+	assert_identity(json_string_value(json_object_get(json_object_get(res,
+	    "backup"), "ssldir")), fp);
+	assert_string_equal(fp, e->old_fp);
+	p = flow_fmt("%s/crl.pem", e->ssl);
+	text = flow_read(p);
+	assert_non_null(bio = BIO_new_mem_buf(text, -1));
+	assert_non_null(crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL));
+	assert_non_null(serial = ASN1_INTEGER_new());
+	assert_int_equal(ASN1_INTEGER_set_uint64(serial, e->old_serial), 1);
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, serial), 1);
+	ASN1_INTEGER_free(serial);
+	X509_CRL_free(crl);
+	BIO_free(bio);
+	free(text);
+	free(p);
+	p = flow_fmt("%s/inventory.txt", e->cadir);
+	text = flow_read(p);
+	assert_non_null(strstr(text, " /CN=" CERTNAME "\n"));
+	free(text);
+	free(p);
+}
+
+/* The CA host's certificate regenerated (primary_cert) with the CA tool
+ * on the seam. */
+static void
+test_primary_cert(void **state)
+{
+	struct env *e;
+	json_t *res;
+	cr_err err;
+
+	(void)state;
+	e = env_server_new();
+	e->so.op = CR_SRV_PRIMARY_CERT;
+	flow_run(e, server, false, &res, &err);
+	if (res == NULL)
+		fail_err(&err);
+	assert_regenerated(e, res);
+	assert_int_equal(e->ca.tool_runs, 1);
+	json_decref(res);
+	flow_points_take(expected_points);
+	env_free(e);
+}
+
+static void
+test_primary_cert_kill_each_point(void **state)
+{
+	struct timespec t0;
+	struct env *e;
+	json_t *res;
+	cr_err err;
+	size_t i;
+
+	(void)state;
+	assert_non_null(flow_points);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < json_array_size(flow_points); i++) {
+		e = env_server_new();
+		e->so.op = CR_SRV_PRIMARY_CERT;
+		kill_after = (long)i - 1;
+		if (!flow_run(e, server, true, &res, &err))
+			fail_msg("primary_cert did not reach %s",
+			    json_string_value(json_array_get(flow_points, i)));
+		assert_int_equal(killed_at, (long)i);
+		check_live(e);
+		if (flow_run(e, server, false, &res, &err))
+			fail_msg("stopped without a kill");
+		if (res == NULL)
+			fail_err(&err);
+		assert_regenerated(e, res);
+		/* built once: a rerun after the build was journaled does
+		 * not build again, and a run stopped before it never built */
+		assert_int_equal(e->ca.tool_runs, 1);
+		json_decref(res);
+		env_free(e);
+	}
+	print_message("primary_cert kill/resume: %zu kill points in %.0f ms\n",
+	    json_array_size(flow_points), ms_since(&t0));
+}
+
+/* The CA tool fails: its output in the error, the services started
+ * again, nothing changed. */
+static void
+test_tool_fails(void **state)
+{
+	struct env *e;
+	json_t *res;
+	cr_err err;
+
+	(void)state;
+	e = env_server_new();
+	e->so.op = CR_SRV_PRIMARY_CERT;
+	e->ca.tool_fails = true;
+	flow_run(e, server, false, &res, &err);
+	assert_null(res);
+	assert_true(cr_err_is(&err, CR_KIND_CA_TOOL));
+	assert_non_null(strstr(json_string_value(json_object_get(err.details,
+	    "output")), "the CA tool failed"));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+	    err.details, "command"), 0)), e->so.puppetserver);
+	assert_next_step(&err, "unchanged");
+	cr_err_clear(&err);
+	assert_untouched(e);
+	assert_old_bundle(e, e->cadir, "ca_crt.pem");
+	assert_true(server_pair_consistent(e));
+	assert_true(json_is_true(json_object_get(e->ca.svc, "puppetserver")));
+	assert_no_leftovers(e->dir);
+	env_free(e);
+}
+
 /* A CA host whose CA was renewed once: the old pair in the backups. */
 static struct env *
 renewed(void)
@@ -393,6 +520,9 @@ main(void)
 		cmocka_unit_test(test_renew_kill_each_point),
 		cmocka_unit_test(test_restore),
 		cmocka_unit_test(test_restore_kill_each_point),
+		cmocka_unit_test(test_primary_cert),
+		cmocka_unit_test(test_primary_cert_kill_each_point),
+		cmocka_unit_test(test_tool_fails),
 		cmocka_unit_test(test_wrong_certificate),
 		cmocka_unit_test(test_stop_fails),
 		cmocka_unit_test(test_server_still_running),
