@@ -3,17 +3,19 @@
  * end, in process, on a real temporary confdir, ssldir and cadir (laid
  * out as puppetserver's) through the flows' seam (flow_env.h): services
  * kept in memory, a server that answers while "puppetserver" runs and
- * presents the live hostcert.
+ * presents the live hostcert, a CA tool that signs as `puppetserver ca
+ * generate --ca-client` does.
  *
- * A CA renewal (same keys, new validity) and the restore of the pair of
- * backups it made, each run to its end, then stopped at each of its kill
- * points and run again: the rerun converges (the ssldir and the cadir a
- * consistent pair, the services running, no journal, staging or lock
- * left), and at every point each live directory is complete; the pair is
- * mixed (new cadir, old ssldir) only while the server is stopped and the
- * journal knows it.  The errors: a server that presents another
- * certificate, services that do not stop, a server still answering after
- * the stop.
+ * A CA renewal (same keys, new validity), the restore of the pair of
+ * backups it made and a new certificate for the CA host (primary_cert),
+ * each run to its end, then stopped at each of its kill points and run
+ * again: the rerun converges (the ssldir and the cadir a consistent pair,
+ * the services running, no journal, staging or lock left), and at every
+ * point each live directory is complete; the pair is mixed (new cadir,
+ * old ssldir) only while the server is stopped and the journal knows it.
+ * The errors: a server that presents another certificate, services that
+ * do not stop, a server still answering after the stop, a failing CA
+ * tool.  ca_rebuild (`puppetserver ca setup`) is left to test_primary.sh.
  *
  * Needs CR_TEST_HOOKS (the ASan+UBSan build of `make SAN=1 unit`); other
  * builds skip it.
