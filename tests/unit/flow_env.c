@@ -392,6 +392,15 @@ assert_identity(const char *ssl, char *fp)
 	free(crlp);
 }
 
+void
+flow_mkdir(const char *dir, const char *rel, mode_t mode)
+{
+	char *path = flow_fmt("%s/%s", dir, rel);
+
+	assert_int_equal(mkdir(path, mode), 0);
+	free(path);
+}
+
 bool
 flow_exists(const char *path)
 {
@@ -428,7 +437,7 @@ struct env *
 env_base_new(const char *const *dns, const struct pki_ext *exts)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	char *conf, *state;
+	char *conf, *path;
 	EVP_PKEY *key;
 
 	assert_non_null(e);
@@ -437,20 +446,16 @@ env_base_new(const char *const *dns, const struct pki_ext *exts)
 	e->ssl = flow_fmt("%s/ssl", e->dir);
 	e->backups = flow_fmt("%s/backups", e->dir);
 	e->staging = flow_fmt("%s/.ssl.cert_regen", e->dir);
-	assert_int_equal(mkdir(e->conf, 0755), 0);
-	state = flow_fmt("%s/var", e->dir);
-	assert_int_equal(mkdir(state, 0755), 0);
-	free(state);
-	state = flow_fmt("%s/var/state", e->dir);
-	assert_int_equal(mkdir(state, 0755), 0);
+	flow_mkdir(e->dir, "conf", 0755);
+	flow_mkdir(e->dir, "var", 0755);
+	flow_mkdir(e->dir, "var/state", 0755);
 	conf = flow_fmt("[main]\nvardir = %s/var\nssldir = %s\ncertname = "
 	    CERTNAME "\nca_server = ca.test\nkey_type = ec\nnamed_curve = "
 	    "prime256v1\n", e->dir, e->ssl);
-	free(state);
-	state = flow_fmt("%s/puppet.conf", e->conf);
-	assert_true(pki_write_file(state, conf, strlen(conf), 0644));
+	path = flow_fmt("%s/puppet.conf", e->conf);
+	assert_true(pki_write_file(path, conf, strlen(conf), 0644));
 	free(conf);
-	free(state);
+	free(path);
 
 	e->ca.w = pki_world_new(time(NULL));
 	assert_non_null(e->ca.w);

@@ -36,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -116,6 +117,8 @@ void tca_sign(struct tca *ca);
 char *flow_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 void hex_fp(X509 *x, char *out);
 bool flow_exists(const char *path);
+/* mkdir dir/rel, which must not exist yet. */
+void flow_mkdir(const char *dir, const char *rel, mode_t mode);
 /* The identity of an ssldir checked with plain OpenSSL (key matches cert,
  * CN, chain to certs/ca.pem with every CRL of crl.pem); its SHA-256. */
 void assert_identity(const char *ssl, char *fp);
@@ -153,4 +156,26 @@ int flow_group_teardown(void **state);
 
 /* The main of a flow suite built without CR_TEST_HOOKS: one skipped test. */
 int flow_needs_hooks_main(void);
+
+/* A flow suite's main: FLOW_SUITE_MAIN(cmocka_unit_test(t1), ...) after
+ * the suite's tests, outside its #ifdef CR_TEST_HOOKS (without the hooks
+ * the tests are not built and the main skips). */
+#ifdef CR_TEST_HOOKS
+#define FLOW_SUITE_MAIN(...)						\
+	int								\
+	main(void)							\
+	{								\
+		const struct CMUnitTest tests[] = { __VA_ARGS__ };	\
+									\
+		return cmocka_run_group_tests(tests, pki_group_setup,	\
+		    flow_group_teardown);				\
+	}
+#else
+#define FLOW_SUITE_MAIN(...)						\
+	int								\
+	main(void)							\
+	{								\
+		return flow_needs_hooks_main();				\
+	}
+#endif
 #endif

@@ -236,13 +236,9 @@ env_server_new(void)
 	free(text);
 	free(more);
 	free(conf);
-	assert_int_equal(mkdir(e->cadir, 0750), 0);
-	p = flow_fmt("%s/signed", e->cadir);
-	assert_int_equal(mkdir(p, 0755), 0);
-	free(p);
-	p = flow_fmt("%s/requests", e->cadir);
-	assert_int_equal(mkdir(p, 0755), 0);
-	free(p);
+	flow_mkdir(e->dir, "ca", 0750);
+	flow_mkdir(e->cadir, "signed", 0755);
+	flow_mkdir(e->cadir, "requests", 0755);
 	copy_in(e, "certs/ca.pem", "ca_crt.pem");
 	copy_in(e, "crl.pem", "ca_crl.pem");
 	copy_in(e, "certs/" CERTNAME ".pem", "signed/" CERTNAME ".pem");

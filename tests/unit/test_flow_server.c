@@ -189,95 +189,8 @@ assert_regenerated(struct env *e, json_t *res)
 	free(p);
 }
 
-/* The CA host's certificate regenerated (primary_cert) with the CA tool
- * on the seam. */
-static void
-test_primary_cert(void **state)
-{
-	struct env *e;
-	json_t *res;
-	cr_err err;
-
-	(void)state;
-	e = env_server_new();
-	e->so.op = CR_SRV_PRIMARY_CERT;
-	flow_run(e, server, false, &res, &err);
-	if (res == NULL)
-		fail_err(&err);
-	assert_regenerated(e, res);
-	assert_int_equal(e->ca.tool_runs, 1);
-	json_decref(res);
-	flow_points_take(expected_points);
-	env_free(e);
-}
-
-static void
-test_primary_cert_kill_each_point(void **state)
-{
-	struct timespec t0;
-	struct env *e;
-	json_t *res;
-	cr_err err;
-	size_t i;
-
-	(void)state;
-	assert_non_null(flow_points);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < json_array_size(flow_points); i++) {
-		e = env_server_new();
-		e->so.op = CR_SRV_PRIMARY_CERT;
-		kill_after = (long)i - 1;
-		if (!flow_run(e, server, true, &res, &err))
-			fail_msg("primary_cert did not reach %s",
-			    json_string_value(json_array_get(flow_points, i)));
-		assert_int_equal(killed_at, (long)i);
-		check_live(e);
-		if (flow_run(e, server, false, &res, &err))
-			fail_msg("stopped without a kill");
-		if (res == NULL)
-			fail_err(&err);
-		assert_regenerated(e, res);
-		/* built once: a rerun after the build was journaled does
-		 * not build again, and a run stopped before it never built */
-		assert_int_equal(e->ca.tool_runs, 1);
-		json_decref(res);
-		env_free(e);
-	}
-	print_message("primary_cert kill/resume: %zu kill points in %.0f ms\n",
-	    json_array_size(flow_points), ms_since(&t0));
-}
-
-/* The CA tool fails: its output in the error, the services started
- * again, nothing changed. */
-static void
-test_tool_fails(void **state)
-{
-	struct env *e;
-	json_t *res;
-	cr_err err;
-
-	(void)state;
-	e = env_server_new();
-	e->so.op = CR_SRV_PRIMARY_CERT;
-	e->ca.tool_fails = true;
-	flow_run(e, server, false, &res, &err);
-	assert_null(res);
-	assert_true(cr_err_is(&err, CR_KIND_CA_TOOL));
-	assert_non_null(strstr(json_string_value(json_object_get(err.details,
-	    "output")), "the CA tool failed"));
-	assert_string_equal(json_string_value(json_array_get(json_object_get(
-	    err.details, "command"), 0)), e->so.puppetserver);
-	assert_next_step(&err, "unchanged");
-	cr_err_clear(&err);
-	assert_untouched(e);
-	assert_old_bundle(e, e->cadir, "ca_crt.pem");
-	assert_true(server_pair_consistent(e));
-	assert_true(json_is_true(json_object_get(e->ca.svc, "puppetserver")));
-	assert_no_leftovers(e->dir);
-	env_free(e);
-}
-
-/* A CA host whose CA was renewed once: the old pair in the backups. */
+/* A CA host whose CA was renewed once, for a restore of the old pair
+ * in the backups. */
 static struct env *
 renewed(void)
 {
@@ -291,104 +204,101 @@ renewed(void)
 	assert_renewed(e, res);
 	json_decref(res);
 	e->so.op = CR_SRV_RESTORE;
+	e->ca.stops = e->ca.starts = 0;
 	return e;
 }
 
-static void
-test_renew(void **state)
+/* A CA host for a new certificate of its own. */
+static struct env *
+primary_host(void)
 {
-	struct env *e;
-	json_t *res;
-	cr_err err;
+	struct env *e = env_server_new();
 
-	(void)state;
-	e = env_server_new();
-	flow_run(e, server, false, &res, &err);
-	if (res == NULL)
-		fail_err(&err);
-	assert_renewed(e, res);
+	e->so.op = CR_SRV_PRIMARY_CERT;
+	return e;
+}
+
+/* An operation: the host it runs on, what a finished run shows, the CA
+ * tool's runs it takes. */
+struct op_case {
+	const char *name;
+	struct env *(*fresh)(void);
+	void (*converged)(struct env *e, json_t *res);
+	int tool_runs;
+};
+
+static struct op_case renew_case = {
+	"ca_renew", env_server_new, assert_renewed, 0
+};
+static struct op_case restore_case = {
+	"primary_restore", renewed, assert_restored, 0
+};
+static struct op_case primary_case = {
+	"primary_cert", primary_host, assert_regenerated, 1
+};
+
+/* A finished run: converged, every service stopped started again, the
+ * CA tool run as often as the operation takes. */
+static void
+assert_finished(const struct op_case *c, struct env *e, json_t *res)
+{
+	c->converged(e, res);
 	assert_int_equal(e->ca.stops, 2);
 	assert_int_equal(e->ca.starts, 2);
-	json_decref(res);
-	flow_points_take(expected_points);
-	env_free(e);
+	assert_int_equal(e->ca.tool_runs, c->tool_runs);
 }
 
-/* Stopped at each point of a renewal, then run again. */
+/* The operation (*state) run to its end; the kill points it reaches
+ * become flow_points. */
 static void
-test_renew_kill_each_point(void **state)
+test_run(void **state)
 {
-	struct timespec t0;
-	struct env *e;
-	json_t *res;
-	cr_err err;
-	size_t i;
-
-	(void)state;
-	assert_non_null(flow_points);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < json_array_size(flow_points); i++) {
-		e = env_server_new();
-		kill_after = (long)i - 1;
-		if (!flow_run(e, server, true, &res, &err))
-			fail_msg("the renewal did not reach %s",
-			    json_string_value(json_array_get(flow_points, i)));
-		assert_int_equal(killed_at, (long)i);
-		check_live(e);
-		if (flow_run(e, server, false, &res, &err))
-			fail_msg("stopped without a kill");
-		if (res == NULL)
-			fail_err(&err);
-		assert_renewed(e, res);
-		assert_string_equal(json_string_value(json_object_get(res,
-		    "resumed_from")), i == 0 ? "stopped" : i == 1 ? "built" :
-		    i == 2 ? "built" : i == 3 ? "ca_exchanged" : "exchanged");
-		json_decref(res);
-		env_free(e);
-	}
-	print_message("ca_renew kill/resume: %zu kill points in %.0f ms\n",
-	    json_array_size(flow_points), ms_since(&t0));
-}
-
-static void
-test_restore(void **state)
-{
-	struct env *e;
+	const struct op_case *c = *state;
+	struct env *e = c->fresh();
 	json_t *res;
 	cr_err err;
 
-	(void)state;
-	e = renewed();
 	flow_run(e, server, false, &res, &err);
 	if (res == NULL)
 		fail_err(&err);
-	assert_restored(e, res);
+	assert_finished(c, e, res);
 	json_decref(res);
 	flow_points_take(expected_points);
 	env_free(e);
 }
 
-/* Stopped at each point of a restore of backup=latest, then run again
- * the same way: the journal keeps the pair the stopped run was putting
- * back (by then "latest" alone would name the stopped run's own backups
- * of the renewed pair). */
+/*
+ * The operation (*state) stopped at each of its points, then run again
+ * the same way: the rerun resumes from the state the journal holds and
+ * converges, and builds only when the stopped run had not.  A restore
+ * asks for backup=latest both times: the journal keeps the pair the
+ * stopped run was putting back (by then "latest" alone would name the
+ * stopped run's own backups of the renewed pair).
+ */
 static void
-test_restore_kill_each_point(void **state)
+test_kill_each_point(void **state)
 {
+	/* the journal's state at each point (the point of the cadir's
+	 * exchange comes before its journal write) */
+	static const char *const resumed[] = {
+		"stopped", "built", "built", "ca_exchanged", "exchanged",
+	};
+	const struct op_case *c = *state;
 	struct timespec t0;
 	struct env *e;
 	json_t *res;
 	cr_err err;
 	size_t i;
 
-	(void)state;
 	assert_non_null(flow_points);
+	assert_int_equal(json_array_size(flow_points),
+	    sizeof(resumed) / sizeof(resumed[0]));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < json_array_size(flow_points); i++) {
-		e = renewed();
+		e = c->fresh();
 		kill_after = (long)i - 1;
 		if (!flow_run(e, server, true, &res, &err))
-			fail_msg("the restore did not reach %s",
+			fail_msg("%s did not reach %s", c->name,
 			    json_string_value(json_array_get(flow_points, i)));
 		assert_int_equal(killed_at, (long)i);
 		check_live(e);
@@ -396,12 +306,51 @@ test_restore_kill_each_point(void **state)
 			fail_msg("stopped without a kill");
 		if (res == NULL)
 			fail_err(&err);
-		assert_restored(e, res);
+		assert_finished(c, e, res);
+		assert_string_equal(json_string_value(json_object_get(res,
+		    "resumed_from")), resumed[i]);
 		json_decref(res);
 		env_free(e);
 	}
-	print_message("primary_restore kill/resume: %zu kill points in "
-	    "%.0f ms\n", json_array_size(flow_points), ms_since(&t0));
+	print_message("%s kill/resume: %zu kill points in %.0f ms\n",
+	    c->name, json_array_size(flow_points), ms_since(&t0));
+}
+
+/* The run fails with kind, the live identity said to be live and a next
+ * step that holds words; err is cleared. */
+static void
+assert_fails(struct env *e, const char *kind, const char *live,
+    const char *words)
+{
+	json_t *res;
+	cr_err err;
+
+	flow_run(e, server, false, &res, &err);
+	assert_null(res);
+	if (!cr_err_is(&err, kind))
+		fail_err(&err);
+	assert_string_equal(json_string_value(json_object_get(err.details,
+	    "live")), live);
+	assert_next_step(&err, words);
+	cr_err_clear(&err);
+}
+
+/* After a failed run: a consistent pair (with unchanged, the old one),
+ * the services running, nothing left over. */
+static void
+assert_after_failure(struct env *e, bool unchanged)
+{
+	char *text = live_bundle(e);
+
+	check_server_live(e);
+	assert_true(server_pair_consistent(e));
+	if (unchanged) {
+		assert_string_equal(text, e->old_bundle);
+		assert_untouched(e);
+	}
+	assert_true(json_is_true(json_object_get(e->ca.svc, "puppetserver")));
+	assert_no_leftovers(e->dir);
+	free(text);
 }
 
 /* The server presents another certificate after the start: the new pair
@@ -409,52 +358,26 @@ test_restore_kill_each_point(void **state)
 static void
 test_wrong_certificate(void **state)
 {
-	struct env *e;
-	json_t *res;
-	cr_err err;
+	struct env *e = env_server_new();
 
 	(void)state;
-	e = env_server_new();
 	e->ca.wrong_peer = true;
-	flow_run(e, server, false, &res, &err);
-	assert_null(res);
-	assert_true(cr_err_is(&err, CR_KIND_SERVER_CHECK));
-	assert_string_equal(json_string_value(json_object_get(err.details,
-	    "live")), CR_LIVE_NEW);
-	assert_next_step(&err, "cert_regen::primary_restore");
-	cr_err_clear(&err);
-	check_server_live(e);
-	assert_true(server_pair_consistent(e));
-	assert_true(json_is_true(json_object_get(e->ca.svc, "puppetserver")));
-	assert_no_leftovers(e->dir);
+	assert_fails(e, CR_KIND_SERVER_CHECK, CR_LIVE_NEW,
+	    "cert_regen::primary_restore");
+	assert_after_failure(e, false);
 	env_free(e);
 }
 
-/* The services do not stop: nothing changed, nothing left over. */
+/* The services do not stop: nothing changed. */
 static void
 test_stop_fails(void **state)
 {
-	struct env *e;
-	json_t *res;
-	cr_err err;
-	char *text;
+	struct env *e = env_server_new();
 
 	(void)state;
-	e = env_server_new();
 	e->ca.stop_fails = true;
-	flow_run(e, server, false, &res, &err);
-	assert_null(res);
-	assert_true(cr_err_is(&err, CR_KIND_SERVICE));
-	assert_string_equal(json_string_value(json_object_get(err.details,
-	    "live")), CR_LIVE_OLD);
-	assert_next_step(&err, "nothing was changed");
-	cr_err_clear(&err);
-	text = live_bundle(e);
-	assert_string_equal(text, e->old_bundle);
-	free(text);
-	assert_untouched(e);
-	assert_true(json_is_true(json_object_get(e->ca.svc, "puppetserver")));
-	assert_no_leftovers(e->dir);
+	assert_fails(e, CR_KIND_SERVICE, CR_LIVE_OLD, "nothing was changed");
+	assert_after_failure(e, true);
 	env_free(e);
 }
 
@@ -464,26 +387,38 @@ test_stop_fails(void **state)
 static void
 test_server_still_running(void **state)
 {
-	struct env *e;
-	json_t *res;
-	cr_err err;
-	char *text;
+	struct env *e = env_server_new();
 
 	(void)state;
-	e = env_server_new();
 	json_decref(e->so.services);
 	assert_non_null(e->so.services = json_pack("[s]", "puppet"));
+	assert_fails(e, CR_KIND_SERVER_RUNNING, CR_LIVE_OLD, "unchanged");
+	assert_after_failure(e, true);
+	assert_int_equal(e->ca.starts, 1);
+	env_free(e);
+}
+
+/* The CA tool fails: its command and output in the error, the services
+ * started again, nothing changed. */
+static void
+test_tool_fails(void **state)
+{
+	struct env *e = primary_host();
+	json_t *res;
+	cr_err err;
+
+	(void)state;
+	e->ca.tool_fails = true;
 	flow_run(e, server, false, &res, &err);
 	assert_null(res);
-	assert_true(cr_err_is(&err, CR_KIND_SERVER_RUNNING));
+	assert_true(cr_err_is(&err, CR_KIND_CA_TOOL));
+	assert_non_null(strstr(json_string_value(json_object_get(err.details,
+	    "output")), "the CA tool failed"));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+	    err.details, "command"), 0)), e->so.puppetserver);
 	assert_next_step(&err, "unchanged");
 	cr_err_clear(&err);
-	text = live_bundle(e);
-	assert_string_equal(text, e->old_bundle);
-	free(text);
-	assert_untouched(e);
-	assert_int_equal(e->ca.starts, 1);
-	assert_no_leftovers(e->dir);
+	assert_after_failure(e, true);
 	env_free(e);
 }
 
@@ -514,32 +449,18 @@ test_noop(void **state)
 	env_free(e);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_renew),
-		cmocka_unit_test(test_renew_kill_each_point),
-		cmocka_unit_test(test_restore),
-		cmocka_unit_test(test_restore_kill_each_point),
-		cmocka_unit_test(test_primary_cert),
-		cmocka_unit_test(test_primary_cert_kill_each_point),
-		cmocka_unit_test(test_tool_fails),
-		cmocka_unit_test(test_wrong_certificate),
-		cmocka_unit_test(test_stop_fails),
-		cmocka_unit_test(test_server_still_running),
-		cmocka_unit_test(test_noop),
-	};
+#endif	/* CR_TEST_HOOKS */
 
-	return cmocka_run_group_tests(tests, pki_group_setup, flow_group_teardown);
-}
-
-#else	/* !CR_TEST_HOOKS */
-
-int
-main(void)
-{
-	return flow_needs_hooks_main();
-}
-
-#endif
+FLOW_SUITE_MAIN(
+	cmocka_unit_test_prestate(test_run, &renew_case),
+	cmocka_unit_test_prestate(test_kill_each_point, &renew_case),
+	cmocka_unit_test_prestate(test_run, &restore_case),
+	cmocka_unit_test_prestate(test_kill_each_point, &restore_case),
+	cmocka_unit_test_prestate(test_run, &primary_case),
+	cmocka_unit_test_prestate(test_kill_each_point, &primary_case),
+	cmocka_unit_test(test_tool_fails),
+	cmocka_unit_test(test_wrong_certificate),
+	cmocka_unit_test(test_stop_fails),
+	cmocka_unit_test(test_server_still_running),
+	cmocka_unit_test(test_noop)
+)
