@@ -14,7 +14,6 @@
 
 struct srv {
 	const struct cr_server_opts *o;
-	const struct cr_flow_ops *ops;	/* o->ops, or the real ones */
 	cr_settings *set;
 	const char *certname;	/* borrowed from set */
 	char *ssldir, *cadir;	/* real paths of the live directories */
@@ -28,6 +27,9 @@ struct srv {
 	json_t *journal;
 	X509 *old_cert;		/* the live hostcert when the run began */
 	json_t *alt_names;	/* ["DNS:x", "IP:y"] for the new cert */
+	/* the services, the server and the CA tool: o->ops, or the real
+	 * ones (cr_flow_ops_real) */
+	const struct cr_flow_ops *ops;
 };
 
 /* Builds s->new_ssl and s->new_ca for s->o->op, complete and verified.

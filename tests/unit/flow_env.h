@@ -22,10 +22,11 @@
  * first kill point past kill_after (cr_killpoint_hook_set + longjmp: the
  * flow's code after the point never runs, as with SIGKILL).  At every
  * point of every run the hook checks that the live ssldir holds a
- * complete identity, the old one or the one the CA signed (check_live; on
- * a CA host check_server_live), and calls at_point.  Memory a stopped run leaves behind is what a killed
- * process leaves to the kernel: LeakSanitizer ignores allocations made
- * while it ran; finished runs are leak-checked.
+ * complete identity, the old one or the one the CA signed (check_live;
+ * on a CA host check_server_live), and calls at_point.  Memory a stopped
+ * run leaves behind is what a killed process leaves to the kernel:
+ * LeakSanitizer ignores allocations made while it ran; finished runs are
+ * leak-checked.
  *
  * Only with CR_TEST_HOOKS (the ASan+UBSan build).
  */
