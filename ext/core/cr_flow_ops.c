@@ -6,7 +6,6 @@
 #include <stdlib.h>
 
 #include "cr_flow_ops.h"
-#include "cr_service.h"
 
 static void *
 real_ca_open(void *ctx, const struct cr_http_opts *ho, cr_err *err)
@@ -84,6 +83,42 @@ real_services_start(void *ctx, json_t *stopped, json_t *warnings)
 	return cr_services_start(stopped, warnings);
 }
 
+static enum cr_svc_state
+real_service_state(void *ctx, const char *name, cr_err *err)
+{
+	return cr_service_state(name, err);
+}
+
+#define STATUS_PATH "/status/v1/simple"
+
+/* The presented certificate is the handshake's of this request: curl
+ * keeps the last handshake's only. */
+static char *
+real_server_status(void *ctx, void *conn, char **peer_pem, char **url,
+    cr_err *err)
+{
+	struct cr_http_response resp = { 0 };
+	char *out = NULL;
+
+	*peer_pem = *url = NULL;
+	if (cr_http_request(conn, "GET", STATUS_PATH, NULL, NULL, 0, &resp,
+	    err)) {
+		out = resp.body;	/* NUL-terminated, ours now */
+		resp.body = NULL;
+		*peer_pem = cr_http_peer_cert(conn);
+		*url = cr_http_url(conn, STATUS_PATH);
+	}
+	cr_http_response_clear(&resp);
+	return out;
+}
+
+static bool
+real_ca_tool(void *ctx, const struct cr_proc_opts *po,
+    struct cr_proc_result *res, cr_err *err)
+{
+	return cr_proc_run(po, res, err);
+}
+
 const struct cr_flow_ops cr_flow_ops_real = {
 	.ctx = NULL,
 	.ca_open = real_ca_open,
@@ -96,6 +131,9 @@ const struct cr_flow_ops cr_flow_ops_real = {
 	.services_running = real_services_running,
 	.services_stop = real_services_stop,
 	.services_start = real_services_start,
+	.service_state = real_service_state,
+	.server_status = real_server_status,
+	.ca_tool = real_ca_tool,
 };
 
 const struct cr_flow_ops *

@@ -1,14 +1,18 @@
 /*
- * cr_flow_ops.h - the seam between the agent flows (regenerate, restore)
- * and what they talk to outside the host's files: the CA (over cr_http)
- * and the system's services (cr_service).
+ * cr_flow_ops.h - the seam between the flows (the agent's regenerate and
+ * restore, the CA host's cr_server) and what they talk to outside the
+ * host's files: the CA and the server (over cr_http), the system's
+ * services (cr_service) and the CA tool (`puppetserver ca`, cr_proc).
  *
  * Production code uses cr_flow_ops_real (every member calls the real
- * function of cr_http.h / cr_service.h); a face passes nothing and gets
- * it.  The cmocka flow tests (tests/unit/test_flow_regen.c) pass their own
- * table: a CA that really signs the CSR with a test CA, and services kept
- * in memory, so a flow can be killed at each of its kill points
- * (cr_killpoint.h) and resumed in milliseconds.
+ * function of cr_http.h / cr_service.h / cr_proc.h); a face passes nothing
+ * and gets it.  The cmocka flow tests (tests/unit/test_flow_regen.c,
+ * test_flow_restore.c, test_flow_server.c) pass their own table: a CA that
+ * really signs with a test CA, a server that presents the live
+ * certificate while its service runs, a CA tool that signs as
+ * `puppetserver ca generate` does, and services kept in memory, so a flow
+ * can be killed at each of its kill points (cr_killpoint.h) and resumed in
+ * milliseconds.
  *
  * Errors follow cr_http.h: a CA error carries details.status (404 for
  * "none", cr_http_err_status()) and, for a 4xx, details.body; a CA that
@@ -24,6 +28,8 @@
 
 #include "cr_err.h"
 #include "cr_http.h"
+#include "cr_proc.h"
+#include "cr_service.h"
 
 struct cr_flow_ops {
 	void *ctx;		/* passed to every member */
@@ -49,6 +55,19 @@ struct cr_flow_ops {
 	json_t *(*services_stop)(void *ctx, json_t *names, bool under_pxp,
 	    cr_err *err);
 	json_t *(*services_start)(void *ctx, json_t *stopped, json_t *warnings);
+	/* one service's state, as cr_service_state */
+	enum cr_svc_state (*service_state)(void *ctx, const char *name,
+	    cr_err *err);
+	/* the server (cr_server): GET /status/v1/simple on a connection of
+	 * ca_open; the body (new string), the certificate the server
+	 * presented in the handshake (*peer_pem: new PEM string, or NULL) and
+	 * the URL asked (*url: new string); NULL with err set otherwise
+	 * (CR_KIND_CA_UNREACHABLE when nothing answers) */
+	char *(*server_status)(void *ctx, void *conn, char **peer_pem,
+	    char **url, cr_err *err);
+	/* the CA tool (cr_server_build): runs po->argv as cr_proc_run */
+	bool (*ca_tool)(void *ctx, const struct cr_proc_opts *po,
+	    struct cr_proc_result *res, cr_err *err);
 };
 
 /* The real CA (cr_http) and the real services (cr_service). */

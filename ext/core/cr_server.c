@@ -36,6 +36,7 @@
 
 #include <openssl/err.h>
 
+#include "cr_flow_ops.h"
 #include "cr_fs.h"
 #include "cr_http.h"
 #include "cr_json.h"
@@ -260,7 +261,7 @@ ca_summary(const char *cacert)
 
 /* ---------------------------------------------------------- the server -- */
 
-static cr_http *
+static void *
 server_handle(const struct srv *s, long connect_s, bool client, cr_err *err)
 {
 	struct cr_http_opts ho = { 0 };
@@ -275,15 +276,15 @@ server_handle(const struct srv *s, long connect_s, bool client, cr_err *err)
 	}
 	ho.connect_timeout_s = connect_s;
 	ho.timeout_s = connect_s + 10;
-	return cr_http_new(&ho, err);
+	return s->ops->ca_open(s->ops->ctx, &ho, err);
 }
 
 /* true when nothing answers on the CA port any more. */
 static bool
 server_down(const struct srv *s, cr_err *err)
 {
-	struct cr_http_response r = { 0 };
-	cr_http *h;
+	char *body = NULL, *peer = NULL, *url = NULL;
+	void *h;
 	cr_err e;
 	bool down = false;
 
@@ -294,7 +295,7 @@ server_down(const struct srv *s, cr_err *err)
 		down = true;
 		goto out;
 	}
-	cr_http_request(h, "GET", "/status/v1/simple", NULL, NULL, 0, &r, &e);
+	body = s->ops->server_status(s->ops->ctx, h, &peer, &url, &e);
 	down = cr_err_is(&e, CR_KIND_CA_UNREACHABLE);
 	if (!down)
 		cr_err_set(err, CR_KIND_SERVER_RUNNING, "something still "
@@ -304,8 +305,10 @@ server_down(const struct srv *s, cr_err *err)
 		    cr_settings_get(s->set, "ca_server"),
 		    cr_settings_get(s->set, "ca_port"));
 out:
-	cr_http_response_clear(&r);
-	cr_http_free(h);
+	free(body);
+	free(peer);
+	free(url);
+	s->ops->ca_close(s->ops->ctx, h);
 	cr_err_clear(&e);
 	return down;
 }
@@ -322,9 +325,9 @@ server_check(struct srv *s, cr_err *err)
 	    CR_SERVER_START_TIMEOUT_DEFAULT;
 	time_t t0 = time(NULL);
 	char *want = NULL, *peer = NULL, *got = NULL, *url = NULL;
+	char *body = NULL;
 	STACK_OF(X509) *certs = NULL;
-	struct cr_http_response r = { 0 };
-	cr_http *h = NULL;
+	void *h = NULL;
 	cr_err e;
 	bool ok = false;
 
@@ -337,11 +340,10 @@ server_check(struct srv *s, cr_err *err)
 	certs = NULL;
 	for (;;) {
 		cr_err_clear(&e);
-		cr_http_response_clear(&r);
-		cr_http_free(h);
+		s->ops->ca_close(s->ops->ctx, h);
 		if ((h = server_handle(s, CHECK_CONNECT_S, true, &e)) != NULL &&
-		    cr_http_request(h, "GET", "/status/v1/simple", NULL, NULL,
-		    0, &r, &e))
+		    (body = s->ops->server_status(s->ops->ctx, h, &peer, &url,
+		    &e)) != NULL)
 			break;
 		if (time(NULL) - t0 >= limit) {
 			cr_err_set(err, CR_KIND_SERVER_CHECK, "the server did "
@@ -351,18 +353,16 @@ server_check(struct srv *s, cr_err *err)
 		}
 		sleep(2);
 	}
-	if ((peer = cr_http_peer_cert(h)) == NULL ||
-	    (certs = cr_certs_parse(peer, strlen(peer), "the server's "
-	    "certificate", &e)) == NULL) {
+	if (peer == NULL || (certs = cr_certs_parse(peer, strlen(peer),
+	    "the server's certificate", &e)) == NULL) {
 		cr_err_set(err, CR_KIND_SERVER_CHECK, "cannot read the "
 		    "certificate the server presented");
 		goto out;
 	}
 	got = cr_fingerprint_x509(sk_X509_value(certs, 0), EVP_sha256());
-	url = cr_http_url(h, "/status/v1/simple");
 	json_object_set_new(s->result, "server_check", json_pack(
 	    "{s:s?, s:s?, s:s?, s:I, s:b}", "url", url,
-	    "presented_fingerprint_sha256", got, "status", r.body,
+	    "presented_fingerprint_sha256", got, "status", body,
 	    "seconds", (json_int_t)(time(NULL) - t0),
 	    "matches", want != NULL && got != NULL && strcmp(want, got) == 0));
 	if (want == NULL || got == NULL || strcmp(want, got) != 0) {
@@ -375,14 +375,14 @@ server_check(struct srv *s, cr_err *err)
 	ok = true;
 out:
 	sk_X509_pop_free(certs, X509_free);
-	cr_http_response_clear(&r);
-	cr_http_free(h);
+	s->ops->ca_close(s->ops->ctx, h);
 	cr_err_clear(&e);
 	ERR_clear_error();
 	free(want);
 	free(peer);
 	free(got);
 	free(url);
+	free(body);
 	return ok;
 }
 
@@ -455,11 +455,13 @@ stop_services(struct srv *s, bool under_pxp, cr_err *err)
 			json_array_append_new(names,
 			    json_string(default_services[i]));
 	}
-	if ((stopped = cr_services_stop(names, under_pxp, err)) == NULL)
+	if ((stopped = s->ops->services_stop(s->ops->ctx, names, under_pxp,
+	    err)) == NULL)
 		goto out;
 	json_object_set_new(s->journal, "services_stopped", stopped);
 	if (!journal_save(s, "stopped", err)) {
-		json_decref(cr_services_start(stopped, s->warnings));
+		json_decref(s->ops->services_start(s->ops->ctx, stopped,
+		    s->warnings));
 		goto out;
 	}
 	ok = true;
@@ -611,7 +613,7 @@ finish(struct srv *s, bool under_pxp, cr_err *err)
 	json_object_set(s->result, "services_stopped", stopped ? stopped :
 	    json_array());
 	json_object_set_new(s->result, "services_restarted",
-	    cr_services_start(stopped, s->warnings));
+	    s->ops->services_start(s->ops->ctx, stopped, s->warnings));
 	if (under_pxp) {
 		cr_err e;
 		cr_err_init(&e);
@@ -689,7 +691,8 @@ describe_noop(struct srv *s, cr_err *err)
 			    json_string(default_services[i]));
 	}
 	json_array_foreach(names, i, v) {
-		enum cr_svc_state ss = cr_service_state(json_string_value(v), &e);
+		enum cr_svc_state ss = s->ops->service_state(s->ops->ctx,
+		    json_string_value(v), &e);
 		json_object_set_new(st, json_string_value(v),
 		    json_string(cr_service_state_name(ss)));
 		cr_err_clear(&e);
@@ -861,8 +864,9 @@ step_build(struct srv *s, cr_err *err)
 		cr_err_next(err, "the live ssldir and cadir are unchanged and "
 		    "the services were started again: fix the cause and run "
 		    "the task again");
-		json_decref(cr_services_start(json_object_get(s->journal,
-		    "services_stopped"), s->warnings));
+		json_decref(s->ops->services_start(s->ops->ctx,
+		    json_object_get(s->journal, "services_stopped"),
+		    s->warnings));
 		drop_staging(s, false);
 		return false;
 	}
@@ -910,6 +914,7 @@ cr_server_run(const struct cr_server_opts *o, cr_err *err)
 	bool found = false, under_pxp = cr_under_pxp_agent();
 
 	s.o = o;
+	s.ops = cr_flow_ops_or_real(o->ops);
 	if (!step_preflight(&s, locks, &found, err))
 		goto out;
 	if (o->noop) {

@@ -19,6 +19,8 @@
 
 #include "cr_err.h"
 
+struct cr_flow_ops;
+
 #define CR_SERVER_START_TIMEOUT_DEFAULT 300	/* seconds */
 
 enum cr_server_op {
@@ -44,6 +46,9 @@ struct cr_server_opts {
 	long days;		/* renew: new validity, 0: default */
 	bool allow_shorter;	/* renew: days may end before the CA does */
 	bool noop;
+	/* the services, the server and the CA tool (cr_flow_ops.h); NULL:
+	 * the real ones */
+	const struct cr_flow_ops *ops;
 };
 
 /* The result object (new reference), or NULL with err set; every error

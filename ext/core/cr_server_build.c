@@ -277,7 +277,7 @@ run_tool(const struct srv *s, const char *const *args, cr_err *err)
 	po.max_out = TOOL_OUT_MAX;
 	po.max_err = TOOL_OUT_MAX;
 	po.timeout_ms = TOOL_TIMEOUT_MS;
-	if (!cr_proc_run(&po, &res, err))
+	if (!s->ops->ca_tool(s->ops->ctx, &po, &res, err))
 		goto out;
 	if (!cr_proc_succeeded(&res)) {
 		snprintf(out, sizeof(out), "%s%s%s", res.out ? res.out : "",

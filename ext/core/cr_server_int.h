@@ -8,6 +8,7 @@
 
 #include <openssl/x509.h>
 
+#include "cr_flow_ops.h"
 #include "cr_server.h"
 #include "cr_settings.h"
 
@@ -26,6 +27,9 @@ struct srv {
 	json_t *journal;
 	X509 *old_cert;		/* the live hostcert when the run began */
 	json_t *alt_names;	/* ["DNS:x", "IP:y"] for the new cert */
+	/* the services, the server and the CA tool: o->ops, or the real
+	 * ones (cr_flow_ops_real) */
+	const struct cr_flow_ops *ops;
 };
 
 /* Builds s->new_ssl and s->new_ca for s->o->op, complete and verified.

@@ -38,8 +38,8 @@
 /* ------------------------------------------------------- the CA -- */
 
 
-static void
-refused(cr_err *err)
+void
+tca_refused(cr_err *err)
 {
 	cr_err_set(err, CR_KIND_CA_UNREACHABLE, "Failed to connect to ca.test "
 	    "port 8140: Connection refused");
@@ -77,7 +77,8 @@ tca_open(void *ctx, const struct cr_http_opts *ho, cr_err *err)
 static void
 tca_close(void *ctx, void *conn)
 {
-	assert_ptr_equal(ctx, conn);
+	if (conn != NULL)
+		assert_ptr_equal(ctx, conn);
 }
 
 static char *
@@ -87,7 +88,7 @@ tca_bundle(void *ctx, void *conn, size_t *len, cr_err *err)
 	X509 *certs[2] = { ca->w->inter->cert, ca->w->root->cert };
 
 	if (ca->down) {
-		refused(err);
+		tca_refused(err);
 		return NULL;
 	}
 	return pki_certs_pem(certs, 2, len);
@@ -100,7 +101,7 @@ tca_cert(void *ctx, void *conn, const char *certname, size_t *len,
 	struct tca *ca = ctx;
 
 	if (ca->down) {
-		refused(err);
+		tca_refused(err);
 		return NULL;
 	}
 	if (ca->signed_ == NULL || strcmp(certname, CERTNAME) != 0) {
@@ -120,7 +121,7 @@ tca_request(void *ctx, void *conn, const char *certname, size_t *len,
 	long n;
 
 	if (ca->down) {
-		refused(err);
+		tca_refused(err);
 		return NULL;
 	}
 	if (ca->pending == NULL || strcmp(certname, CERTNAME) != 0) {
@@ -145,7 +146,7 @@ tca_crl(void *ctx, void *conn, size_t *len, cr_err *err)
 	char *out;
 
 	if (ca->down) {
-		refused(err);
+		tca_refused(err);
 		return NULL;
 	}
 	if (ca->n_revoked == 0)
@@ -207,7 +208,7 @@ tca_submit(void *ctx, void *conn, const char *certname, const char *pem,
 	BIO *bio;
 
 	if (ca->down) {
-		refused(err);
+		tca_refused(err);
 		return false;
 	}
 	assert_string_equal(certname, CERTNAME);
@@ -253,6 +254,12 @@ svc_stop(void *ctx, json_t *names, bool under_pxp, cr_err *err)
 	json_t *out = json_array(), *v;
 	size_t i;
 
+	if (ca->stop_fails) {
+		json_decref(out);
+		cr_err_set(err, CR_KIND_SERVICE, "systemctl stop failed (exit "
+		    "1): check the service's log");
+		return NULL;
+	}
 	/* as cr_services_stop: the running ones, and only they are named */
 	json_array_foreach(names, i, v) {
 		if (!json_is_true(json_object_get(ca->svc,
@@ -277,6 +284,16 @@ svc_start(void *ctx, json_t *stopped, json_t *warnings)
 		ca->starts++;
 	}
 	return json_deep_copy(stopped);
+}
+
+static enum cr_svc_state
+svc_state(void *ctx, const char *name, cr_err *err)
+{
+	struct tca *ca = ctx;
+	json_t *v = json_object_get(ca->svc, name);
+
+	return v == NULL ? CR_SVC_ABSENT : json_is_true(v) ? CR_SVC_RUNNING :
+	    CR_SVC_STOPPED;
 }
 
 /* ------------------------------------------------------ the node -- */
@@ -375,6 +392,15 @@ assert_identity(const char *ssl, char *fp)
 	free(crlp);
 }
 
+void
+flow_mkdir(const char *dir, const char *rel, mode_t mode)
+{
+	char *path = flow_fmt("%s/%s", dir, rel);
+
+	assert_int_equal(mkdir(path, mode), 0);
+	free(path);
+}
+
 bool
 flow_exists(const char *path)
 {
@@ -383,15 +409,36 @@ flow_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-struct env *
-env_new(void)
+/* The old identity, signed by the intermediate with the names dns and
+ * exts (NULL or terminated by .oid == NULL), written as a whole ssldir. */
+static void
+old_identity(struct env *e, const char *const *dns,
+    const struct pki_ext *exts)
 {
-	struct env *e = calloc(1, sizeof(*e));
-	const char *dns[] = { "puppet.test", NULL };
 	struct pki_leaf_opts lo;
-	char *conf, *state;
 	EVP_PKEY *key;
 	X509 *leaf;
+
+	assert_non_null(key = pki_ec_cached());
+	pki_leaf_opts_init(&lo, CERTNAME, key, time(NULL));
+	lo.dns = dns;
+	lo.exts = exts;
+	assert_non_null(leaf = pki_leaf_new(&lo, e->ca.w->inter));
+	assert_true(pki_ssldir_write_world(e->ssl, e->ca.w, CERTNAME, leaf,
+	    key));
+	assert_int_equal(ASN1_INTEGER_get_uint64(&e->old_serial,
+	    X509_get0_serialNumber(leaf)), 1);
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	assert_identity(e->ssl, e->old_fp);
+}
+
+struct env *
+env_base_new(const char *const *dns, const struct pki_ext *exts)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	char *conf, *path;
+	EVP_PKEY *key;
 
 	assert_non_null(e);
 	assert_non_null(e->dir = pki_tmpdir_new());
@@ -399,20 +446,16 @@ env_new(void)
 	e->ssl = flow_fmt("%s/ssl", e->dir);
 	e->backups = flow_fmt("%s/backups", e->dir);
 	e->staging = flow_fmt("%s/.ssl.cert_regen", e->dir);
-	assert_int_equal(mkdir(e->conf, 0755), 0);
-	state = flow_fmt("%s/var", e->dir);
-	assert_int_equal(mkdir(state, 0755), 0);
-	free(state);
-	state = flow_fmt("%s/var/state", e->dir);
-	assert_int_equal(mkdir(state, 0755), 0);
+	flow_mkdir(e->dir, "conf", 0755);
+	flow_mkdir(e->dir, "var", 0755);
+	flow_mkdir(e->dir, "var/state", 0755);
 	conf = flow_fmt("[main]\nvardir = %s/var\nssldir = %s\ncertname = "
 	    CERTNAME "\nca_server = ca.test\nkey_type = ec\nnamed_curve = "
 	    "prime256v1\n", e->dir, e->ssl);
-	free(state);
-	state = flow_fmt("%s/puppet.conf", e->conf);
-	assert_true(pki_write_file(state, conf, strlen(conf), 0644));
+	path = flow_fmt("%s/puppet.conf", e->conf);
+	assert_true(pki_write_file(path, conf, strlen(conf), 0644));
 	free(conf);
-	free(state);
+	free(path);
 
 	e->ca.w = pki_world_new(time(NULL));
 	assert_non_null(e->ca.w);
@@ -423,19 +466,7 @@ env_new(void)
 	e->ca.autosign = true;
 	e->ca.serial = 1000;
 	assert_non_null(e->ca.svc = json_pack("{s:b}", "puppet", 1));
-
-	/* the old identity: an EC key, signed by the intermediate */
-	assert_non_null(key = pki_ec_cached());
-	pki_leaf_opts_init(&lo, CERTNAME, key, time(NULL));
-	lo.dns = dns;
-	assert_non_null(leaf = pki_leaf_new(&lo, e->ca.w->inter));
-	assert_true(pki_ssldir_write_world(e->ssl, e->ca.w, CERTNAME, leaf,
-	    key));
-	assert_int_equal(ASN1_INTEGER_get_uint64(&e->old_serial,
-	    X509_get0_serialNumber(leaf)), 1);
-	X509_free(leaf);
-	EVP_PKEY_free(key);
-	assert_identity(e->ssl, e->old_fp);
+	old_identity(e, dns, exts);
 
 	e->ops.ctx = &e->ca;
 	e->ops.ca_open = tca_open;
@@ -448,6 +479,15 @@ env_new(void)
 	e->ops.services_running = svc_running;
 	e->ops.services_stop = svc_stop;
 	e->ops.services_start = svc_start;
+	e->ops.service_state = svc_state;
+	return e;
+}
+
+struct env *
+env_new(void)
+{
+	static const char *const dns[] = { "puppet.test", NULL };
+	struct env *e = env_base_new(dns, NULL);
 
 	e->o.confdir = e->conf;
 	e->o.wait_for_cert = 0;
@@ -476,6 +516,11 @@ env_free(struct env *e)
 	json_decref(e->ca.svc);
 	json_decref(e->o.services);
 	json_decref(e->o.dns_alt_names);
+	json_decref(e->so.services);
+	json_decref(e->so.dns_alt_names);
+	free(e->ca.served);
+	free(e->cadir);
+	free(e->old_bundle);
 	free(e->dir);
 	free(e->conf);
 	free(e->ssl);
@@ -515,6 +560,10 @@ check_live(struct env *e)
 {
 	char fp[FP_LEN], ca_fp[FP_LEN];
 
+	if (e->cadir != NULL) {
+		check_server_live(e);
+		return;
+	}
 	assert_identity(e->ssl, fp);
 	if (strcmp(fp, e->old_fp) == 0)
 		return;
@@ -545,6 +594,7 @@ flow_run(struct env *e, flow_fn flow, bool kill, json_t **res, cr_err *err)
 {
 	json_t *volatile out = NULL;
 	json_t *services = e->o.services, *dns = e->o.dns_alt_names;
+	json_t *s_services = e->so.services, *s_dns = e->so.dns_alt_names;
 	volatile bool killed = false;
 
 	hook_env = e;
@@ -559,6 +609,8 @@ flow_run(struct env *e, flow_fn flow, bool kill, json_t **res, cr_err *err)
 		 * copies, abandoned with the rest of its memory */
 		e->o.services = e->ro.services = json_deep_copy(services);
 		e->o.dns_alt_names = json_deep_copy(dns);
+		e->so.services = json_deep_copy(s_services);
+		e->so.dns_alt_names = json_deep_copy(s_dns);
 	}
 	if (setjmp(kill_jmp) == 0)
 		out = flow(e, err);
@@ -568,9 +620,13 @@ flow_run(struct env *e, flow_fn flow, bool kill, json_t **res, cr_err *err)
 		if (!killed) {
 			json_decref(e->o.services);
 			json_decref(e->o.dns_alt_names);
+			json_decref(e->so.services);
+			json_decref(e->so.dns_alt_names);
 		}
 		e->o.services = e->ro.services = services;
 		e->o.dns_alt_names = dns;
+		e->so.services = s_services;
+		e->so.dns_alt_names = s_dns;
 		LSAN_ON();
 	}
 	killing = false;

@@ -10,14 +10,23 @@
  * and can be down, sign another key, sign with a rogue CA or revoke.
  * Services are kept in memory ({"puppet": running?}).
  *
+ * A CA host (env_server_new, flow_env_server.c): the same node with a
+ * cadir beside the ssldir, laid out as puppetserver's (ca_crt.pem the
+ * intermediate and the root, ca_key.pem, root_key.pem, ca_crl.pem,
+ * signed/, serial, inventory.txt), its certificate carrying pp_cli_auth;
+ * a server that answers /status/v1/simple while the service
+ * "puppetserver" runs, presenting the live hostcert; and a CA tool that
+ * does what `puppetserver ca generate --ca-client` does.
+ *
  * Kill and resume: flow_run() runs a flow; with kill it is stopped at the
  * first kill point past kill_after (cr_killpoint_hook_set + longjmp: the
  * flow's code after the point never runs, as with SIGKILL).  At every
  * point of every run the hook checks that the live ssldir holds a
- * complete identity, the old one or the one the CA signed (check_live),
- * and calls at_point.  Memory a stopped run leaves behind is what a killed
- * process leaves to the kernel: LeakSanitizer ignores allocations made
- * while it ran; finished runs are leak-checked.
+ * complete identity, the old one or the one the CA signed (check_live;
+ * on a CA host check_server_live), and calls at_point.  Memory a stopped
+ * run leaves behind is what a killed process leaves to the kernel:
+ * LeakSanitizer ignores allocations made while it ran; finished runs are
+ * leak-checked.
  *
  * Only with CR_TEST_HOOKS (the ASan+UBSan build).
  */
@@ -28,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -37,6 +47,7 @@
 #include "cr_err.h"
 #include "cr_flow_ops.h"
 #include "cr_regen.h"
+#include "cr_server.h"
 #include "pki.h"
 
 #define CERTNAME "agent.test"
@@ -57,6 +68,13 @@ struct tca {
 	int submits;
 	json_t *svc;		/* {"name": running?} */
 	int stops, starts;
+	bool stop_fails;	/* services_stop: an error, nothing stopped */
+	/* the server (CA host): presents the first certificate of served,
+	 * or the rogue CA's when wrong_peer */
+	char *served;
+	bool wrong_peer;
+	int tool_runs;		/* the CA tool's runs */
+	bool tool_fails;	/* the CA tool exits 1 */
 };
 
 struct env {
@@ -67,9 +85,31 @@ struct env {
 	struct cr_restore_opts ro;	/* restore (services: o's) */
 	char old_fp[FP_LEN];		/* the identity env_new() made */
 	uint64_t old_serial;
+	/* a CA host (env_server_new) */
+	char *cadir;
+	struct cr_server_opts so;
+	char *old_bundle;		/* the text of ca_crt.pem */
 };
 
 struct env *env_new(void);
+/* The temporary node with an old identity carrying the DNS names dns
+ * and exts (NULL or ended by .oid == NULL), the CA and the services on
+ * the seam, no flow's options yet. */
+struct env *env_base_new(const char *const *dns, const struct pki_ext *exts);
+/* An error as cr_http's when nothing answers on the port. */
+void tca_refused(cr_err *err);
+/* A CA host (see above): so set for CR_SRV_CA_RENEW, services puppet
+ * and puppetserver running. */
+struct env *env_server_new(void);
+/* On a CA host: the ssldir and the cadir each complete and of this CA (the
+ * same subjects and keys), the ssldir's certificate the old one or the
+ * one in the live cadir's signed/; a pair that does not match (the
+ * ssldir's bundle or certificate is not the cadir's) only with the server
+ * stopped and the run's journal there. */
+void check_server_live(struct env *e);
+/* The ssldir's bundle and certificate are the cadir's own. */
+bool server_pair_consistent(struct env *e);
+char *flow_read(const char *path);
 void env_free(struct env *e);
 /* The CA signs its pending request. */
 void tca_sign(struct tca *ca);
@@ -78,6 +118,8 @@ void tca_sign(struct tca *ca);
 char *flow_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 void hex_fp(X509 *x, char *out);
 bool flow_exists(const char *path);
+/* mkdir dir/rel, which must not exist yet. */
+void flow_mkdir(const char *dir, const char *rel, mode_t mode);
 /* The identity of an ssldir checked with plain OpenSSL (key matches cert,
  * CN, chain to certs/ca.pem with every CRL of crl.pem); its SHA-256. */
 void assert_identity(const char *ssl, char *fp);
@@ -115,4 +157,26 @@ int flow_group_teardown(void **state);
 
 /* The main of a flow suite built without CR_TEST_HOOKS: one skipped test. */
 int flow_needs_hooks_main(void);
+
+/* A flow suite's main: FLOW_SUITE_MAIN(cmocka_unit_test(t1), ...) after
+ * the suite's tests, outside its #ifdef CR_TEST_HOOKS (without the hooks
+ * the tests are not built and the main skips). */
+#ifdef CR_TEST_HOOKS
+#define FLOW_SUITE_MAIN(...)						\
+	int								\
+	main(void)							\
+	{								\
+		const struct CMUnitTest tests[] = { __VA_ARGS__ };	\
+									\
+		return cmocka_run_group_tests(tests, pki_group_setup,	\
+		    flow_group_teardown);				\
+	}
+#else
+#define FLOW_SUITE_MAIN(...)						\
+	int								\
+	main(void)							\
+	{								\
+		return flow_needs_hooks_main();				\
+	}
+#endif
 #endif

@@ -348,30 +348,16 @@ test_params_changed_after_submit(void **state)
 	env_free(e);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_points),
-		cmocka_unit_test(test_kill_each_point),
-		cmocka_unit_test(test_kill_chain),
-		cmocka_unit_test(test_ca_down),
-		cmocka_unit_test(test_ca_down_midway),
-		cmocka_unit_test(test_wrong_key),
-		cmocka_unit_test(test_rogue_ca),
-		cmocka_unit_test(test_params_changed_before_submit),
-		cmocka_unit_test(test_params_changed_after_submit),
-	};
+#endif	/* CR_TEST_HOOKS */
 
-	return cmocka_run_group_tests(tests, pki_group_setup, flow_group_teardown);
-}
-
-#else	/* !CR_TEST_HOOKS */
-
-int
-main(void)
-{
-	return flow_needs_hooks_main();
-}
-
-#endif
+FLOW_SUITE_MAIN(
+	cmocka_unit_test(test_points),
+	cmocka_unit_test(test_kill_each_point),
+	cmocka_unit_test(test_kill_chain),
+	cmocka_unit_test(test_ca_down),
+	cmocka_unit_test(test_ca_down_midway),
+	cmocka_unit_test(test_wrong_key),
+	cmocka_unit_test(test_rogue_ca),
+	cmocka_unit_test(test_params_changed_before_submit),
+	cmocka_unit_test(test_params_changed_after_submit)
+)

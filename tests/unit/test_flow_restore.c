@@ -311,26 +311,12 @@ test_ca_down(void **state)
 	env_free(e);
 }
 
-int
-main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_points),
-		cmocka_unit_test(test_kill_each_point),
-		cmocka_unit_test(test_kill_other_backup),
-		cmocka_unit_test(test_revoked),
-		cmocka_unit_test(test_ca_down),
-	};
+#endif	/* CR_TEST_HOOKS */
 
-	return cmocka_run_group_tests(tests, pki_group_setup, flow_group_teardown);
-}
-
-#else	/* !CR_TEST_HOOKS */
-
-int
-main(void)
-{
-	return flow_needs_hooks_main();
-}
-
-#endif
+FLOW_SUITE_MAIN(
+	cmocka_unit_test(test_points),
+	cmocka_unit_test(test_kill_each_point),
+	cmocka_unit_test(test_kill_other_backup),
+	cmocka_unit_test(test_revoked),
+	cmocka_unit_test(test_ca_down)
+)
