@@ -183,6 +183,19 @@ compare_names_the_first_difference(void **state)
 	free(dst);
 }
 
+/* Removes name under the fixture's directory, as a tree. */
+static void
+gone(const struct t *t, const char *name)
+{
+	char *p = in(t, name);
+	cr_err e;
+
+	cr_err_init(&e);
+	if (!cr_tree_remove(p, &e))
+		fail_msg("%s", e.msg);
+	free(p);
+}
+
 /* Several differences at once: the one reported is the first in name
  * order, depth first (a tree's entries sorted bytewise, a directory's
  * contents before the names after it), on both implementations. */
@@ -190,7 +203,7 @@ static void
 compare_meets_differences_in_name_order(void **state)
 {
 	struct t *t = *state;
-	char *src = in(t, "src"), *dst = in(t, "dst"), *p;
+	char *src = in(t, "src"), *dst = in(t, "dst");
 	cr_err e;
 
 	make_ssldir(t);
@@ -200,19 +213,13 @@ compare_meets_differences_in_name_order(void **state)
 	put(t, "dst/aaa", "x\n");	/* before certificate_requests */
 	put(t, "dst/certs/agent.pem", "-----AGENX-----\n");
 	assert_differs(t, "extra", "aaa");
-	p = in(t, "dst/aaa");
-	assert_true(cr_tree_remove(p, &e));
-	free(p);
-	p = in(t, "dst/crl.pem");	/* after certs */
-	assert_true(cr_tree_remove(p, &e));
-	free(p);
+	gone(t, "dst/aaa");
+	gone(t, "dst/crl.pem");	/* after certs */
 	assert_differs(t, "content", "certs/agent.pem");
 	put(t, "dst/certs/agent.pem", "-----AGENT-----\n");
 	put(t, "dst/certs/zzz.pem", "z\n");	/* the last in certs */
 	assert_differs(t, "extra", "certs/zzz.pem");
-	p = in(t, "dst/certs/zzz.pem");
-	assert_true(cr_tree_remove(p, &e));
-	free(p);
+	gone(t, "dst/certs/zzz.pem");
 	assert_differs(t, "missing", "crl.pem");
 	put(t, "dst/crl.pem", "-----CRL-----\n");
 	put(t, "dst/zzz", "z\n");	/* the last at the top */
@@ -220,11 +227,8 @@ compare_meets_differences_in_name_order(void **state)
 	assert_differs(t, "content", "certs/nested/deep.pem");
 	put(t, "dst/certs/nested/deep.pem", "deep\n");
 	assert_differs(t, "extra", "zzz");
-	p = in(t, "dst/zzz");
-	assert_true(cr_tree_remove(p, &e));
-	free(p);
-	if (!cr_tree_compare(src, dst, &e))	/* whole again */
-		fail_msg("%s", e.msg);
+	gone(t, "dst/zzz");
+	assert_true(cr_tree_compare(src, dst, &e));	/* whole again */
 	free(src);
 	free(dst);
 }
