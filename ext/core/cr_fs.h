@@ -1,8 +1,9 @@
 /*
  * cr_fs.h - atomic installs and the ssldir tree copy/compare/remove: POSIX in
- * cr_fs.c, Windows in sys/win32/cr_fs_win.c on the platform seam (what
- * differs there is said at its top; the descriptor-based calls are POSIX
- * only).  The bounded reads and path helpers are in cr_fs_read.h.
+ * cr_fs.c (file I/O) and cr_fs_tree.c (the trees, on the walk of
+ * cr_fs_walk.c), Windows in sys/win32/cr_fs_win.c on the platform seam
+ * (what differs there is said at its top; the descriptor-based calls are
+ * POSIX only).  The bounded reads and path helpers are in cr_fs_read.h.
  */
 #ifndef CR_FS_H
 #define CR_FS_H
@@ -19,6 +20,21 @@
 /* write(2) until all of data is written (EINTR retried; a 0-byte write is
  * EIO).  false with errno set. */
 bool cr_write_all(int fd, const void *data, size_t len);
+/* fsync, then a checked close (a failed close may have lost what was
+ * written); fd is closed in every case.  what names the file in err
+ * (CR_KIND_IO with details.errno). */
+bool cr_fd_sync_close(int fd, const char *what, cr_err *err);
+/*
+ * Fills the new, empty file open at fd and closes it (in every case):
+ * fchown (uid/gid (uid_t)-1 / (gid_t)-1 = keep), exactly mode (fchmod,
+ * after the fchown that may clear set-id bits), all of data, then
+ * cr_fd_sync_close.  The fsync of the directory is the caller's.
+ */
+bool cr_fd_fill_close(int fd, const void *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, const char *what, cr_err *err);
+/* openat(dfd, name) of a directory that is not a symlink (O_NOFOLLOW |
+ * O_DIRECTORY | O_CLOEXEC): the descriptor, or -1 with errno set. */
+int cr_dir_open_at(int dfd, const char *name);
 #endif
 
 /*

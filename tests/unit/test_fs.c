@@ -642,6 +642,141 @@ test_tree_compare_detects(void **state)
 	free(bak);
 }
 
+/* What the walk under copy, compare and remove meets besides files and
+ * directories: FIFOs are compared by type and never opened (a read would
+ * hang), a symlink planted where a directory was is a difference, never
+ * followed, a symlink to a directory is copied and removed as a link. */
+static void
+test_tree_walk_specials(void **state)
+{
+	char *src = make_ssldir("ssl-sp"), *bak = tp("ssl-sp.bak");
+	char *a = tp("ssl-sp/certs/pipe"), *b = tp("ssl-sp.bak/certs/pipe");
+	char *crl = tp("ssl-sp.bak/crl.pem"), *certs = tp("ssl-sp.bak/certs");
+	char *src_certs = tp("ssl-sp/certs"), *link = tp("ssl-sp/to-certs");
+	char *blink = tp("ssl-sp.bak/to-certs"), *ca = tp("ssl-sp/certs/ca.pem");
+	char *buf;
+	cr_err e;
+
+	(void)state;
+	cr_err_init(&e);
+	alarm(20);	/* a FIFO opened for reading would hang: SIGALRM */
+	assert_int_equal(symlink("certs", link), 0);
+	if (!cr_tree_copy(src, bak, &e))
+		fail_msg("%s", e.msg);
+	/* copied as a link, not as the directory it leads to */
+	assert_true(S_ISLNK(lst(blink).st_mode));
+	/* the same FIFO on both sides is no difference */
+	assert_int_equal(mkfifo(a, 0644), 0);
+	assert_int_equal(mkfifo(b, 0644), 0);
+	assert_int_equal(chmod(a, 0644), 0);
+	assert_int_equal(chmod(b, 0644), 0);
+	if (!cr_tree_compare(src, bak, &e))
+		fail_msg("%s", e.msg);
+	/* a FIFO in place of a file is a type difference */
+	assert_int_equal(unlink(crl), 0);
+	assert_int_equal(mkfifo(crl, 0644), 0);
+	assert_false(cr_tree_compare(src, bak, &e));
+	assert_string_equal(err_detail(&e, "difference"), "type");
+	assert_string_equal(err_detail(&e, "path"), "crl.pem");
+	cr_err_clear(&e);
+	/* a symlink planted in place of a directory, leading to the same
+	 * contents: followed, it would compare equal */
+	assert_true(cr_tree_remove(certs, &e));
+	assert_int_equal(symlink(src_certs, certs), 0);
+	assert_false(cr_tree_compare(src, bak, &e));
+	assert_string_equal(err_detail(&e, "difference"), "type");
+	assert_string_equal(err_detail(&e, "path"), "certs");
+	cr_err_clear(&e);
+	/* removal takes the links and the FIFOs, never what they lead to */
+	assert_true(cr_tree_remove(bak, &e));
+	assert_int_equal(cr_path_exists(bak), 0);
+	assert_true(S_ISFIFO(lst(a).st_mode));
+	buf = slurp(ca);
+	assert_non_null(strstr(buf, "CERTIFICATE"));
+	free(buf);
+	assert_true(cr_tree_remove(src, &e));
+	assert_false(e.set);
+	alarm(0);
+	free(src);
+	free(bak);
+	free(a);
+	free(b);
+	free(crl);
+	free(certs);
+	free(src_certs);
+	free(link);
+	free(blink);
+	free(ca);
+}
+
+/* A difference deep in the tree is found, and before any difference
+ * whose name comes after it; too deep a tree is refused, not walked. */
+static void
+test_tree_compare_deep(void **state)
+{
+	char *src = make_ssldir("ssl-deep"), *bak = tp("ssl-deep.bak");
+	const char *rel = "certs/d/d/d/d/d/d/d/d/deep.pem";
+	char *p, *q, *f, *g;
+	cr_err e;
+	int i;
+
+	(void)state;
+	cr_err_init(&e);
+	p = tp("ssl-deep/certs");
+	for (i = 0; i < 8; i++) {
+		q = pki_path(p, "d");
+		free(p);
+		p = q;
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	f = pki_path(p, "deep.pem");
+	assert_true(pki_write_file(f, "deep", 4, 0644));
+	if (!cr_tree_copy(src, bak, &e))
+		fail_msg("%s", e.msg);
+	if (!cr_tree_compare(src, bak, &e))
+		fail_msg("%s", e.msg);
+	g = tp("ssl-deep.bak/certs/d/d/d/d/d/d/d/d/deep.pem");
+	assert_true(pki_write_file(g, "DEEP", 4, 0644));
+	q = tp("ssl-deep.bak/zzz");	/* the last name at the top */
+	assert_true(pki_write_file(q, "z", 1, 0644));
+	assert_false(cr_tree_compare(src, bak, &e));
+	assert_string_equal(err_detail(&e, "difference"), "content");
+	assert_string_equal(err_detail(&e, "path"), rel);
+	cr_err_clear(&e);
+	assert_true(pki_write_file(g, "deep", 4, 0644));
+	assert_false(cr_tree_compare(src, bak, &e));
+	assert_string_equal(err_detail(&e, "difference"), "extra");
+	assert_string_equal(err_detail(&e, "path"), "zzz");
+	cr_err_clear(&e);
+	assert_int_equal(unlink(q), 0);
+	free(q);
+	/* nested beyond the bound on both sides: refused by the compare */
+	for (i = 8; i < CR_TREE_MAX_DEPTH + 2; i++) {
+		q = pki_path(p, "d");
+		free(p);
+		p = q;
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	q = tp("ssl-deep.bak/certs/d/d/d/d/d/d/d/d");
+	for (i = 8; i < CR_TREE_MAX_DEPTH + 2; i++) {
+		char *r = pki_path(q, "d");
+		free(q);
+		q = r;
+		assert_int_equal(mkdir(q, 0755), 0);
+	}
+	assert_false(cr_tree_compare(src, bak, &e));
+	assert_non_null(strstr(e.msg, "nested"));
+	cr_err_clear(&e);
+	pki_rmtree(src);
+	pki_rmtree(bak);
+	free(q);
+	free(p);
+	free(f);
+	free(g);
+	free(src);
+	free(bak);
+}
+
 static void
 test_tree_remove(void **state)
 {
@@ -743,6 +878,8 @@ main(void)
 		cmocka_unit_test(test_tree_copy),
 		cmocka_unit_test(test_tree_copy_refusals),
 		cmocka_unit_test(test_tree_compare_detects),
+		cmocka_unit_test(test_tree_walk_specials),
+		cmocka_unit_test(test_tree_compare_deep),
 		cmocka_unit_test(test_tree_remove),
 		cmocka_unit_test(test_backup_path_nofollow),
 	};

@@ -183,6 +183,56 @@ compare_names_the_first_difference(void **state)
 	free(dst);
 }
 
+/* Removes name under the fixture's directory, as a tree. */
+static void
+gone(const struct t *t, const char *name)
+{
+	char *p = in(t, name);
+	cr_err e;
+
+	cr_err_init(&e);
+	if (!cr_tree_remove(p, &e))
+		fail_msg("%s", e.msg);
+	free(p);
+}
+
+/* Several differences at once: the one reported is the first in name
+ * order, depth first (a tree's entries sorted bytewise, a directory's
+ * contents before the names after it), on both implementations. */
+static void
+compare_meets_differences_in_name_order(void **state)
+{
+	struct t *t = *state;
+	char *src = in(t, "src"), *dst = in(t, "dst");
+	cr_err e;
+
+	make_ssldir(t);
+	cr_err_init(&e);
+	if (!cr_tree_copy(src, dst, &e))
+		fail_msg("%s", e.msg);
+	put(t, "dst/aaa", "x\n");	/* before certificate_requests */
+	put(t, "dst/certs/agent.pem", "-----AGENX-----\n");
+	assert_differs(t, "extra", "aaa");
+	gone(t, "dst/aaa");
+	gone(t, "dst/crl.pem");	/* after certs */
+	assert_differs(t, "content", "certs/agent.pem");
+	put(t, "dst/certs/agent.pem", "-----AGENT-----\n");
+	put(t, "dst/certs/zzz.pem", "z\n");	/* the last in certs */
+	assert_differs(t, "extra", "certs/zzz.pem");
+	gone(t, "dst/certs/zzz.pem");
+	assert_differs(t, "missing", "crl.pem");
+	put(t, "dst/crl.pem", "-----CRL-----\n");
+	put(t, "dst/zzz", "z\n");	/* the last at the top */
+	put(t, "dst/certs/nested/deep.pem", "DEEP\n");
+	assert_differs(t, "content", "certs/nested/deep.pem");
+	put(t, "dst/certs/nested/deep.pem", "deep\n");
+	assert_differs(t, "extra", "zzz");
+	gone(t, "dst/zzz");
+	assert_true(cr_tree_compare(src, dst, &e));	/* whole again */
+	free(src);
+	free(dst);
+}
+
 static void
 remove_takes_the_whole_tree(void **state)
 {
@@ -257,6 +307,7 @@ main(void)
 		FIXTURE_TEST(copy_is_faithful_and_private),
 		FIXTURE_TEST(copy_refuses_an_existing_destination),
 		FIXTURE_TEST(compare_names_the_first_difference),
+		FIXTURE_TEST(compare_meets_differences_in_name_order),
 		FIXTURE_TEST(remove_takes_the_whole_tree),
 		FIXTURE_TEST(mkdir_p_makes_what_is_missing),
 		FIXTURE_TEST(write_atomic_replaces_and_is_private),

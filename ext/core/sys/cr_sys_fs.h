@@ -74,6 +74,13 @@ int cr_sys_stat(const char *path, unsigned flags, struct cr_sys_stat *st,
 bool cr_sys_list_dir(const char *path, size_t max, char ***names,
     size_t *count, cr_err *err);
 void cr_sys_names_free(char **names, size_t count);
+#ifndef _WIN32
+/* cr_sys_list_dir of the open directory dfd, which stays open (path is
+ * for messages): the tree walk of cr_fs_walk.c lists what it opened with
+ * O_NOFOLLOW, not a path that could be swapped for a symlink. */
+bool cr_sys_list_dir_at(int dfd, const char *path, size_t max,
+    char ***names, size_t *count, cr_err *err);
+#endif
 
 /* The target of the symlink at path, as a new string; NULL if path is not
  * a symlink (or cannot be read). */

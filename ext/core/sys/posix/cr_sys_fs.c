@@ -133,24 +133,16 @@ cr_sys_stat(const char *path, unsigned flags, struct cr_sys_stat *st,
 	return -1;
 }
 
-bool
-cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
-    cr_err *err)
+/* The names of the open directory stream d (closed here); ENOENT at the
+ * open is the caller's. */
+static bool
+list_stream(DIR *d, const char *path, size_t max, char ***names,
+    size_t *count, cr_err *err)
 {
 	bool ok = false;
-	DIR *d = NULL;
 	struct dirent *de;
 	struct cr_sys_names ns = { 0 };
 
-	*names = NULL;
-	*count = 0;
-	if ((d = opendir(path)) == NULL) {
-		int saved = errno;
-		cr_err_errno(err, CR_KIND_IO, saved, "cannot list %s", path);
-		if (saved == ENOENT)
-			cr_err_detail_new(err, "missing", json_true());
-		goto out;
-	}
 	for (;;) {
 		errno = 0;
 		if ((de = readdir(d)) == NULL)
@@ -168,8 +160,51 @@ cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
 	ok = true;
 out:
 	cr_sys_names_free(ns.v, ns.n);
-	if (d != NULL)
-		closedir(d);
+	closedir(d);
+	return ok;
+}
+
+bool
+cr_sys_list_dir(const char *path, size_t max, char ***names, size_t *count,
+    cr_err *err)
+{
+	bool ok = false;
+	DIR *d;
+
+	*names = NULL;
+	*count = 0;
+	if ((d = opendir(path)) == NULL) {
+		int saved = errno;
+		cr_err_errno(err, CR_KIND_IO, saved, "cannot list %s", path);
+		if (saved == ENOENT)
+			cr_err_detail_new(err, "missing", json_true());
+		goto out;
+	}
+	ok = list_stream(d, path, max, names, count, err);
+out:
+	return ok;
+}
+
+bool
+cr_sys_list_dir_at(int dfd, const char *path, size_t max, char ***names,
+    size_t *count, cr_err *err)
+{
+	bool ok = false;
+	DIR *d = NULL;
+	int fd;
+
+	*names = NULL;
+	*count = 0;
+	/* a dup, so that closedir leaves dfd open to its caller */
+	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot list %s", path);
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	rewinddir(d);	/* a dup shares the offset of an earlier listing */
+	ok = list_stream(d, path, max, names, count, err);
+out:
 	return ok;
 }
 

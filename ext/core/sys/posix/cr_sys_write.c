@@ -28,7 +28,7 @@ cr_sys_write_new(const char *path, const void *data, size_t len,
 {
 	bool ok = false;
 	mode_t mode = private_ ? 0600 : 0644;
-	int fd, rc, e;
+	int fd, e;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, mode)) == -1) {
@@ -37,19 +37,9 @@ cr_sys_write_new(const char *path, const void *data, size_t len,
 		exists_detail(err, e);
 		return false;
 	}
-	if (fchmod(fd, mode) == -1)	/* not narrowed by the umask */
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
-	else if (!cr_write_all(fd, data, len))
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s", path);
-	else if (fsync(fd) == -1)
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync %s", path);
-	else
-		ok = true;
-	rc = close(fd);
-	if (ok && rc == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot close %s", path);
-		ok = false;
-	}
+	/* not narrowed by the umask */
+	ok = cr_fd_fill_close(fd, data, len, mode, (uid_t)-1, (gid_t)-1, path,
+	    err);
 	if (!ok)
 		unlink(path);
 	return ok;
@@ -70,10 +60,10 @@ bool
 cr_sys_secret_new(const char *path, const void *data, size_t len,
     unsigned mode, long uid, long gid, cr_err *err)
 {
-	bool ok = false, created = false;
+	bool ok = false, created = false, filled;
 	char *dir = NULL, *slash;
 	struct stat mine;
-	int fd, rc;
+	int fd;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC | O_NOCTTY, (mode_t)mode)) == -1) {
@@ -89,24 +79,11 @@ cr_sys_secret_new(const char *path, const void *data, size_t len,
 		goto out;
 	}
 	created = true;
-	if ((uid != -1 || gid != -1) &&
-	    fchown(fd, (uid_t)uid, (gid_t)gid) == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot chown %s", path);
+	filled = cr_fd_fill_close(fd, data, len, (mode_t)mode, (uid_t)uid,
+	    (gid_t)gid, path, err);
+	fd = -1;
+	if (!filled)
 		goto out;
-	}
-	/* exactly mode, whatever the umask */
-	if (fchmod(fd, (mode_t)mode) == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot chmod %s", path);
-		goto out;
-	}
-	if (!cr_write_all(fd, data, len)) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot write %s", path);
-		goto out;
-	}
-	if (fsync(fd) == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync %s", path);
-		goto out;
-	}
 	if ((dir = strdup(path)) == NULL) {
 		cr_err_set(err, CR_KIND_NOMEM, "no memory for %s", path);
 		goto out;
@@ -117,12 +94,6 @@ cr_sys_secret_new(const char *path, const void *data, size_t len,
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	rc = close(fd);
-	fd = -1;
-	if (rc == -1) {
-		cr_err_errno(err, CR_KIND_IO, errno, "cannot close %s", path);
-		goto out;
-	}
 	if (!cr_dir_fsync(dir, err))
 		goto out;
 	ok = true;
