@@ -1,6 +1,7 @@
 /*
  * cmd_args.c - what the debugging commands share: a bounded count from the
- * command line and the usage error (commands.h).
+ * command line, the usage error, the stop after the arguments and the
+ * printed result (commands.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,4 +28,26 @@ cr_cmd_usage(cr_err *err, const char *usage)
 	cr_err_set(err, CR_KIND_INVALID_PARAMETER, "usage: %s", usage);
 	cr_task_print_error(err);
 	return 2;
+}
+
+int
+cr_cmd_stop_at_args(const cr_err *err, void (*usage)(FILE *))
+{
+	int rc = 2;
+
+	if (!err->set) {
+		usage(stdout);
+		rc = 0;
+	}
+	return rc;
+}
+
+bool
+cr_cmd_print(json_t *result, int (*print)(json_t *), cr_err *err)
+{
+	bool ok = print(result) == 0;
+
+	if (!ok)
+		cr_err_errno(err, CR_KIND_IO, errno, "cannot write to stdout");
+	return ok;
 }

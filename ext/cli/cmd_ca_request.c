@@ -92,6 +92,7 @@ parse_args(int argc, char **argv, struct args *a, cr_err *err)
 	long n;
 	size_t k;
 
+	memset(a, 0, sizeof(*a));
 	a->repeat = 1;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -356,15 +357,9 @@ cr_cmd_ca_request(int argc, char **argv)
 	cr_err err;
 	int rc = 1;
 
-	memset(&a, 0, sizeof(a));
 	cr_err_init(&err);
-	if (!parse_args(argc, argv, &a, &err)) {
-		rc = 2;
-		goto out;
-	}
-	if (a.help) {
-		usage(stdout);
-		rc = 0;
+	if (!parse_args(argc, argv, &a, &err) || a.help) {
+		rc = cr_cmd_stop_at_args(&err, usage);
 		goto out;
 	}
 	if (!fill_from_settings(&a, &s, &err))
@@ -389,10 +384,8 @@ cr_cmd_ca_request(int argc, char **argv)
 		cr_json_set(result, "times_ms", times);
 		times = NULL;
 	}
-	if (cr_task_print_result(result) != 0) {
-		cr_err_errno(&err, CR_KIND_IO, errno, "cannot write to stdout");
+	if (!cr_cmd_print(result, cr_task_print_result, &err))
 		goto out;
-	}
 	rc = 0;
 out:
 	if (rc != 0 && err.set)

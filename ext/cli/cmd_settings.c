@@ -127,6 +127,7 @@ parse_args(int argc, char **argv, struct args *a, cr_err *err)
 	const char *v;
 	int i;
 
+	memset(a, 0, sizeof(*a));
 	a->so.section = "agent";
 	a->so.allow_exec = true;
 	if ((a->names = calloc((size_t)argc + 1, sizeof(*a->names))) == NULL) {
@@ -176,15 +177,9 @@ cr_cmd_settings(int argc, char **argv)
 	cr_err err;
 	int rc = 1;
 
-	memset(&a, 0, sizeof(a));
 	cr_err_init(&err);
-	if (!parse_args(argc, argv, &a, &err)) {
-		rc = 2;
-		goto out;
-	}
-	if (a.help) {
-		usage(stdout);
-		rc = 0;
+	if (!parse_args(argc, argv, &a, &err) || a.help) {
+		rc = cr_cmd_stop_at_args(&err, usage);
 		goto out;
 	}
 	if ((s = cr_settings_load(&a.so, &err)) == NULL)
@@ -199,10 +194,8 @@ cr_cmd_settings(int argc, char **argv)
 		cr_err_set(&err, CR_KIND_NOMEM, "out of memory building the output");
 		goto out;
 	}
-	if (print_json(out) != 0) {
-		cr_err_errno(&err, CR_KIND_IO, errno, "cannot write to stdout");
+	if (!cr_cmd_print(out, print_json, &err))
 		goto out;
-	}
 	rc = 0;
 out:
 	if (rc != 0 && err.set)

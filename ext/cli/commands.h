@@ -4,12 +4,26 @@
 #ifndef CR_COMMANDS_H
 #define CR_COMMANDS_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
 #include "cr_err.h"
 
 /* A non-negative decimal count <= max from the command line, or -1. */
 long cr_cmd_count(const char *s, long max);
 /* Prints "usage: USAGE" as an _error (invalid-parameter); returns 2. */
 int cr_cmd_usage(cr_err *err, const char *usage);
+/*
+ * The exit code of a command that stops once it has read its arguments: 2
+ * when they did not parse (err is set; the command prints it at its end),
+ * else 0 after printing usage on stdout (they asked for --help).
+ */
+int cr_cmd_stop_at_args(const cr_err *err, void (*usage)(FILE *));
+/* Prints a command's result with print (0 on success); false with err set
+ * when stdout does not take it. */
+bool cr_cmd_print(json_t *result, int (*print)(json_t *), cr_err *err);
 
 /*
  * cert_regen settings [--confdir D] [--section S] [--set name=value ...]

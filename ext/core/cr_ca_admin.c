@@ -97,6 +97,16 @@ fail_row(json_t *row, const char *kind, const char *msg, const char *next)
 	    cr_json_str(next ? next : cr_err_kind_next_step(kind))));
 }
 
+/* The row failed with e; when every further name would fail too, the run
+ * stops with it (fatal). */
+static void
+fail_row_with(json_t *row, const cr_err *e, cr_err *fatal)
+{
+	fail_row(row, e->kind, e->msg, NULL);
+	if (global_failure(e))
+		cr_err_set(fatal, e->kind, "%s", e->msg);
+}
+
 /*
  * Bolt's human output prints the error's msg only: name the failed rows
  * there ("<certname>: <msg>", bounded), and when they all share one next
@@ -162,8 +172,34 @@ conclude(json_t *rows, const char *what, cr_err *err)
 	return out;
 }
 
+/* One name's row (expected: the sign task's fingerprints; a clean has
+ * none); fatal set when every further name would fail too. */
+typedef json_t *one_name_fn(cr_http *h, const char *name, json_t *expected,
+    cr_err *fatal);
+
+/* Runs one over certnames, a row each, and concludes them as what
+ * ("clean", "sign"); a failure every name would hit stops it (err set). */
 static json_t *
-clean_one(cr_http *h, const char *name, cr_err *fatal)
+each_name(cr_http *h, json_t *certnames, one_name_fn *one, json_t *expected,
+    const char *what, cr_err *err)
+{
+	json_t *rows = json_array(), *v, *out = NULL;
+	size_t i;
+
+	json_array_foreach(certnames, i, v) {
+		json_array_append_new(rows, one(h, json_string_value(v),
+		    expected, err));
+		if (err->set)
+			goto out;
+	}
+	out = conclude(rows, what, err);
+out:
+	json_decref(rows);
+	return out;
+}
+
+static json_t *
+clean_one(cr_http *h, const char *name, json_t *expected, cr_err *fatal)
 {
 	json_t *row = json_pack("{s:s}", "certname", name);
 	long st;
@@ -186,9 +222,7 @@ clean_one(cr_http *h, const char *name, cr_err *fatal)
 	    "cleaned" : "nothing_to_clean"));
 	goto out;
 fail:
-	fail_row(row, e.kind, e.msg, NULL);
-	if (global_failure(&e))
-		cr_err_set(fatal, e.kind, "%s", e.msg);
+	fail_row_with(row, &e, fatal);
 out:
 	cr_err_clear(&e);
 	return row;
@@ -197,18 +231,7 @@ out:
 json_t *
 cr_ca_clean_names(cr_http *h, json_t *certnames, cr_err *err)
 {
-	json_t *rows = json_array(), *v, *out = NULL;
-	size_t i;
-
-	json_array_foreach(certnames, i, v) {
-		json_array_append_new(rows, clean_one(h, json_string_value(v), err));
-		if (err->set)
-			goto out;
-	}
-	out = conclude(rows, "clean", err);
-out:
-	json_decref(rows);
-	return out;
+	return each_name(h, certnames, clean_one, NULL, "clean", err);
 }
 
 /* "AB:CD..." from any case, with or without colons; NULL if not 32 bytes. */
@@ -302,9 +325,7 @@ sign_one(cr_http *h, const char *name, json_t *expected, cr_err *fatal)
 	json_object_set_new(row, "outcome", json_string("signed"));
 	goto out;
 fail:
-	fail_row(row, e.kind, e.msg, NULL);
-	if (global_failure(&e))
-		cr_err_set(fatal, e.kind, "%s", e.msg);
+	fail_row_with(row, &e, fatal);
 out:
 	free(a);
 	free(b);
@@ -316,19 +337,7 @@ out:
 json_t *
 cr_ca_sign_names(cr_http *h, json_t *certnames, json_t *expected, cr_err *err)
 {
-	json_t *rows = json_array(), *v, *out = NULL;
-	size_t i;
-
-	json_array_foreach(certnames, i, v) {
-		json_array_append_new(rows, sign_one(h, json_string_value(v),
-		    expected, err));
-		if (err->set)
-			goto out;
-	}
-	out = conclude(rows, "sign", err);
-out:
-	json_decref(rows);
-	return out;
+	return each_name(h, certnames, sign_one, expected, "sign", err);
 }
 
 /* puppetserver's "2031-11-22T21:13:29UTC" (or ISO 8601's "...Z") ->

@@ -629,21 +629,9 @@ static json_t *
 attr_value_json(X509_ATTRIBUTE *a)
 {
 	ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(a, 0);
+	json_t *out = t != NULL ? cr_asn1_text_json(t) : NULL;
 
-	if (t == NULL)
-		return json_null();
-	switch (t->type) {
-	case V_ASN1_UTF8STRING:
-	case V_ASN1_PRINTABLESTRING:
-	case V_ASN1_IA5STRING:
-	case V_ASN1_VISIBLESTRING:
-	case V_ASN1_T61STRING:
-		return cr_json_strn(
-		    (const char *)ASN1_STRING_get0_data(t->value.asn1_string),
-		    (size_t)ASN1_STRING_length(t->value.asn1_string));
-	default:
-		return json_null();
-	}
+	return out != NULL ? out : json_null();
 }
 
 static json_t *
@@ -678,13 +666,11 @@ certname_json(X509_REQ *req)
 {
 	const X509_NAME *name = X509_REQ_get_subject_name(req);
 	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-	const ASN1_STRING *s;
 
 	if (i < 0)
 		return json_null();
-	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
-	return cr_json_strn((const char *)ASN1_STRING_get0_data(s),
-	    (size_t)ASN1_STRING_length(s));
+	return cr_asn1_string_json(X509_NAME_ENTRY_get_data(
+	    X509_NAME_get_entry(name, i)));
 }
 
 json_t *
@@ -694,7 +680,7 @@ cr_csr_json(X509_REQ *req)
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	const X509_ALGOR *alg = NULL;
 	EVP_PKEY *pub;
-	char sigalg[80], *s;
+	char *s;
 
 	if (req == NULL || (out = json_object()) == NULL ||
 	    (dns = json_array()) == NULL || (ip = json_array()) == NULL) {
@@ -717,12 +703,7 @@ cr_csr_json(X509_REQ *req)
 	json_object_set_new(out, "signature_valid",
 	    json_boolean(pub != NULL && X509_REQ_verify(req, pub) == 1));
 	X509_REQ_get0_signature(req, NULL, &alg);
-	if (alg != NULL &&
-	    OBJ_obj2txt(sigalg, sizeof(sigalg), alg->algorithm, 0) > 0)
-		json_object_set_new(out, "signature_algorithm",
-		    cr_json_str(sigalg));
-	else
-		cr_json_set(out, "signature_algorithm", NULL);
+	cr_sigalg_set(out, alg);
 	s = cr_fingerprint_req(req, EVP_sha256());
 	cr_json_set(out, "fingerprint_sha256", s ? cr_json_str(s) : NULL);
 	free(s);

@@ -188,6 +188,25 @@ is_blank_or_comment(const struct line *l)
 	return i == l->len || l->p[i] == '#';
 }
 
+/* The index after the bytes of p from i on that in accepts. */
+static size_t
+span(const char *p, size_t len, size_t i, bool (*in)(unsigned char))
+{
+	while (i < len && in((unsigned char)p[i]))
+		i++;
+	return i;
+}
+
+/* Past white space, a word from *i on: false when there is none; else *s
+ * its start and *i its end. */
+static bool
+next_word(const char *p, size_t len, size_t *i, size_t *s)
+{
+	*s = span(p, len, *i, rspace);
+	*i = span(p, len, *s, aword);
+	return *i > *s;
+}
+
 /* One `owner = x` part of a metadata block; NULL if fine, else the error. */
 static const char *
 check_meta_part(const char *p, size_t len)
@@ -195,39 +214,26 @@ check_meta_part(const char *p, size_t len)
 	size_t i = 0, s;
 	bool is_mode;
 
-	while (i < len && rspace((unsigned char)p[i]))
-		i++;
-	s = i;
-	while (i < len && aword((unsigned char)p[i]))
-		i++;
-	if (i == s)
+	if (!next_word(p, len, &i, &s))
 		return "Could not parse";
 	is_mode = i - s == 4 && memcmp(p + s, "mode", 4) == 0;
 	if (!((i - s == 5 && (memcmp(p + s, "owner", 5) == 0 ||
 	    memcmp(p + s, "group", 5) == 0)) || is_mode)) {
-		while (i < len && rspace((unsigned char)p[i]))
-			i++;
+		i = span(p, len, i, rspace);
 		if (i < len && p[i] == '=')
 			return "Invalid file option in";
 		return "Could not parse";
 	}
-	while (i < len && rspace((unsigned char)p[i]))
-		i++;
+	i = span(p, len, i, rspace);
 	if (i >= len || p[i++] != '=')
 		return "Could not parse";
-	while (i < len && rspace((unsigned char)p[i]))
-		i++;
-	s = i;
-	while (i < len && aword((unsigned char)p[i]))
-		i++;
-	if (i == s)
+	if (!next_word(p, len, &i, &s))
 		return "Could not parse";
 	if (is_mode)
 		for (size_t k = s; k < i; k++)
 			if (p[k] < '0' || p[k] > '9')
 				return "File modes must be numbers:";
-	while (i < len && rspace((unsigned char)p[i]))
-		i++;
+	i = span(p, len, i, rspace);
 	return i == len ? NULL : "Could not parse";
 }
 

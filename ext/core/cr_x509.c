@@ -69,26 +69,33 @@ static const int plumbing_nids[] = {
 	NID_crl_distribution_points, NID_info_access,
 };
 
+/* The row of puppet_oids whose name (by_name) or number is s, or -1. */
+static int
+puppet_oid_row(const char *s, bool by_name)
+{
+	int i, n = (int)(sizeof(puppet_oids) / sizeof(puppet_oids[0]));
+
+	for (i = 0; i < n; i++)
+		if (strcmp(by_name ? puppet_oids[i].name : puppet_oids[i].oid,
+		    s) == 0)
+			return i;
+	return -1;
+}
+
 const char *
 cr_puppet_oid_name(const char *oid)
 {
-	size_t i;
+	int i = puppet_oid_row(oid, false);
 
-	for (i = 0; i < sizeof(puppet_oids) / sizeof(puppet_oids[0]); i++)
-		if (strcmp(puppet_oids[i].oid, oid) == 0)
-			return puppet_oids[i].name;
-	return NULL;
+	return i < 0 ? NULL : puppet_oids[i].name;
 }
 
 const char *
 cr_puppet_oid_number(const char *name)
 {
-	size_t i;
+	int i = puppet_oid_row(name, true);
 
-	for (i = 0; i < sizeof(puppet_oids) / sizeof(puppet_oids[0]); i++)
-		if (strcmp(puppet_oids[i].name, name) == 0)
-			return puppet_oids[i].oid;
-	return NULL;
+	return i < 0 ? NULL : puppet_oids[i].oid;
 }
 
 /* True when the last error on the queue is the PEM reader's normal "no more
@@ -110,41 +117,20 @@ struct pem_kind {
 	void (*free)(void *obj);
 };
 
-static void *
-read_cert(BIO *bio)
-{
-	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
-}
+/*
+ * The typed adapters of one kind (T: X509, X509_CRL; name: cert, crl):
+ * OpenSSL's readers, writers and destructors take their own types, and
+ * calling them through the void * signatures of pem_kind would be undefined.
+ */
+#define PEM_ADAPTERS(T, name) \
+	static void *read_##name(BIO *bio) \
+	{ return PEM_read_bio_##T(bio, NULL, NULL, NULL); } \
+	static int write_##name(BIO *bio, void *obj) \
+	{ return PEM_write_bio_##T(bio, obj); } \
+	static void free_##name(void *obj) { T##_free(obj); }
 
-static int
-write_cert(BIO *bio, void *x)
-{
-	return PEM_write_bio_X509(bio, x);
-}
-
-static void
-free_cert(void *x)
-{
-	X509_free(x);
-}
-
-static void *
-read_crl(BIO *bio)
-{
-	return PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
-}
-
-static int
-write_crl(BIO *bio, void *c)
-{
-	return PEM_write_bio_X509_CRL(bio, c);
-}
-
-static void
-free_crl(void *c)
-{
-	X509_CRL_free(c);
-}
+PEM_ADAPTERS(X509, cert)
+PEM_ADAPTERS(X509_CRL, crl)
 
 static const struct pem_kind pem_certs = { "certificate", read_cert,
     write_cert, free_cert };
@@ -264,30 +250,34 @@ cr_crls_pem(STACK_OF(X509_CRL) *crls, size_t *len, cr_err *err)
 	return pem_write_all((const OPENSSL_STACK *)crls, &pem_crls, len, err);
 }
 
-STACK_OF(X509) *
-cr_certs_read(const char *path, cr_err *err)
+/* Every object of kind k in the PEM file at path (at most max bytes), as
+ * pem_parse_all. */
+static OPENSSL_STACK *
+pem_read_all(const char *path, size_t max, const struct pem_kind *k,
+    cr_err *err)
 {
-	STACK_OF(X509) *out = NULL;
+	OPENSSL_STACK *out = NULL;
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (cr_file_read(path, CR_MAX_PEM_FILE, &buf, &len, err))
-		out = cr_certs_parse(buf, len, path, err);
+	if (cr_file_read(path, max, &buf, &len, err))
+		out = pem_parse_all(buf, len, path, k, err);
 	free(buf);
 	return out;
+}
+
+STACK_OF(X509) *
+cr_certs_read(const char *path, cr_err *err)
+{
+	return (STACK_OF(X509) *)pem_read_all(path, CR_MAX_PEM_FILE,
+	    &pem_certs, err);
 }
 
 STACK_OF(X509_CRL) *
 cr_crls_read(const char *path, cr_err *err)
 {
-	STACK_OF(X509_CRL) *out = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (cr_file_read(path, CR_MAX_CRL_FILE, &buf, &len, err))
-		out = cr_crls_parse(buf, len, path, err);
-	free(buf);
-	return out;
+	return (STACK_OF(X509_CRL) *)pem_read_all(path, CR_MAX_CRL_FILE,
+	    &pem_crls, err);
 }
 
 /* Never prompt for a passphrase: an encrypted key is an error. */
@@ -383,26 +373,29 @@ cr_hex_colon(const unsigned char *p, size_t n)
 	return out;
 }
 
-char *
-cr_fingerprint_x509(X509 *x, const EVP_MD *md)
+/* The colon hex of md over the DER of obj (it: its ASN.1 type), as
+ * X509_digest and X509_REQ_digest compute it; NULL on failure. */
+static char *
+der_fingerprint(const ASN1_ITEM *it, void *obj, const EVP_MD *md)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (X509_digest(x, md, d, &n) != 1)
+	if (ASN1_item_digest(it, md, obj, d, &n) != 1)
 		return NULL;
 	return cr_hex_colon(d, n);
 }
 
 char *
+cr_fingerprint_x509(X509 *x, const EVP_MD *md)
+{
+	return der_fingerprint(ASN1_ITEM_rptr(X509), x, md);
+}
+
+char *
 cr_fingerprint_req(X509_REQ *r, const EVP_MD *md)
 {
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (X509_REQ_digest(r, md, d, &n) != 1)
-		return NULL;
-	return cr_hex_colon(d, n);
+	return der_fingerprint(ASN1_ITEM_rptr(X509_REQ), r, md);
 }
 
 char *
@@ -449,6 +442,42 @@ cr_serial_hex(const X509 *x)
 	}
 	BN_free(bn);
 	return out;
+}
+
+json_t *
+cr_asn1_string_json(const ASN1_STRING *s)
+{
+	/* length + bytes: an embedded NUL must not truncate */
+	return cr_json_strn((const char *)ASN1_STRING_get0_data(s),
+	    (size_t)ASN1_STRING_length(s));
+}
+
+json_t *
+cr_asn1_text_json(const ASN1_TYPE *t)
+{
+	switch (t->type) {
+	case V_ASN1_UTF8STRING:
+	case V_ASN1_PRINTABLESTRING:
+	case V_ASN1_IA5STRING:
+	case V_ASN1_VISIBLESTRING:
+	case V_ASN1_T61STRING:
+		return cr_asn1_string_json(t->value.asn1_string);
+	default:
+		return NULL;
+	}
+}
+
+void
+cr_sigalg_set(json_t *obj, const X509_ALGOR *alg)
+{
+	char name[80];
+
+	if (alg != NULL &&
+	    OBJ_obj2txt(name, sizeof(name), alg->algorithm, 0) > 0)
+		json_object_set_new(obj, "signature_algorithm",
+		    cr_json_str(name));
+	else
+		cr_json_set(obj, "signature_algorithm", NULL);
 }
 
 /* Stores a new string (taken from a malloc'd pointer) as key; NULL -> null. */
@@ -529,11 +558,8 @@ cr_sans_json(const STACK_OF(X509_EXTENSION) *exts, json_t *dns, json_t *ip)
 		const ASN1_STRING *s;
 
 		if (gn->type == GEN_DNS) {
-			s = gn->d.dNSName;
-			/* length + bytes: an embedded NUL must not truncate */
-			json_array_append_new(dns, cr_json_strn(
-			    (const char *)ASN1_STRING_get0_data(s),
-			    (size_t)ASN1_STRING_length(s)));
+			json_array_append_new(dns,
+			    cr_asn1_string_json(gn->d.dNSName));
 		} else if (gn->type == GEN_IPADD) {
 			s = gn->d.iPAddress;
 			int af = ASN1_STRING_length(s) == 4 ? AF_INET :
@@ -568,24 +594,10 @@ ext_value_json(const ASN1_OCTET_STRING *data)
 	char *hex;
 
 	if ((t = d2i_ASN1_TYPE(NULL, &p, len)) != NULL &&
-	    p == ASN1_STRING_get0_data(data) + len) {
-		switch (t->type) {
-		case V_ASN1_UTF8STRING:
-		case V_ASN1_PRINTABLESTRING:
-		case V_ASN1_IA5STRING:
-		case V_ASN1_VISIBLESTRING:
-		case V_ASN1_T61STRING:
-			out = cr_json_strn(
-			    (const char *)ASN1_STRING_get0_data(t->value.asn1_string),
-			    (size_t)ASN1_STRING_length(t->value.asn1_string));
-			break;
-		case V_ASN1_BOOLEAN:
-			out = json_string(t->value.boolean ? "true" : "false");
-			break;
-		default:
-			break;
-		}
-	}
+	    p == ASN1_STRING_get0_data(data) + len &&
+	    (out = cr_asn1_text_json(t)) == NULL &&
+	    t->type == V_ASN1_BOOLEAN)
+		out = json_string(t->value.boolean ? "true" : "false");
 	ASN1_TYPE_free(t);
 	ERR_clear_error();	/* a value that is not DER is not an error */
 	if (out == NULL && (hex = cr_hex_colon(ASN1_STRING_get0_data(data),
@@ -625,19 +637,11 @@ cr_extensions_json(const STACK_OF(X509_EXTENSION) *exts)
 	return out;
 }
 
-json_t *
-cr_cert_json(X509 *x, time_t now)
+/* What a certificate and a CA bundle entry both say: subject, issuer,
+ * serial, dates, expires_in_days, fingerprint_sha256. */
+static void
+set_identity(json_t *out, X509 *x, time_t now)
 {
-	json_t *out = NULL, *dns = NULL, *ip = NULL;
-	const X509_ALGOR *alg = NULL;
-	char sigalg[80];
-
-	if ((out = json_object()) == NULL || (dns = json_array()) == NULL ||
-	    (ip = json_array()) == NULL) {
-		json_decref(out);
-		out = NULL;
-		goto out;
-	}
 	set_owned_str(out, "subject", cr_name_string(X509_get_subject_name(x)));
 	set_owned_str(out, "issuer", cr_name_string(X509_get_issuer_name(x)));
 	set_owned_str(out, "serial", cr_serial_hex(x));
@@ -646,18 +650,28 @@ cr_cert_json(X509 *x, time_t now)
 	    now);
 	set_owned_str(out, "fingerprint_sha256",
 	    cr_fingerprint_x509(x, EVP_sha256()));
+}
+
+json_t *
+cr_cert_json(X509 *x, time_t now)
+{
+	json_t *out = NULL, *dns = NULL, *ip = NULL;
+	const X509_ALGOR *alg = NULL;
+
+	if ((out = json_object()) == NULL || (dns = json_array()) == NULL ||
+	    (ip = json_array()) == NULL) {
+		json_decref(out);
+		out = NULL;
+		goto out;
+	}
+	set_identity(out, x, now);
 	cr_sans_json(X509_get0_extensions(x), dns, ip);
 	json_object_set(out, "dns_alt_names", dns);
 	json_object_set(out, "ip_alt_names", ip);
 	cr_json_set(out, "extensions",
 	    cr_extensions_json(X509_get0_extensions(x)));
 	X509_get0_signature(NULL, &alg, x);
-	if (alg != NULL &&
-	    OBJ_obj2txt(sigalg, sizeof(sigalg), alg->algorithm, 0) > 0)
-		json_object_set_new(out, "signature_algorithm",
-		    cr_json_str(sigalg));
-	else
-		cr_json_set(out, "signature_algorithm", NULL);
+	cr_sigalg_set(out, alg);
 	cr_json_set(out, "key", cr_key_json(X509_get0_pubkey(x)));
 	ERR_clear_error();
 out:
@@ -671,16 +685,8 @@ cr_ca_json(X509 *x, time_t now)
 {
 	json_t *out;
 
-	if ((out = json_object()) == NULL)
-		return NULL;
-	set_owned_str(out, "subject", cr_name_string(X509_get_subject_name(x)));
-	set_owned_str(out, "issuer", cr_name_string(X509_get_issuer_name(x)));
-	set_owned_str(out, "serial", cr_serial_hex(x));
-	set_time(out, "not_before", NULL, X509_get0_notBefore(x), now);
-	set_time(out, "not_after", "expires_in_days", X509_get0_notAfter(x),
-	    now);
-	set_owned_str(out, "fingerprint_sha256",
-	    cr_fingerprint_x509(x, EVP_sha256()));
+	if ((out = json_object()) != NULL)
+		set_identity(out, x, now);
 	ERR_clear_error();
 	return out;
 }

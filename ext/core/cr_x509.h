@@ -72,6 +72,14 @@ json_t *cr_cert_json(X509 *x, time_t now);
 json_t *cr_ca_json(X509 *x, time_t now);
 /* A CRL: issuer, last_update, next_update, expires_in_days, revoked_count. */
 json_t *cr_crl_json(X509_CRL *crl, time_t now);
+/* The bytes of s as a JSON string (U+FFFD for what is not UTF-8). */
+json_t *cr_asn1_string_json(const ASN1_STRING *s);
+/* The text of a DER string type Puppet reads as text (UTF8String,
+ * PrintableString, IA5String, VisibleString, T61String); NULL for any other
+ * type. */
+json_t *cr_asn1_text_json(const ASN1_TYPE *t);
+/* obj's "signature_algorithm": alg's name, or null when it has none. */
+void cr_sigalg_set(json_t *obj, const X509_ALGOR *alg);
 /* SANs of an extension stack into two arrays (borrowed: appended to). */
 void cr_sans_json(const STACK_OF(X509_EXTENSION) *exts, json_t *dns, json_t *ip);
 /* Extensions that are not plain X.509 plumbing: Puppet's pp_* by name, others

@@ -349,6 +349,33 @@ ruby_float_parse_str(const char *s)
 	return out;
 }
 
+/* A pattern and the string Puppet makes of a plain scalar it matches. */
+struct plain_as {
+	enum re_id re;
+	const char *as;
+};
+
+/* null, true and false; the three non-numbers of a float */
+static const struct plain_as plain_words[] = {
+	{ RE_NULL, "" }, { RE_TRUE, "true" }, { RE_FALSE, "false" },
+};
+static const struct plain_as plain_nonnumbers[] = {
+	{ RE_INF, "Infinity" }, { RE_NINF, "-Infinity" }, { RE_NAN, "NaN" },
+};
+
+/* What s reads as by the first of the three rows whose pattern matches it;
+ * NULL when none does. */
+static const char *
+plain_match(struct yp *p, const struct plain_as rows[3], const char *s)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (pat_match(p, rows[i].re, s))
+			return rows[i].as;
+	return NULL;
+}
+
 /*
  * The string Puppet makes of a plain scalar.  NULL: out of memory;
  * *why set (and "" returned) when Puppet would fail on it.
@@ -356,31 +383,24 @@ ruby_float_parse_str(const char *s)
 static char *
 resolve_plain(struct yp *p, const char *s, size_t len, const char **why)
 {
+	const char *as;
+
 	*why = NULL;
 	if (len == 0)
 		return strdup("");
 	if (pat_match(p, RE_STRINGISH, s) || memchr(s, '\n', len) != NULL) {
 		if (len > 5 || strchr("ytonfYTONF~", s[0]) == NULL)
 			return strdup(s);
-		if (pat_match(p, RE_NULL, s))
-			return strdup("");
-		if (pat_match(p, RE_TRUE, s))
-			return strdup("true");
-		if (pat_match(p, RE_FALSE, s))
-			return strdup("false");
-		return strdup(s);
+		as = plain_match(p, plain_words, s);
+		return strdup(as != NULL ? as : s);
 	}
 	if (pat_match(p, RE_TIME, s) || pat_match(p, RE_DATE, s)) {
 		*why = "is a date or timestamp, which Puppet's safe_load refuses"
 		    " (quote it to make it a string)";
 		return strdup("");
 	}
-	if (pat_match(p, RE_INF, s))
-		return strdup("Infinity");
-	if (pat_match(p, RE_NINF, s))
-		return strdup("-Infinity");
-	if (pat_match(p, RE_NAN, s))
-		return strdup("NaN");
+	if ((as = plain_match(p, plain_nonnumbers, s)) != NULL)
+		return strdup(as);
 	if (s[0] == ':' && len > 1) {
 		/* Symbol: /^:(["'])(.*)\1/ -> $2, else drop the ':' */
 		const char *q = (s[1] == '"' || s[1] == '\'') ?
@@ -480,6 +500,35 @@ mapping_tag_ok(struct yp *p)
 	return false;
 }
 
+/*
+ * Steps to the next key of the mapping being read (the current event is
+ * its MAPPING_START or the last key's value): 1 with that key, a scalar,
+ * the current event; 0 at the mapping's end; -1 when reading fails or the
+ * key is not a scalar (section: the csr_attributes section the mapping is,
+ * NULL for the top level).
+ */
+static int
+next_key(struct yp *p, const char *section)
+{
+	int rc = -1;
+
+	if (!next(p))
+		goto out;
+	if (p->ev.type == YAML_MAPPING_END_EVENT)
+		rc = 0;
+	else if (p->ev.type == YAML_SCALAR_EVENT)
+		rc = 1;
+	else if (section != NULL)
+		fail_at(p, &p->ev.start_mark, "%s: keys must be scalars "
+		    "(pp_* names or OIDs), not %s", section,
+		    event_name(p->ev.type));
+	else
+		fail_at(p, &p->ev.start_mark, "unexpected %s as a "
+		    "top-level key", event_name(p->ev.type));
+out:
+	return rc;
+}
+
 /* Plain "", "~", "null": YAML's null. */
 static bool
 scalar_is_null(const yaml_event_t *ev)
@@ -497,20 +546,11 @@ parse_section(struct yp *p, const char *section, json_t *out)
 {
 	char *key = NULL, *value = NULL;
 	bool ok = false;
+	int more = -1;
 
 	if (!mapping_tag_ok(p))
 		goto out;
-	for (;;) {
-		if (!next(p))
-			goto out;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			break;
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			fail_at(p, &p->ev.start_mark, "%s: keys must be scalars "
-			    "(pp_* names or OIDs), not %s", section,
-			    event_name(p->ev.type));
-			goto out;
-		}
+	while ((more = next_key(p, section)) > 0) {
 		if ((key = scalar_text(p, false)) == NULL)
 			goto out;
 		if (key[0] == '\0') {
@@ -541,7 +581,7 @@ parse_section(struct yp *p, const char *section, json_t *out)
 		free(value);
 		key = value = NULL;
 	}
-	ok = true;
+	ok = more == 0;
 out:
 	free(key);
 	free(value);
@@ -557,20 +597,11 @@ parse_top(struct yp *p, json_t *result)
 		"custom_attributes", "extension_requests"
 	};
 	const char *s;
-	int which;
+	int which, more = -1;
 
 	if (!mapping_tag_ok(p))
 		goto out;
-	for (;;) {
-		if (!next(p))
-			goto out;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			break;
-		if (p->ev.type != YAML_SCALAR_EVENT) {
-			fail_at(p, &p->ev.start_mark, "unexpected %s as a "
-			    "top-level key", event_name(p->ev.type));
-			goto out;
-		}
+	while ((more = next_key(p, NULL)) > 0) {
 		s = (const char *)p->ev.data.scalar.value;
 		which = strcmp(s, names[0]) == 0 ? 0 :
 		    strcmp(s, names[1]) == 0 ? 1 : -1;
@@ -599,7 +630,7 @@ parse_top(struct yp *p, json_t *result)
 		    json_object_get(result, names[which])))
 			goto out;
 	}
-	ok = true;
+	ok = more == 0;
 out:
 	return ok;
 }
