@@ -523,6 +523,20 @@ stack_service_remove() {
     rm -f "/etc/init.d/${1:?stack_service_remove NAME}"
 }
 
+# stack_start_own CERTNAME: (in a test script) a puppetserver of the
+# test's own in $TEST_TMP/p with certname CERTNAME, stopped at exit: the
+# shared one (CR_STACK_DIR) must keep its CA.  When it does not start: one
+# not_ok and finish.
+stack_start_own() {
+    unset CR_STACK_DIR
+    STACK_CERTNAME=${1:?stack_start_own CERTNAME}
+    at_exit stack_stop -f
+    if ! stack_start "$TEST_TMP/p"; then
+        not_ok "own puppetserver starts" "see $TEST_TMP/p/log"
+        finish
+    fi
+}
+
 # stack_compiler_start NAME DIR [PORT]: a second puppetserver, a compile
 # server, in DIR: the CA service disabled, its own confdir/ssldir/vardir,
 # certname NAME with dns_alt_names localhost,NAME,IP:127.0.0.1, the
