@@ -9,6 +9,7 @@
 #   presented_fp PORT  the fingerprint of the certificate the server on
 #                      127.0.0.1:PORT presents (SNI localhost)
 
+# shellcheck disable=SC2034  # read by snap (agents.sh)
 SNAP_EXCLUDE=ssl.lock
 # shellcheck source=tests/lib/agents.sh
 . "$REPO_ROOT/tests/lib/agents.sh"
