@@ -365,205 +365,103 @@ mode_arg(int flags, va_list ap)
 	return (flags & (O_CREAT | __O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
 }
 
+/* A create may first meet FAULT_PLANT's symlink, then counts as any call. */
+static bool
+hit_create(const char *op, int dirfd, const char *path)
+{
+	plant(dirfd, path);
+	return hit_at(op, dirfd, path);
+}
+
+static bool
+hit_open(const char *op, int dirfd, const char *path, int flags)
+{
+	if (flags & O_CREAT)
+		return hit_create(op, dirfd, path);
+	return hit_at(op, dirfd, path);
+}
+
+/*
+ * WRAP(type, name, params, check, failed, real, args): the wrapper name,
+ * which returns failed (errno set by hit) when check, a hit_* call on its
+ * own parameters, says this call is the one to fail, and otherwise passes
+ * args on to the real function.  Written once so that every wrapper counts
+ * and fails the same way; what differs is only the op and the path.
+ */
+#define WRAP(type, name, params, check, failed, real, args)	\
+	EXPORT type name params					\
+	{							\
+		ENSURE();					\
+		if (check)					\
+			return failed;				\
+		return real args;				\
+	}
+
+/*
+ * The variadic open family: the mode is read only when the flags ask for
+ * one, as glibc does (reading it otherwise is undefined).  at is AT_FDCWD
+ * or the wrapper's own dirfd parameter.
+ */
+#define WRAP_OPEN(name, params, at, op, real, args)		\
+	EXPORT int name params					\
+	{							\
+		va_list ap;					\
+		mode_t m;					\
+								\
+		ENSURE();					\
+		va_start(ap, flags);				\
+		m = mode_arg(flags, ap);			\
+		va_end(ap);					\
+		if (hit_open(op, at, path, flags))		\
+			return -1;				\
+		return real args;				\
+	}
+
 /* ---- open --------------------------------------------------------------- */
 
-EXPORT int
-open(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t m;
+WRAP_OPEN(open, (const char *path, int flags, ...), AT_FDCWD, "open",
+    r_open, (path, flags, m))
+WRAP_OPEN(open64, (const char *path, int flags, ...), AT_FDCWD, "open",
+    r_open64, (path, flags, m))
+WRAP_OPEN(openat, (int dirfd, const char *path, int flags, ...), dirfd,
+    "openat", r_openat, (dirfd, path, flags, m))
+WRAP_OPEN(openat64, (int dirfd, const char *path, int flags, ...), dirfd,
+    "openat", r_openat64, (dirfd, path, flags, m))
 
-	ENSURE();
-	va_start(ap, flags);
-	m = mode_arg(flags, ap);
-	va_end(ap);
-	if (flags & O_CREAT)
-		plant(AT_FDCWD, path);
-	if (hit_at("open", AT_FDCWD, path))
-		return -1;
-	return r_open(path, flags, m);
-}
+/* the _FORTIFY_SOURCE entry points: no mode, never O_CREAT */
+WRAP(int, __open_2, (const char *path, int flags),
+    hit_at("open", AT_FDCWD, path), -1, r_open_2, (path, flags))
+WRAP(int, __open64_2, (const char *path, int flags),
+    hit_at("open", AT_FDCWD, path), -1, r_open64_2, (path, flags))
+WRAP(int, __openat_2, (int dirfd, const char *path, int flags),
+    hit_at("openat", dirfd, path), -1, r_openat_2, (dirfd, path, flags))
+WRAP(int, __openat64_2, (int dirfd, const char *path, int flags),
+    hit_at("openat", dirfd, path), -1, r_openat64_2, (dirfd, path, flags))
 
-EXPORT int
-open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t m;
-
-	ENSURE();
-	va_start(ap, flags);
-	m = mode_arg(flags, ap);
-	va_end(ap);
-	if (flags & O_CREAT)
-		plant(AT_FDCWD, path);
-	if (hit_at("open", AT_FDCWD, path))
-		return -1;
-	return r_open64(path, flags, m);
-}
-
-EXPORT int
-openat(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t m;
-
-	ENSURE();
-	va_start(ap, flags);
-	m = mode_arg(flags, ap);
-	va_end(ap);
-	if (flags & O_CREAT)
-		plant(dirfd, path);
-	if (hit_at("openat", dirfd, path))
-		return -1;
-	return r_openat(dirfd, path, flags, m);
-}
-
-EXPORT int
-openat64(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t m;
-
-	ENSURE();
-	va_start(ap, flags);
-	m = mode_arg(flags, ap);
-	va_end(ap);
-	if (flags & O_CREAT)
-		plant(dirfd, path);
-	if (hit_at("openat", dirfd, path))
-		return -1;
-	return r_openat64(dirfd, path, flags, m);
-}
-
-EXPORT int
-__open_2(const char *path, int flags)
-{
-	ENSURE();
-	if (hit_at("open", AT_FDCWD, path))
-		return -1;
-	return r_open_2(path, flags);
-}
-
-EXPORT int
-__open64_2(const char *path, int flags)
-{
-	ENSURE();
-	if (hit_at("open", AT_FDCWD, path))
-		return -1;
-	return r_open64_2(path, flags);
-}
-
-EXPORT int
-__openat_2(int dirfd, const char *path, int flags)
-{
-	ENSURE();
-	if (hit_at("openat", dirfd, path))
-		return -1;
-	return r_openat_2(dirfd, path, flags);
-}
-
-EXPORT int
-__openat64_2(int dirfd, const char *path, int flags)
-{
-	ENSURE();
-	if (hit_at("openat", dirfd, path))
-		return -1;
-	return r_openat64_2(dirfd, path, flags);
-}
-
-EXPORT int
-creat(const char *path, mode_t mode)
-{
-	ENSURE();
-	if (hit_at("creat", AT_FDCWD, path))
-		return -1;
-	return r_creat(path, mode);
-}
-
-EXPORT FILE *
-fopen(const char *path, const char *mode)
-{
-	ENSURE();
-	if (hit_at("fopen", AT_FDCWD, path))
-		return NULL;
-	return r_fopen(path, mode);
-}
-
-EXPORT FILE *
-fopen64(const char *path, const char *mode)
-{
-	ENSURE();
-	if (hit_at("fopen", AT_FDCWD, path))
-		return NULL;
-	return r_fopen64(path, mode);
-}
+WRAP(int, creat, (const char *path, mode_t mode),
+    hit_at("creat", AT_FDCWD, path), -1, r_creat, (path, mode))
+WRAP(FILE *, fopen, (const char *path, const char *mode),
+    hit_at("fopen", AT_FDCWD, path), NULL, r_fopen, (path, mode))
+WRAP(FILE *, fopen64, (const char *path, const char *mode),
+    hit_at("fopen", AT_FDCWD, path), NULL, r_fopen64, (path, mode))
 
 /* glibc's mkstemp family opens through an internal call: wrap it whole.
  * The template is the path (its X's are not filled in yet on failure). */
-EXPORT int
-mkstemp(char *tmpl)
-{
-	ENSURE();
-	if (hit_at("mkstemp", AT_FDCWD, tmpl))
-		return -1;
-	return r_mkstemp(tmpl);
-}
-
-EXPORT int
-mkostemp(char *tmpl, int flags)
-{
-	ENSURE();
-	if (hit_at("mkstemp", AT_FDCWD, tmpl))
-		return -1;
-	return r_mkostemp(tmpl, flags);
-}
+WRAP(int, mkstemp, (char *tmpl),
+    hit_at("mkstemp", AT_FDCWD, tmpl), -1, r_mkstemp, (tmpl))
+WRAP(int, mkostemp, (char *tmpl, int flags),
+    hit_at("mkstemp", AT_FDCWD, tmpl), -1, r_mkostemp, (tmpl, flags))
 
 /* ---- write, sync ---------------------------------------------------------- */
 
-EXPORT ssize_t
-write(int fd, const void *buf, size_t len)
-{
-	ENSURE();
-	if (hit_fd("write", fd))
-		return -1;
-	return r_write(fd, buf, len);
-}
-
-EXPORT ssize_t
-pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	ENSURE();
-	if (hit_fd("write", fd))
-		return -1;
-	return r_pwrite(fd, buf, len, off);
-}
-
-EXPORT ssize_t
-writev(int fd, const struct iovec *iov, int n)
-{
-	ENSURE();
-	if (hit_fd("write", fd))
-		return -1;
-	return r_writev(fd, iov, n);
-}
-
-EXPORT int
-fsync(int fd)
-{
-	ENSURE();
-	if (hit_fd("fsync", fd))
-		return -1;
-	return r_fsync(fd);
-}
-
-EXPORT int
-fdatasync(int fd)
-{
-	ENSURE();
-	if (hit_fd("fsync", fd))
-		return -1;
-	return r_fdatasync(fd);
-}
+WRAP(ssize_t, write, (int fd, const void *buf, size_t len),
+    hit_fd("write", fd), -1, r_write, (fd, buf, len))
+WRAP(ssize_t, pwrite, (int fd, const void *buf, size_t len, off_t off),
+    hit_fd("write", fd), -1, r_pwrite, (fd, buf, len, off))
+WRAP(ssize_t, writev, (int fd, const struct iovec *iov, int n),
+    hit_fd("write", fd), -1, r_writev, (fd, iov, n))
+WRAP(int, fsync, (int fd), hit_fd("fsync", fd), -1, r_fsync, (fd))
+WRAP(int, fdatasync, (int fd), hit_fd("fsync", fd), -1, r_fdatasync, (fd))
 
 /* ---- rename, link, mkdir ------------------------------------------------- */
 
@@ -593,23 +491,10 @@ hit2_quiet(int dfa, const char *a, int dfb, const char *b)
 	    (resolve(dfb, b, x, sizeof(x)) && under_prefix(x));
 }
 
-EXPORT int
-rename(const char *a, const char *b)
-{
-	ENSURE();
-	if (hit2("rename", AT_FDCWD, a, AT_FDCWD, b))
-		return -1;
-	return r_rename(a, b);
-}
-
-EXPORT int
-renameat(int dfa, const char *a, int dfb, const char *b)
-{
-	ENSURE();
-	if (hit2("renameat", dfa, a, dfb, b))
-		return -1;
-	return r_renameat(dfa, a, dfb, b);
-}
+WRAP(int, rename, (const char *a, const char *b),
+    hit2("rename", AT_FDCWD, a, AT_FDCWD, b), -1, r_rename, (a, b))
+WRAP(int, renameat, (int dfa, const char *a, int dfb, const char *b),
+    hit2("renameat", dfa, a, dfb, b), -1, r_renameat, (dfa, a, dfb, b))
 
 EXPORT int
 renameat2(int dfa, const char *a, int dfb, const char *b, unsigned flags)
@@ -625,105 +510,29 @@ renameat2(int dfa, const char *a, int dfb, const char *b, unsigned flags)
 	return r_renameat2(dfa, a, dfb, b, flags);
 }
 
-EXPORT int
-link(const char *a, const char *b)
-{
-	ENSURE();
-	if (hit2("link", AT_FDCWD, a, AT_FDCWD, b))
-		return -1;
-	return r_link(a, b);
-}
-
-EXPORT int
-linkat(int dfa, const char *a, int dfb, const char *b, int flags)
-{
-	ENSURE();
-	if (hit2("linkat", dfa, a, dfb, b))
-		return -1;
-	return r_linkat(dfa, a, dfb, b, flags);
-}
-
-EXPORT int
-symlink(const char *target, const char *b)
-{
-	ENSURE();
-	if (hit_at("symlink", AT_FDCWD, b))
-		return -1;
-	return r_symlink(target, b);
-}
-
-EXPORT int
-symlinkat(const char *target, int dfb, const char *b)
-{
-	ENSURE();
-	if (hit_at("symlinkat", dfb, b))
-		return -1;
-	return r_symlinkat(target, dfb, b);
-}
-
-EXPORT int
-mkdir(const char *path, mode_t mode)
-{
-	ENSURE();
-	plant(AT_FDCWD, path);
-	if (hit_at("mkdir", AT_FDCWD, path))
-		return -1;
-	return r_mkdir(path, mode);
-}
-
-EXPORT int
-mkdirat(int dirfd, const char *path, mode_t mode)
-{
-	ENSURE();
-	plant(dirfd, path);
-	if (hit_at("mkdirat", dirfd, path))
-		return -1;
-	return r_mkdirat(dirfd, path, mode);
-}
+WRAP(int, link, (const char *a, const char *b),
+    hit2("link", AT_FDCWD, a, AT_FDCWD, b), -1, r_link, (a, b))
+WRAP(int, linkat, (int dfa, const char *a, int dfb, const char *b, int flags),
+    hit2("linkat", dfa, a, dfb, b), -1, r_linkat, (dfa, a, dfb, b, flags))
+WRAP(int, symlink, (const char *target, const char *b),
+    hit_at("symlink", AT_FDCWD, b), -1, r_symlink, (target, b))
+WRAP(int, symlinkat, (const char *target, int dfb, const char *b),
+    hit_at("symlinkat", dfb, b), -1, r_symlinkat, (target, dfb, b))
+WRAP(int, mkdir, (const char *path, mode_t mode),
+    hit_create("mkdir", AT_FDCWD, path), -1, r_mkdir, (path, mode))
+WRAP(int, mkdirat, (int dirfd, const char *path, mode_t mode),
+    hit_create("mkdirat", dirfd, path), -1, r_mkdirat, (dirfd, path, mode))
 
 /* ---- FAULT_OPS=all ------------------------------------------------------- */
 
-EXPORT int
-unlink(const char *path)
-{
-	ENSURE();
-	if (S.all_ops && hit_at("unlink", AT_FDCWD, path))
-		return -1;
-	return r_unlink(path);
-}
-
-EXPORT int
-unlinkat(int dirfd, const char *path, int flags)
-{
-	ENSURE();
-	if (S.all_ops && hit_at("unlinkat", dirfd, path))
-		return -1;
-	return r_unlinkat(dirfd, path, flags);
-}
-
-EXPORT int
-rmdir(const char *path)
-{
-	ENSURE();
-	if (S.all_ops && hit_at("rmdir", AT_FDCWD, path))
-		return -1;
-	return r_rmdir(path);
-}
-
-EXPORT int
-fchmod(int fd, mode_t mode)
-{
-	ENSURE();
-	if (S.all_ops && hit_fd("fchmod", fd))
-		return -1;
-	return r_fchmod(fd, mode);
-}
-
-EXPORT int
-fchown(int fd, uid_t uid, gid_t gid)
-{
-	ENSURE();
-	if (S.all_ops && hit_fd("fchown", fd))
-		return -1;
-	return r_fchown(fd, uid, gid);
-}
+WRAP(int, unlink, (const char *path),
+    S.all_ops && hit_at("unlink", AT_FDCWD, path), -1, r_unlink, (path))
+WRAP(int, unlinkat, (int dirfd, const char *path, int flags),
+    S.all_ops && hit_at("unlinkat", dirfd, path), -1, r_unlinkat,
+    (dirfd, path, flags))
+WRAP(int, rmdir, (const char *path),
+    S.all_ops && hit_at("rmdir", AT_FDCWD, path), -1, r_rmdir, (path))
+WRAP(int, fchmod, (int fd, mode_t mode),
+    S.all_ops && hit_fd("fchmod", fd), -1, r_fchmod, (fd, mode))
+WRAP(int, fchown, (int fd, uid_t uid, gid_t gid),
+    S.all_ops && hit_fd("fchown", fd), -1, r_fchown, (fd, uid, gid))

@@ -9,17 +9,13 @@
 # shellcheck disable=SC2015,SC2016,SC2012
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
-. "$REPO_ROOT/tests/lib/roots.sh"
 . "$REPO_ROOT/tests/lib/nodes.sh"
 
 T_START=$(date +%s)
-nodes_begin "AIO layout"
-stack_ensure
-
 dir=$TEST_TMP/aio
-m=$dir/merged
 cn=aio-$$.auto.test
-nodes_overlay bookworm "$dir"
+nodes_agent_begin "AIO layout" "$dir" "$cn" /etc/puppetlabs/puppet/puppet.conf
+m=$dir/merged
 # Bolt's tasks land in a temporary directory, never under the module path
 # (/var/tmp: systemd mounts a fresh tmpfs over the container's /tmp)
 INST=/var/tmp/bolt-task-aio
@@ -37,8 +33,6 @@ sed -i -e 's|"/etc/puppet/code"|"/etc/puppetlabs/code"|' -e 's|"/etc/puppet"|"/e
     -e 's|"/run/puppet"|"/var/run/puppetlabs"|' -e 's|"/var/log/puppet"|"/var/log/puppetlabs/puppet"|' \
     -e 's|system_ssl = "/var/lib/puppet/ssl"|system_ssl = "/etc/puppetlabs/puppet/ssl"|' \
     "$m/usr/lib/ruby/vendor_ruby/puppet/util/run_mode.rb"
-printf '[main]\ncertname = %s\nserver = localhost\nserverport = %s\nca_port = %s\nkeylength = 2048\n' \
-    "$cn" "$STACK_PORT" "$STACK_PORT" >"$m/etc/puppetlabs/puppet/puppet.conf"
 printf '[main]\ncertname = decoy-debian.test\nssldir = /var/lib/decoy/ssl\n' >"$m/etc/puppet/puppet.conf"
 if ! roots_boot aio "$dir"; then not_ok "AIO node boots" "$(tail -n 5 "$dir/console.log")"; finish; fi
 ok "AIO-laid-out Debian 12 node boots systemd ($(cat "$dir/boot-state"))"

@@ -26,25 +26,10 @@
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-    skip "ca_renew" "needs root (installs an init script)"
-    finish
-fi
-ASAN_BIN="$REPO_ROOT/build/asan/cert_regen"
-if [ ! -x "$ASAN_BIN" ]; then
-    not_ok "ASan build present" "run: make -C ext SAN=1"
-    finish
-fi
-export CERT_REGEN_TASK_BIN="$ASAN_BIN"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+needs_root "ca_renew" "installs an init script"
+task_use_asan
 
-unset CR_STACK_DIR
-STACK_CERTNAME=primary.test
-at_exit stack_stop -f
-if ! stack_start "$TEST_TMP/p"; then
-    not_ok "own puppetserver starts" "see $TEST_TMP/p/log"
-    finish
-fi
+stack_start_own primary.test
 stack_stop -f
 SVC="cr-ps-renew-$$"
 at_exit stack_service_remove "$SVC"

@@ -19,12 +19,10 @@
 # shellcheck disable=SC2015
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
+. "$REPO_ROOT/tests/lib/servers.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-    skip "compile server" "needs root (installs an init script)"
-    finish
-fi
+needs_root "compile server" "installs an init script"
 stack_ensure
 at_exit stack_allow_sans restore
 stack_allow_sans true >/dev/null || not_ok "CA reloaded with allow-subject-alt-names"
@@ -42,17 +40,6 @@ stack_service_install "$SVC" "$COMPILER_DIR"
 CSSL="$COMPILER_DIR/ssl"
 CCERT="$CSSL/certs/$C1.pem"
 
-snap() {
-    (cd "$1" && find . ! -name ssl.lock -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f ! -name ssl.lock -print0 | sort -z | xargs -0 -r sha256sum)
-}
-cert_fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
-cert_serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-cert_sans() { openssl x509 -in "$1" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' | sort -u | tr '\n' ' '; }
-presented_fp() {
-    openssl s_client -connect "127.0.0.1:$COMPILER_PORT" -servername localhost </dev/null 2>/dev/null |
-        openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2
-}
 compiler_pid() { cat "$COMPILER_DIR/run/server.pid" 2>/dev/null || true; }
 err_kind() { json_get "$TASK_OUT" _error.kind; }
 regen() { # regen [extra JSON members]
@@ -101,7 +88,7 @@ openssl crl -in "$STACK_CADIR/ca_crl.pem" -noout -text | grep -q "Serial Number:
     ok "the task stopped and started the compiler's puppetserver" || not_ok "the task stopped and started the compiler's puppetserver"
 svcs=$(json_get "$TASK_OUT" services_restarted)
 assert_match "$SVC" "$svcs" "result lists the compiler service as restarted"
-assert_eq "$NEW_FP" "$(presented_fp)" "the compiler presents the new cert"
+assert_eq "$NEW_FP" "$(presented_fp "$COMPILER_PORT")" "the compiler presents the new cert"
 agent_run $G1 && agent_run $G2 && ok "agents run through the compiler after" ||
     not_ok "agents run through the compiler after" "$(tail -5 "$TEST_TMP/run-$G1.log")"
 task_run check_server "{\"confdir\":\"$G1C\",\"expect_fingerprint\":\"$NEW_FP\",\"expect_names\":[\"localhost\",\"$C1\"]}"
@@ -139,7 +126,7 @@ regen
 assert_match "allow-subject-alt-names" "$(json_get "$TASK_OUT" _error.details.next_step)" "the next step names allow-subject-alt-names"
 snap "$CSSL" | cmp -s - "$TEST_TMP/cssl.0" && ok "the compiler's ssldir is byte-identical" ||
     not_ok "the compiler's ssldir is byte-identical" "$(diff <(snap "$CSSL") "$TEST_TMP/cssl.0" | head -5)"
-assert_eq "$FP2" "$(presented_fp)" "the compiler still serves with its certificate"
+assert_eq "$FP2" "$(presented_fp "$COMPILER_PORT")" "the compiler still serves with its certificate"
 stack_allow_sans true >/dev/null || not_ok "CA reloaded with allow-subject-alt-names again"
 # puppetserver kept the refused CSR as pending: the rerun finds it (same
 # fingerprint), and it is signed the way the plan signs, with ca_sign
@@ -152,7 +139,7 @@ task_run ca_sign "{\"confdir\":\"$STACK_SERVER_CONFDIR\",\"certnames\":[\"$C1\"]
 regen
 [ "$(json_get "$TASK_OUT" state)" = regenerated ] && ok "once the CA allows alt names, a rerun finishes" ||
     not_ok "once the CA allows alt names, a rerun finishes" "$TASK_OUT"
-assert_eq "$(cert_fp "$CCERT")" "$(presented_fp)" "the compiler presents the newest cert"
+assert_eq "$(cert_fp "$CCERT")" "$(presented_fp "$COMPILER_PORT")" "the compiler presents the newest cert"
 agent_run $G2 && ok "an agent runs through the compiler at the end" ||
     not_ok "an agent runs through the compiler at the end" "$(tail -5 "$TEST_TMP/run-$G2.log")"
 

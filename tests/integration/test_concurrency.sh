@@ -35,7 +35,6 @@ regen_json() { # CONFDIR LOCK_TIMEOUT
         "$1" "$2" "$STACK_PORT"
 }
 
-out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
 
 # bg_task ID TASK JSON [GO_FILE]: runs the task in the background (its own
 # TEST_TMP, the shared installdir) once GO_FILE exists; results in
@@ -229,19 +228,6 @@ identity_ok "2" "$c2" "$n2"
 assert_cmd "2: puppet agent -t with the new identity" -- stack_agent_run "$n2"
 
 # ------------------------------------- 3. ca_clean / ca_sign racing --
-csr_put() {
-    openssl req -new -newkey rsa:2048 -nodes -keyout "$TEST_TMP/$1.key" -subj "/CN=$1" \
-        -out "$TEST_TMP/$1.csr" 2>/dev/null
-    curl -sS -o /dev/null --max-time 20 --cacert "$STACK_CACERT" -X PUT -H 'Content-Type: text/plain' \
-        --data-binary @"$TEST_TMP/$1.csr" "https://127.0.0.1:$STACK_PORT/puppet-ca/v1/certificate_request/$1"
-}
-
-ca_api_state() {
-    curl -sS --max-time 20 --cacert "$STACK_CACERT" --cert "$SCERT" --key "$SKEY" \
-        "https://127.0.0.1:$STACK_PORT/puppet-ca/v1/certificate_status/$1" 2>/dev/null |
-        ruby -rjson -e 'begin; print JSON.parse(STDIN.read)["state"] || "absent"; rescue StandardError; print "absent"; end'
-}
-
 # check_rows ID: every name has one clean outcome (or a clean per-name error)
 check_rows() {
     local id=$1 o rc
@@ -280,7 +266,7 @@ consistent_ca() {
     local n st files listed bad=""
     stack_ca list --all >"$TEST_TMP/ca-list.txt" 2>&1 || true
     for n in "$@"; do
-        st=$(ca_api_state "$n")
+        st=$(ca_state "$n")
         files=""
         [ -e "$STACK_CADIR/requests/$n.pem" ] && files="${files}requested"
         [ -e "$STACK_CADIR/signed/$n.pem" ] && files="${files}signed"
@@ -359,7 +345,7 @@ for round in 1 2 3; do
     assert_eq 0 "$TASK_RC" "3: round $round: a final ca_clean succeeds"
     left=""
     for n in "${NAMES[@]}"; do
-        st=$(ca_api_state "$n")
+        st=$(ca_state "$n")
         [ "$st" = absent ] || left="$left $n=$st"
     done
     assert_eq "" "$left" "3: round $round: every name is gone from the CA afterwards"

@@ -198,6 +198,39 @@ bg_collect() {
     rm -rf "$C/vsnap"
 }
 
+# answer_checks STATE N WHAT CALL: a faulted run's answer is one JSON
+# object, an _error naming its kind and step or (exit 0) STATE, and the Nth
+# call (CALL, from the trace) was reached and failed.
+answer_checks() {
+    local state=$1 n=$2 what=$3 call=$4
+    if [ "$J_OK" != 1 ]; then
+        fail_n "stdout is one JSON object" "$n" "$what: rc=$RC $(short 300)"
+    elif [ "$RC" -ne 0 ]; then
+        [ -n "$J_KIND" ] && [ -n "$J_STEP" ] ||
+            fail_n "a failed run's _error names its kind and details.step" "$n" "$what: $(short)"
+    else
+        [ "$J_STATE" = "$state" ] || fail_n "a run that exits 0 $state" "$n" "$what: state '$J_STATE'"
+    fi
+    [ -n "$call" ] || fail_n "the Nth call was reached and failed" "$n" "$(cat "$TEST_TMP/count" 2>/dev/null) calls"
+}
+
+# hygiene_check N WHAT: hygiene's problems in the agent's confdir, as one check
+hygiene_check() {
+    local h
+    h=$(hygiene "$C")
+    [ -z "$h" ] || fail_n "no temp file, keys 0600/0640 files, staging 0700, no key printed" "$1" "$2: $h"
+}
+
+# verify_sampled N WHAT: bg_verify on every VERIFY_EVERY-th run (RAN) and on
+# the first N of each failed step, remembered in the loop's own seen[]
+verify_sampled() {
+    local cat=${J_STEP:-none}
+    if [ $((RAN % VERIFY_EVERY)) -eq 0 ] || [ -z "${seen[$cat]:-}" ]; then
+        seen[$cat]=$1
+        bg_verify "puppet ssl verify passes on the ssldir a faulted run left (sampled)" "$1" "$2"
+    fi
+}
+
 # ------------------------------------------------- 1. regenerate, every N --
 N1=flt-$$.auto.test
 C=$(new_agent "$N1")
@@ -229,7 +262,7 @@ regen_count() {
 # FROM..TO, each followed by the checks and a run without faults (with the
 # same extra environment, without FAULT_AT).
 regen_loop() {
-    local label=$1 from=$2 to=$3 n now after b jb h cat call what
+    local label=$1 from=$2 to=$3 n now after b jb call what
     shift 3
     local -a extra=("$@") rec=()
     [ "${#extra[@]}" -eq 0 ] || rec=(LD_PRELOAD="$SHIM" FAULT_PATH_PREFIX="$C" FAULT_EXE=cert_regen FAULT_AT=0 "${extra[@]}")
@@ -248,15 +281,7 @@ regen_loop() {
         call=$(faulted_call)
         what="${ERRS[$((n % 3))]} at '$call'"
         # (a) the answer
-        if [ "$J_OK" != 1 ]; then
-            fail_n "stdout is one JSON object" "$n" "$what: rc=$RC $(short 300)"
-        elif [ "$RC" -ne 0 ]; then
-            [ -n "$J_KIND" ] && [ -n "$J_STEP" ] ||
-                fail_n "a failed run's _error names its kind and details.step" "$n" "$what: $(short)"
-        else
-            [ "$J_STATE" = regenerated ] || fail_n "a run that exits 0 regenerated" "$n" "$what: state '$J_STATE'"
-        fi
-        [ -n "$call" ] || fail_n "the Nth call was reached and failed" "$n" "$(cat "$TEST_TMP/count" 2>/dev/null) calls"
+        answer_checks regenerated "$n" "$what" "$call"
         # (b) the live ssldir: the whole old identity (byte for byte as
         # before, checked then), or a whole new one
         snap "$L" >"$TEST_TMP/post"
@@ -287,14 +312,9 @@ regen_loop() {
                 fail_n "every backup equals the pre-run ssldir" "$n" "$what: $b: $(diff "$TEST_TMP/pre" "$TEST_TMP/bak" | head -n 4)"
         done
         # (d) temp files, key modes, staging mode, no key in the output
-        h=$(hygiene "$C")
-        [ -z "$h" ] || fail_n "no temp file, keys 0600/0640 files, staging 0700, no key printed" "$n" "$what: $h"
+        hygiene_check "$n" "$what"
         # (e) puppet itself: every VERIFY_EVERY-th N and the first N of each step
-        cat=${J_STEP:-none}
-        if [ $((RAN % VERIFY_EVERY)) -eq 0 ] || [ -z "${seen[$cat]:-}" ]; then
-            seen[$cat]=$n
-            bg_verify "puppet ssl verify passes on the ssldir a faulted run left (sampled)" "$n" "$what"
-        fi
+        verify_sampled "$n" "$what"
         # (f) a run without faults finishes the job
         bin_task regenerate "$(REGEN "$C/bak/$n")" "${rec[@]}"
         fields
@@ -315,8 +335,7 @@ regen_loop() {
         fi
         [ ! -e "$C/.ssl.cert_regen" ] || fail_n "it removes the staging directory" "$n" "$what"
         [ ! -e "$L/ssl.lock" ] || fail_n "no ssl.lock is left after it" "$n" "$what"
-        h=$(hygiene "$C")
-        [ -z "$h" ] || fail_n "no temp file, keys 0600/0640 files, staging 0700, no key printed" "$n" "after the next run: $h"
+        hygiene_check "$n" "after the next run"
         rm -rf "$C/bak/$n"
         pre_serial=$after
         snap "$L" >"$TEST_TMP/pre"
@@ -410,15 +429,7 @@ for ((n = 1; n <= CS; n += STEP)); do
     fields
     call=$(faulted_call)
     what="${ERRS[$((n % 3))]} at '$call'"
-    if [ "$J_OK" != 1 ]; then
-        fail_n "stdout is one JSON object" "$n" "$what: rc=$RC $(short 300)"
-    elif [ "$RC" -ne 0 ]; then
-        [ -n "$J_KIND" ] && [ -n "$J_STEP" ] ||
-            fail_n "a failed run's _error names its kind and details.step" "$n" "$what: $(short)"
-    else
-        [ "$J_STATE" = restored ] || fail_n "a run that exits 0 restored" "$n" "$what: state '$J_STATE'"
-    fi
-    [ -n "$call" ] || fail_n "the Nth call was reached and failed" "$n" "$(cat "$TEST_TMP/count" 2>/dev/null) calls"
+    answer_checks restored "$n" "$what" "$call"
     # the pre-run ssldir and both backups are complete identities (checked
     # when they were made): being byte for byte one of them is enough
     snap "$L" >"$TEST_TMP/post"
@@ -442,13 +453,8 @@ for ((n = 1; n <= CS; n += STEP)); do
     if [ -e "$L/ssl.lock" ] && kill -0 "$(cat "$L/ssl.lock" 2>/dev/null || echo 0)" 2>/dev/null; then
         fail_n "no live process holds ssl.lock" "$n" "$what"
     fi
-    h=$(hygiene "$C")
-    [ -z "$h" ] || fail_n "no temp file, keys 0600/0640 files, staging 0700, no key printed" "$n" "$what: $h"
-    cat=${J_STEP:-none}
-    if [ $((RAN % VERIFY_EVERY)) -eq 0 ] || [ -z "${seen[$cat]:-}" ]; then
-        seen[$cat]=$n
-        bg_verify "puppet ssl verify passes on the ssldir a faulted run left (sampled)" "$n" "$what"
-    fi
+    hygiene_check "$n" "$what"
+    verify_sampled "$n" "$what"
     # the next run without faults
     bin_task restore "$(RESTORE "$target" "$C/rbak/$n")"
     fields
@@ -460,8 +466,7 @@ for ((n = 1; n <= CS; n += STEP)); do
     fi
     if [ "$live_is" = A ]; then live_is=B; else live_is=A; fi
     [ ! -e "$C/.ssl.cert_regen" ] || fail_n "it removes the staging directory" "$n" "$what"
-    h=$(hygiene "$C")
-    [ -z "$h" ] || fail_n "no temp file, keys 0600/0640 files, staging 0700, no key printed" "$n" "after the next run: $h"
+    hygiene_check "$n" "after the next run"
     rm -rf "$C/rbak/$n"
 done
 bg_collect

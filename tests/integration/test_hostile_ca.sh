@@ -114,7 +114,6 @@ clean_real() {
     task_run ca_clean "{\"confdir\": \"$S\", \"certnames\": [\"$1\"]}"
 }
 
-out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
 
 # one_json: stdout is exactly one JSON object.
 one_json() {
@@ -244,22 +243,6 @@ hostile_ca() {
     COVERED+=("$task:$id")
     proxy_hit "$id" "$task/$id"
     expect_fail "$task/$id" "$kinds" "$max" "$el"
-}
-
-# csr_put NAME: a fresh RSA-2048 CSR for NAME submitted to the real CA
-# (autosigned for *.auto.test).
-csr_put() {
-    openssl req -new -newkey rsa:2048 -nodes -keyout "$TEST_TMP/$1.key" -subj "/CN=$1" \
-        -out "$TEST_TMP/$1.csr" 2>/dev/null
-    curl -sS -o /dev/null --max-time 20 --cacert "$STACK_CACERT" -X PUT -H 'Content-Type: text/plain' \
-        --data-binary @"$TEST_TMP/$1.csr" "https://127.0.0.1:$STACK_PORT/puppet-ca/v1/certificate_request/$1"
-}
-
-# ca_state NAME: requested | signed | revoked | absent, from the real CA.
-ca_state() {
-    curl -sS --max-time 20 --cacert "$STACK_CACERT" --cert "$SCERT" --key "$SKEY" \
-        "https://127.0.0.1:$STACK_PORT/puppet-ca/v1/certificate_status/$1" 2>/dev/null |
-        ruby -rjson -e 'begin; print JSON.parse(STDIN.read)["state"] || "absent"; rescue StandardError; print "absent"; end'
 }
 
 COVERED=()

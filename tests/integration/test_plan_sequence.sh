@@ -30,7 +30,6 @@ id=$$
 
 # ------------------------------------------------------------- helpers --
 
-out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
 
 fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/^.*Fingerprint=//'; }
 

@@ -22,28 +22,13 @@
 # shellcheck disable=SC2015
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
+. "$REPO_ROOT/tests/lib/servers.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-    skip "primary tasks" "needs root (installs an init script)"
-    finish
-fi
-ASAN_BIN="$REPO_ROOT/build/asan/cert_regen"
-if [ ! -x "$ASAN_BIN" ] || ! strings "$ASAN_BIN" | grep -q CERT_REGEN_TEST_KILL_AT; then
-    not_ok "ASan build with test hooks present" "run: make -C ext SAN=1"
-    finish
-fi
-export CERT_REGEN_TASK_BIN="$ASAN_BIN"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+needs_root "primary tasks" "installs an init script"
+task_use_asan hooks
 
-# a server of our own: the shared one (CR_STACK_DIR) must keep its CA
-unset CR_STACK_DIR
-STACK_CERTNAME=primary.test
-at_exit stack_stop -f
-if ! stack_start "$TEST_TMP/p"; then
-    not_ok "own puppetserver starts" "see $TEST_TMP/p/log"
-    finish
-fi
+stack_start_own primary.test
 SVC="cr-ps-primary-$$"
 at_exit stack_service_remove "$SVC"
 stack_service_install "$SVC" "$STACK_DIR"
@@ -51,18 +36,6 @@ PCONF="$STACK_SERVER_CONFDIR"
 PSSL="$STACK_SSLDIR"
 PCA="$STACK_CADIR"
 
-# snap DIR: entries (type, mode, owner) and file hashes (no ssl.lock).
-snap() {
-    (cd "$1" && find . ! -name ssl.lock -printf '%p %y %m %u %g\n' | sort &&
-        find . -type f ! -name ssl.lock -print0 | sort -z | xargs -0 -r sha256sum)
-}
-cert_fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
-cert_serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-cert_sans() { openssl x509 -in "$1" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' | sort -u | tr '\n' ' '; }
-presented_fp() {
-    openssl s_client -connect "127.0.0.1:$STACK_PORT" -servername localhost </dev/null 2>/dev/null |
-        openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2
-}
 server_pid() { cat "$STACK_DIR/run/server.pid" 2>/dev/null || true; }
 agent_run() { stack_agent_run "$1" >"$TEST_TMP/run-$1.log" 2>&1; }
 params() { # params KEY=JSON... -> object with confdir and services
@@ -143,7 +116,7 @@ cmp -s "$HOSTCERT" "$PCA/signed/primary.test.pem" && ok "CA's signed/ copy is th
     not_ok "CA's signed/ copy is the new cert"
 grep -q "^0x$(cert_serial "$HOSTCERT" | tr 'A-F' 'a-f' | sed 's/^0*//' | awk '{printf "%04s", $0}' | tr ' ' 0) .* /CN=primary.test$" "$PCA/inventory.txt" &&
     ok "inventory line for the new cert" || not_ok "inventory line for the new cert" "$(tail -2 "$PCA/inventory.txt")"
-assert_eq "$NEW_FP" "$(presented_fp)" "server presents the new cert"
+assert_eq "$NEW_FP" "$(presented_fp "$STACK_PORT")" "server presents the new cert"
 [ "$(json_get "$TASK_OUT" server_check.matches)" = true ] && ok "task's own server check" || not_ok "task's own server check"
 [ -n "$PID0" ] && [ "$(server_pid)" != "$PID0" ] && stack_running &&
     ok "puppetserver was restarted by the task" || not_ok "puppetserver was restarted by the task"
@@ -180,7 +153,7 @@ for p in $points; do
     [ "$TASK_RC" = 0 ] && [ "$(json_get "$TASK_OUT" state)" = regenerated ] &&
         ok "rerun after kill at $p finishes" || not_ok "rerun after kill at $p finishes" "$TASK_OUT"
     now=$(cert_fp "$HOSTCERT")
-    [ "$now" != "$before" ] && [ "$(presented_fp)" = "$now" ] &&
+    [ "$now" != "$before" ] && [ "$(presented_fp "$STACK_PORT")" = "$now" ] &&
         cmp -s "$HOSTCERT" "$PCA/signed/primary.test.pem" &&
         openssl verify -CAfile "$PSSL/certs/ca.pem" -crl_check_all -CRLfile "$PSSL/crl.pem" "$HOSTCERT" >/dev/null 2>&1 &&
         ok "after kill at $p: one consistent new identity served" ||
@@ -214,7 +187,7 @@ RB_CA=$(json_get "$TASK_OUT" backup.cadir)
     ok "a new root CA, reported by fingerprint" || not_ok "a new root CA, reported by fingerprint" "$NEW_ROOT_FP vs $OLD_ROOT_FP"
 snap "$RB_CA" | cmp -s - "$TEST_TMP/ca.1" && snap "$RB_SSL" | cmp -s - "$TEST_TMP/ssl.1" &&
     ok "rebuild backups equal the old CA and ssldir" || not_ok "rebuild backups equal the old CA and ssldir"
-assert_eq "$(cert_fp "$HOSTCERT")" "$(presented_fp)" "server presents the new CA's primary cert"
+assert_eq "$(cert_fp "$HOSTCERT")" "$(presented_fp "$STACK_PORT")" "server presents the new CA's primary cert"
 assert_eq "$OLD_SANS" "$(cert_sans "$HOSTCERT")" "primary keeps its names"
 agent_run $A1 && not_ok "old agent fails against the new CA" || ok "old agent fails against the new CA"
 
@@ -251,7 +224,7 @@ task_run primary_restore "$(params "backup=\"$RB_SSL\"" "ca_backup=\"$RB_CA\"")"
     ok "primary_restore of the rebuild's backups" || not_ok "primary_restore of the rebuild's backups" "$TASK_OUT $(tail -5 "$TEST_TMP/task.err")"
 snap "$PCA" | cmp -s - "$TEST_TMP/ca.1" && ok "cadir is the old CA again, byte for byte" ||
     not_ok "cadir is the old CA again, byte for byte" "$(diff <(snap "$PCA") "$TEST_TMP/ca.1" | head -5)"
-assert_eq "$PRIMARY_FP" "$(presented_fp)" "server presents the old primary cert again"
+assert_eq "$PRIMARY_FP" "$(presented_fp "$STACK_PORT")" "server presents the old primary cert again"
 agent_run $A2 && ok "an agent of the old CA runs again" || not_ok "an agent of the old CA runs again" "$(tail -5 "$TEST_TMP/run-$A2.log")"
 agent_run $A1 && not_ok "an agent moved to the new CA fails on the old one" || ok "an agent moved to the new CA fails on the old one"
 [ -d "$(json_get "$TASK_OUT" backup.cadir)" ] && ok "restore kept the replaced CA too" || not_ok "restore kept the replaced CA too"

@@ -14,14 +14,12 @@ stack_ensure
 
 # ------------------------------------------------------------- helpers --
 
-serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
 
 # regen CONFDIR [EXTRA_JSON_MEMBERS]: regenerate with RSA 2048, no services.
 regen() {
     task_run regenerate "{\"confdir\": \"$1\", \"key_size\": 2048, \"services\": []${2:+, $2}}"
 }
 
-out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
 
 # no_key_material DESC: neither the result nor stderr carries a private key.
 no_key_material() {
@@ -356,42 +354,10 @@ assert_cmd "5: puppet agent -t passes with the EC key" -- stack_agent_run "$n5"
 # --- 9. services, 10. cached catalog, 11. restore ---------------------------
 svc=cr-test-svc-$$
 svc2=cr-test-svc2-$$
-make_svc() {
-    cat >"/etc/init.d/$1" <<EOF
-#!/bin/sh
-### BEGIN INIT INFO
-# Provides:          $1
-# Required-Start:
-# Required-Stop:
-# Default-Start:
-# Default-Stop:
-# Short-Description: cert_regen integration test service
-### END INIT INFO
-PIDFILE=/run/$1.pid
-DAEMON=$TEST_TMP/$1-daemon
-case "\$1" in
-start)  start-stop-daemon --start --quiet --background --make-pidfile --pidfile \$PIDFILE --exec \$DAEMON -- 100000
-        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "\$0" status && exit 0; sleep 0.1; done; exit 1 ;;
-stop)   start-stop-daemon --stop --quiet --retry 5 --pidfile \$PIDFILE --remove-pidfile --exec \$DAEMON
-        rc=\$?; [ \$rc = 1 ] && exit 0; exit \$rc ;;
-status) start-stop-daemon --status --pidfile \$PIDFILE --exec \$DAEMON ;;
-restart) "\$0" stop; "\$0" start ;;
-*)      echo "usage: \$0 start|stop|status|restart"; exit 3 ;;
-esac
-EOF
-    chmod 0755 "/etc/init.d/$1"
-    cp "$(command -v sleep)" "$TEST_TMP/$1-daemon"
-}
-drop_svc() {
-    /etc/init.d/"$1" stop >/dev/null 2>&1 || true
-    rm -f "/etc/init.d/$1" "/run/$1.pid"
-}
 make_svc "$svc"
 make_svc "$svc2"
 at_exit drop_svc "$svc"
 at_exit drop_svc "$svc2"
-svc_pid() { cat "/run/$1.pid" 2>/dev/null; }
-svc_running() { /etc/init.d/"$1" status >/dev/null 2>&1; }
 
 n9=svc-$$.auto.test
 c9=$(new_agent "$n9")

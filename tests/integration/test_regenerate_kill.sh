@@ -13,14 +13,8 @@
 SNAP_EXCLUDE=ssl.lock	# a SIGKILLed holder leaves its lock: checked on its own
 . "$REPO_ROOT/tests/lib/task.sh"
 
-ASAN_BIN="$REPO_ROOT/build/asan/cert_regen"
-if [ ! -x "$ASAN_BIN" ] || ! strings "$ASAN_BIN" | grep -q CERT_REGEN_TEST_KILL_AT; then
-    not_ok "ASan build with test hooks present" "run: make -C ext SAN=1"
-    finish
-fi
-export CERT_REGEN_TASK_BIN="$ASAN_BIN"
 # leaks are reported, but a SIGKILLed run cannot report anything
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+task_use_asan hooks
 
 stack_ensure
 
@@ -33,42 +27,12 @@ for p in $points; do
     case " $order " in *" $p "*) ;; *) not_ok "kill point $p is covered by this test" "add it to \$order" ;; esac
 done
 
-serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
-out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
 asan_clean() { ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TEST_TMP/task.err"; }
 
 # A SysV service (LSB init script, start-stop-daemon, pidfile) that runs.
 svc=cr-kill-svc-$$
-cp "$(command -v sleep)" "$TEST_TMP/$svc-daemon"
-cat >"/etc/init.d/$svc" <<EOF
-#!/bin/sh
-### BEGIN INIT INFO
-# Provides:          $svc
-# Required-Start:
-# Required-Stop:
-# Default-Start:
-# Default-Stop:
-# Short-Description: cert_regen kill test service
-### END INIT INFO
-PIDFILE=/run/$svc.pid
-DAEMON=$TEST_TMP/$svc-daemon
-case "\$1" in
-start)  start-stop-daemon --start --quiet --background --make-pidfile --pidfile \$PIDFILE --exec \$DAEMON -- 100000
-        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "\$0" status && exit 0; sleep 0.1; done; exit 1 ;;
-stop)   start-stop-daemon --stop --quiet --retry 5 --pidfile \$PIDFILE --remove-pidfile --exec \$DAEMON
-        rc=\$?; [ \$rc = 1 ] && exit 0; exit \$rc ;;
-status) start-stop-daemon --status --pidfile \$PIDFILE --exec \$DAEMON ;;
-restart) "\$0" stop; "\$0" start ;;
-*)      exit 3 ;;
-esac
-EOF
-chmod 0755 "/etc/init.d/$svc"
-drop_svc() {
-    /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
-    rm -f "/etc/init.d/$svc" "/run/$svc.pid"
-}
-at_exit drop_svc
-svc_running() { /etc/init.d/"$svc" status >/dev/null 2>&1; }
+make_svc "$svc"
+at_exit drop_svc "$svc"
 
 for p in $order; do
     n=kill-$p-$$.auto.test
@@ -80,7 +44,7 @@ for p in $order; do
         continue
     fi
     snap "$s" >"$TEST_TMP/pre-$p"
-    svc_running || /etc/init.d/"$svc" start >/dev/null 2>&1
+    svc_running "$svc" || /etc/init.d/"$svc" start >/dev/null 2>&1
     stack_ca clean --certname "$n" >/dev/null 2>&1
     params="{\"confdir\": \"$c\", \"key_size\": 2048, \"services\": [\"$svc\"]}"
 
@@ -145,7 +109,7 @@ for p in $order; do
     [ -n "$new" ] && [ "$new" != "$old" ] && ok "$p: new serial ($old -> $new)" || not_ok "$p: new serial" "$old -> $new"
     [ -e "$c/.ssl.cert_regen" ] && not_ok "$p: staging directory removed" "$(ls -a "$c/.ssl.cert_regen")" || ok "$p: staging directory removed"
     [ -e "$s/ssl.lock" ] && not_ok "$p: no ssl.lock left" "$(cat "$s/ssl.lock")" || ok "$p: no ssl.lock left"
-    svc_running && ok "$p: the service the runs stopped runs again" || not_ok "$p: the service the runs stopped runs again" "services_stopped=$(out services_stopped) restarted=$(out services_restarted)"
+    svc_running "$svc" && ok "$p: the service the runs stopped runs again" || not_ok "$p: the service the runs stopped runs again" "services_stopped=$(out services_stopped) restarted=$(out services_restarted)"
     assert_cmd "$p: puppet ssl verify passes" -- stack_puppet "$n" ssl verify
     assert_cmd "$p: puppet agent -t passes" -- stack_agent_run "$n"
     # nothing lost: the pre-run identity, byte for byte, in the backup

@@ -13,9 +13,7 @@
 stack_ensure
 ASAN_BIN="$REPO_ROOT/build/asan/cert_regen"
 
-serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
 fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 2>/dev/null | sed 's/^.*=//'; }
-out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
 regen() { # CONFDIR [EXTRA_JSON_MEMBERS]
     task_run regenerate "{\"confdir\": \"$1\", \"services\": []${2:+, $2}}"
 }

@@ -12,10 +12,10 @@
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
 . "$REPO_ROOT/tests/lib/agents.sh"
+# the ASan+UBSan test build: it has the kill points (task_run copies it once)
+task_use_asan hooks
 stack_ensure
 S=$STACK_SERVER_CONFDIR
-# the ASan+UBSan test build: it has the kill points (task_run copies it once)
-export CERT_REGEN_TASK_BIN="$REPO_ROOT/build/asan/cert_regen"
 
 n="fresh-$$.auto.test"
 c=$(stack_agent "$n")

@@ -12,8 +12,6 @@
 . "$REPO_ROOT/tests/lib/task.sh"
 stack_ensure
 
-out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
-serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
 fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//'; }
 tree_sum() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum; }
 

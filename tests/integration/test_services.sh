@@ -174,21 +174,25 @@ hold_lock() {
     return 1
 }
 agent_t() { puppet agent -t --confdir "$conf" --color false >"$TEST_TMP/agent.out" 2>&1; }
+# agent_refused LOCK NAME DESC SAYS: cert_regen holds LOCK (the NAME) and
+# puppet agent -t, refused, exits 1 saying SAYS (a regex; the check DESC).
+# The holder stays for the caller's checks.
+agent_refused() {
+    local lock=$1 name=$2 desc=$3 says=$4 rc=0
+    assert_cmd "cert_regen takes the $name" -- hold_lock "$lock"
+    agent_t || rc=$?
+    assert_eq 1 "$rc" "puppet agent -t exits 1 while we hold the $name"
+    assert_match "$says" "$(cat "$TEST_TMP/agent.out")" "$desc"
+}
 
-assert_cmd "cert_regen takes the ssl lock" -- hold_lock "$ssl_lock"
-rc=0; agent_t || rc=$?
-assert_eq 1 "$rc" "puppet agent -t exits 1 while we hold ssl.lock"
-assert_match "Another puppet instance is already running and the waitforlock setting is set to 0; exiting" \
-    "$(cat "$TEST_TMP/agent.out")" "puppet reports another instance holding the SSL lock"
+agent_refused "$ssl_lock" "ssl lock" "puppet reports another instance holding the SSL lock" \
+    "Another puppet instance is already running and the waitforlock setting is set to 0; exiting"
 assert_eq "$HOLDER" "$(cat "$ssl_lock")" "puppet left our ssl.lock alone (it judged us a puppet process)"
 stop_holder
 assert_eq "" "$(cat "$ssl_lock" 2>/dev/null)" "ssl.lock removed on release"
 
-assert_cmd "cert_regen takes the catalog run lock" -- hold_lock "$run_lock"
-rc=0; agent_t || rc=$?
-assert_eq 1 "$rc" "puppet agent -t exits 1 while we hold the catalog run lock"
-assert_match "Run of Puppet configuration client already in progress; skipping +\\($run_lock exists\\)" \
-    "$(cat "$TEST_TMP/agent.out")" "puppet reports a run already in progress"
+agent_refused "$run_lock" "catalog run lock" "puppet reports a run already in progress" \
+    "Run of Puppet configuration client already in progress; skipping +\\($run_lock exists\\)"
 assert_eq "$HOLDER" "$(cat "$run_lock")" "puppet left our catalog run lock alone"
 # Puppet's own Pidlock sees it as locked
 assert_eq true "$(ruby -e 'require "puppet"; Puppet.initialize_settings(["--confdir", ARGV[1]]); print Puppet::Util::Pidlock.new(ARGV[0]).locked?' "$run_lock" "$conf" 2>&1)" \

@@ -8,20 +8,14 @@
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$REPO_ROOT/tests/lib/stack.sh"
 . "$REPO_ROOT/tests/lib/task.sh"
-. "$REPO_ROOT/tests/lib/roots.sh"
 . "$REPO_ROOT/tests/lib/nodes.sh"
 
 T_START=$(date +%s)
-nodes_begin "services under a real systemd"
-stack_ensure
-
 dir=$TEST_TMP/node
-m=$dir/merged
 cn=svc-$$.auto.test
-nodes_overlay bookworm "$dir"
+nodes_agent_begin "services under a real systemd" "$dir" "$cn" /etc/puppet/puppet.conf
+m=$dir/merged
 node_install_tasks "$m"
-printf '[main]\ncertname = %s\nserver = localhost\nserverport = %s\nca_port = %s\nkeylength = 2048\n' \
-    "$cn" "$STACK_PORT" "$STACK_PORT" >"$m/etc/puppet/puppet.conf"
 u=$m/etc/systemd/system
 printf '[Unit]\nDescription=cert_regen test: runs until /run/cr-break exists\n[Service]\nExecStartPre=/bin/sh -c "test ! -e /run/cr-break"\nExecStart=/bin/sleep infinity\n' >"$u/cr-flaky.service"
 printf '[Unit]\nDescription=cert_regen test: never starts\n[Service]\nType=oneshot\nExecStart=/bin/false\n' >"$u/cr-fails.service"

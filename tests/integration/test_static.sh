@@ -13,8 +13,6 @@
 . "$REPO_ROOT/tests/lib/task.sh"
 stack_ensure
 
-out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
-serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
 
 # ---- x86_64 -----------------------------------------------------------
 exe=$(bash "$REPO_ROOT/tests/lib/static.sh" x86_64-linux-musl) || exe=""

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # tests/lib/nodes.sh - agent nodes and CAs in booted Debian roots
-# (tests/lib/roots.sh), shared by test_matrix, test_services_systemd and
-# test_aio_layout.  Source after testlib.sh and roots.sh.
+# (tests/lib/roots.sh, sourced here when the test has not), shared by
+# test_matrix, test_services_systemd and test_aio_layout.  Source after
+# testlib.sh and stack.sh.
 #
 #   nodes_prereq                  prints why roots cannot run here (empty: they can)
 #   nodes_bin                     the executable shipped to nodes: $CR_MATRIX_BIN,
@@ -24,6 +25,13 @@
 #                                 SUITEs are named
 #   nodes_overlay SUITE DIR       an overlay copy of SUITE's root at DIR,
 #                                 powered off and dropped when the test exits
+#   nodes_agent_begin WHAT DIR CERTNAME CONF  the opening of a test of one
+#                                 Debian 12 agent node of the shared server:
+#                                 nodes_begin WHAT, stack_ensure, the node at
+#                                 DIR, and its puppet.conf CONF (a path in
+#                                 the node) for CERTNAME, keylength 2048
+
+declare -F roots_overlay >/dev/null || . "$REPO_ROOT/tests/lib/roots.sh"
 
 NODES_INST=/opt/cr-inst
 
@@ -44,6 +52,16 @@ nodes_begin() {
 nodes_overlay() {
     roots_overlay "$1" "$2"
     at_exit "roots_poweroff '$2'; roots_overlay_drop '$2'"
+}
+
+nodes_agent_begin() {
+    local what=$1 dir=$2 cn=$3 conf=$2/merged$4
+    nodes_begin "$what"
+    stack_ensure
+    nodes_overlay bookworm "$dir"
+    mkdir -p "${conf%/*}"
+    printf '[main]\ncertname = %s\nserver = localhost\nserverport = %s\nca_port = %s\nkeylength = 2048\n' \
+        "$cn" "$STACK_PORT" "$STACK_PORT" >"$conf"
 }
 
 nodes_prereq() {

@@ -78,6 +78,20 @@ _stack_export() {
     export STACK_CA_CONF="$dir/conf.d/ca.conf"
 }
 
+# _stack_dirs DIR: the puppet.conf lines that put an instance's state under
+# DIR, the same for the servers and the agents
+_stack_dirs() {
+    printf '%s\n' "vardir = $1/var" "ssldir = $1/ssl" "rundir = $1/run" "logdir = $1/log" "publicdir = $1/public"
+}
+
+# _stack_server_main DIR CODEDIR CERTNAME: a puppetserver's [main] lines for
+# its directories and its identity (alt names localhost and 127.0.0.1)
+_stack_server_main() {
+    printf '%s\n' "confdir = $1/etc" "codedir = $2"
+    _stack_dirs "$1"
+    printf '%s\n' "certname = $3" "dns_alt_names = localhost,$3,IP:127.0.0.1"
+}
+
 _stack_write_config() {
     local dir=$1 port=$2 f
     mkdir -p "$dir"/{etc,conf.d,services.d,run,log,var,code,ca,ssl,public,agents,tmp}
@@ -86,15 +100,7 @@ _stack_write_config() {
 
     cat >"$dir/etc/puppet.conf" <<EOF
 [main]
-confdir = $dir/etc
-codedir = $dir/code
-vardir = $dir/var
-ssldir = $dir/ssl
-rundir = $dir/run
-logdir = $dir/log
-publicdir = $dir/public
-certname = $STACK_CERTNAME
-dns_alt_names = localhost,$STACK_CERTNAME,IP:127.0.0.1
+$(_stack_server_main "$dir" "$dir/code" "$STACK_CERTNAME")
 server = localhost
 serverport = $port
 ca_port = $port
@@ -387,11 +393,7 @@ server = localhost
 serverport = $STACK_PORT
 ca_port = $STACK_PORT
 confdir = $c
-vardir = $c/var
-ssldir = $c/ssl
-rundir = $c/run
-logdir = $c/log
-publicdir = $c/public
+$(_stack_dirs "$c")
 codedir = $c/code
 color = false
 EOF
@@ -521,6 +523,20 @@ stack_service_remove() {
     rm -f "/etc/init.d/${1:?stack_service_remove NAME}"
 }
 
+# stack_start_own CERTNAME: (in a test script) a puppetserver of the
+# test's own in $TEST_TMP/p with certname CERTNAME, stopped at exit: the
+# shared one (CR_STACK_DIR) must keep its CA.  When it does not start: one
+# not_ok and finish.
+stack_start_own() {
+    unset CR_STACK_DIR
+    STACK_CERTNAME=${1:?stack_start_own CERTNAME}
+    at_exit stack_stop -f
+    if ! stack_start "$TEST_TMP/p"; then
+        not_ok "own puppetserver starts" "see $TEST_TMP/p/log"
+        finish
+    fi
+}
+
 # stack_compiler_start NAME DIR [PORT]: a second puppetserver, a compile
 # server, in DIR: the CA service disabled, its own confdir/ssldir/vardir,
 # certname NAME with dns_alt_names localhost,NAME,IP:127.0.0.1, the
@@ -539,15 +555,7 @@ stack_compiler_start() {
     echo "$port" >"$dir/port"
     cat >"$dir/etc/puppet.conf" <<EOF2
 [main]
-confdir = $dir/etc
-codedir = $STACK_CODEDIR
-vardir = $dir/var
-ssldir = $dir/ssl
-rundir = $dir/run
-logdir = $dir/log
-publicdir = $dir/public
-certname = $name
-dns_alt_names = localhost,$name,IP:127.0.0.1
+$(_stack_server_main "$dir" "$STACK_CODEDIR" "$name")
 keylength = 2048
 server = localhost
 serverport = $STACK_PORT

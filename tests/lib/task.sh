@@ -12,6 +12,13 @@
 #     $TEST_TMP/task.err.  CERT_REGEN_TASK_BIN, when set, replaces the
 #     binary delivered in files/bin (for the ASan build).
 #   task_installdir  prints the _installdir (created on first use)
+#   out PATH         json_get PATH of the last TASK_OUT; empty when absent
+#   serial_of PEM    a certificate's serial as the tasks report it (hex, no
+#                    "serial="); empty when it cannot be read
+#   task_use_asan [hooks]
+#     (in a test script) the ASan build as the tasks' executable, leaks
+#     reported (ASAN_BIN, CERT_REGEN_TASK_BIN, ASAN_OPTIONS); with hooks it
+#     must carry the kill points.  Without it: one not_ok and finish.
 
 task_installdir() {
     local d="$TEST_TMP/installdir"
@@ -34,6 +41,20 @@ task_installdir() {
     fi
     printf '%s\n' "$d"
 }
+
+task_use_asan() {
+    ASAN_BIN="$REPO_ROOT/build/asan/cert_regen"
+    if [ ! -x "$ASAN_BIN" ] ||
+        { [ "${1:-}" = hooks ] && ! strings "$ASAN_BIN" | grep -q CERT_REGEN_TEST_KILL_AT; }; then
+        not_ok "ASan build${1:+ with test hooks} present" "run: make -C ext SAN=1"
+        finish
+    fi
+    export CERT_REGEN_TASK_BIN="$ASAN_BIN"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+}
+
+out() { json_get "$TASK_OUT" "$1" 2>/dev/null || true; }
+serial_of() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
 
 task_run() {
     local task=${1:?task_run TASK PARAMS_JSON} params=${2:-"{}"} mode=${3:-both}

@@ -8,6 +8,7 @@
 #     both leave the command's output in $TEST_TMP/last.out
 #   json_get FILE_OR_JSON PATH       (dotted path: hostcert.serial, ca.0.subject)
 #   at_exit CMD...                   (run at exit, before TEST_TMP is removed)
+#   needs_root DESC WHY              (not root: skip DESC and finish)
 #   finish                           (prints "N passed, N failed"; exits 1 on failure)
 #
 # TEST_TMP is a fresh directory, removed at exit unless KEEP_TMP=1 or the
@@ -27,6 +28,13 @@ TESTS_PASSED=0
 TESTS_FAILED=0
 TESTS_NUM=0
 _TL_AT_EXIT=()
+
+needs_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        skip "$1" "needs root ($2)"
+        finish
+    fi
+}
 
 at_exit() {
     _TL_AT_EXIT+=("$*")

@@ -62,6 +62,17 @@ rescue SystemCallError
   false
 end
 
+# An object whose keys are all in keys: false (after one error) when obj is
+# not an object, so that the caller skips the checks of its members.
+def check_object(errs, where, obj, keys)
+  unless obj.is_a?(Hash)
+    errs << "#{where}: must be an object"
+    return false
+  end
+  (obj.keys - keys).each { |k| errs << "#{where}: unknown key #{k}" }
+  true
+end
+
 def check_bool(errs, where, obj, key)
   return unless obj.key?(key)
 
@@ -95,11 +106,8 @@ def check_params(errs, where, params)
     w = "#{where}: parameter #{name}"
     errs << "#{w}: name must match #{TASK_NAME.source}" unless name.match?(TASK_NAME)
     errs << "#{w}: name starting with '_' is reserved for metaparameters" if name.start_with?('_')
-    unless spec.is_a?(Hash)
-      errs << "#{w}: must be an object"
-      next
-    end
-    (spec.keys - PARAM_KEYS).each { |k| errs << "#{w}: unknown key #{k}" }
+    next unless check_object(errs, w, spec, PARAM_KEYS)
+
     desc = spec['description']
     errs << "#{w}: description missing or empty" unless desc.is_a?(String) && !desc.strip.empty?
     errs << "#{w}: type missing" unless spec.key?('type')
@@ -140,11 +148,8 @@ def check_impls(errs, where, impls, mod)
   end
   impls.each_with_index.map do |impl, i|
     w = "#{where}: implementations[#{i}]"
-    unless impl.is_a?(Hash)
-      errs << "#{w}: must be an object"
-      next
-    end
-    (impl.keys - IMPL_KEYS).each { |k| errs << "#{w}: unknown key #{k}" }
+    next unless check_object(errs, w, impl, IMPL_KEYS)
+
     file = impl['name']
     if !file.is_a?(String) || file.include?('/') || !File.file?(File.join(ROOT, 'tasks', file))
       errs << "#{w}: name #{file.inspect} is not a file in tasks/"
