@@ -161,7 +161,7 @@ cr_err_is(const cr_err *e, const char *kind)
  * The one registry of error kinds (every CR_KIND_* of ext/core, and the
  * kinds files/launch.sh prints) with the next step an operator takes when
  * the flow that failed named none.  tests/lint/check_error_kinds.rb checks
- * that every kind defined anywhere is here and in the README.
+ * that every kind defined anywhere is here and in docs/troubleshooting.md.
  */
 static const struct cr_err_kind_info kind_registry[] = {
 	{ "cert_regen/invalid-parameter", "correct the parameter named above "
