@@ -167,8 +167,8 @@ static const struct cr_err_kind_info kind_registry[] = {
 	{ "cert_regen/invalid-parameter", "correct the parameter named above "
 	    "and run the task again." },
 	{ "cert_regen/unsupported-platform", "run the task on a platform "
-	    "cert_regen has a build for, or build one (README: Building for "
-	    "other agent Rubies and platforms)." },
+	    "cert_regen has a build for, or build one (docs/building.md: "
+	    "Building for other agent Rubies and platforms)." },
 	{ "cert_regen/io-error", "check the path named above (it must exist, "
 	    "be a regular file or directory with the expected owner and mode, "
 	    "on a file system with free space), then run the task again." },
