@@ -7,7 +7,7 @@ param([Parameter(Mandatory = $true)][string]$Task)
 $ErrorActionPreference = 'Stop'
 
 # The default next step of the kind (ext/core/cr_err.c, kind_registry).
-$next = 'run the task on a platform cert_regen has a build for, or build one (README: Building for other agent Rubies and platforms).'
+$next = 'run the task on a platform cert_regen has a build for, or build one (docs/building.md: Building for other agent Rubies and platforms).'
 
 function Send-Failure([string]$Platform, [string]$Why) {
     $safeTask = $Task -replace '[^a-z0-9_]', ''

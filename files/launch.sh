@@ -17,7 +17,7 @@ platform="$os-$arch"
 bin="$here/bin/$platform/cert_regen"
 
 # The default next step of the kind (ext/core/cr_err.c, kind_registry).
-next='run the task on a platform cert_regen has a build for, or build one (README: Building for other agent Rubies and platforms).'
+next='run the task on a platform cert_regen has a build for, or build one (docs/building.md: Building for other agent Rubies and platforms).'
 fail() {
 	# $1: why (a fixed text or a sanitised one); no input is echoed raw
 	why=$(printf '%s' "$1" | tr -cd 'A-Za-z0-9 ._:/()=+-' | cut -c1-300)

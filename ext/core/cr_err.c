@@ -161,14 +161,14 @@ cr_err_is(const cr_err *e, const char *kind)
  * The one registry of error kinds (every CR_KIND_* of ext/core, and the
  * kinds files/launch.sh prints) with the next step an operator takes when
  * the flow that failed named none.  tests/lint/check_error_kinds.rb checks
- * that every kind defined anywhere is here and in the README.
+ * that every kind defined anywhere is here and in docs/troubleshooting.md.
  */
 static const struct cr_err_kind_info kind_registry[] = {
 	{ "cert_regen/invalid-parameter", "correct the parameter named above "
 	    "and run the task again." },
 	{ "cert_regen/unsupported-platform", "run the task on a platform "
-	    "cert_regen has a build for, or build one (README: Building for "
-	    "other agent Rubies and platforms)." },
+	    "cert_regen has a build for, or build one (docs/building.md: "
+	    "Building for other agent Rubies and platforms)." },
 	{ "cert_regen/io-error", "check the path named above (it must exist, "
 	    "be a regular file or directory with the expected owner and mode, "
 	    "on a file system with free space), then run the task again." },

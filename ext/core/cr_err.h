@@ -24,7 +24,8 @@ typedef struct cr_err {
 	json_t *details;		/* owned object, or NULL */
 } cr_err;
 
-/* Error kinds shared by every face (tasks document them in README). */
+/* Error kinds shared by every face (docs/troubleshooting.md documents
+ * them). */
 #define CR_KIND_INVALID_PARAMETER "cert_regen/invalid-parameter"
 #define CR_KIND_UNSUPPORTED_PLATFORM "cert_regen/unsupported-platform"
 #define CR_KIND_IO "cert_regen/io-error"
@@ -36,7 +37,7 @@ typedef struct cr_err {
 
 /* Every other kind, by the module that returns it: the one list (the
  * registry in cr_err.c gives each its default next step; lint checks
- * both against README's Troubleshooting table). */
+ * both against the table of docs/troubleshooting.md). */
 /* sys/cr_sys_fs: a path that must not be followed is a symlink or
  * reparse point */
 #define CR_KIND_PATH_SYMLINK "cert_regen/path-symlink"

@@ -13,7 +13,7 @@
  *     ca.pem crl.pem the CA bundle and CRL chain fetched with it
  *     tree/          the complete new ssldir, exchanged with the live one
  *
- * States, in order (see README "Journal"):
+ * States, in order (see docs/tasks.md, "Journal"):
  *   staged     key + CSR exist; nothing sent yet
  *   submitted  the CA has our CSR (or signed it already under autosign)
  *   signed     cert.pem, ca.pem, crl.pem downloaded and verified

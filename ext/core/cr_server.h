@@ -4,7 +4,7 @@
  * cert_regen::ca_rebuild, cert_regen::primary_restore, cert_regen::ca_renew).
  *
  * The three change two directories together, the primary's ssldir and the
- * CA directory, always the same way (see cr_server.c and README "The
+ * CA directory, always the same way (see cr_server.c and docs/tasks.md "The
  * primary and the CA"): services stopped, verified backups of both
  * directories, complete new directories built and verified beside the live
  * ones, exchanged one after the other (journaled, so a rerun finishes a

@@ -6,9 +6,11 @@
 #     literals under ext/) and the task launchers (files/*.sh, tasks/*.sh)
 #     can print is in cr_err.c's kind_registry, with its default next step;
 #   - every kind the C code, the launchers, the plans and the functions can
-#     return has exactly one line in the README's "Troubleshooting" table
-#     (kind | meaning | what to do), sorted, and the table names no kind
-#     that nothing returns.
+#     return has exactly one line in the "Error kinds" table of
+#     docs/troubleshooting.md (kind | meaning | what to do), sorted, and the
+#     table names no kind that nothing returns;
+#   - the README's short Troubleshooting section names only kinds that
+#     something returns.
 # Prints one line per problem and exits 1 if there is any.
 #
 #   ruby tests/lint/check_error_kinds.rb [module_root]
@@ -49,21 +51,28 @@ end
 planned = planned - ['cert_regen/ca-${verdict}'] + %w[cert_regen/ca-expiring cert_regen/ca-expired]
 used = (printed.keys + registered + planned).uniq.sort
 
-# -- the README table
-readme = File.read(File.join(ROOT, 'README.md'))
-section = readme[/^## Troubleshooting\n(.*?)(?=^## )/m, 1]
-abort 'README.md has no "## Troubleshooting" section' unless section
+# -- the table in docs/troubleshooting.md
+TABLE = 'docs/troubleshooting.md'
+doc = File.read(File.join(ROOT, TABLE))
+section = doc[/^## Error kinds\n(.*?)(?=^## |\z)/m, 1]
+abort "#{TABLE} has no \"## Error kinds\" section" unless section
 
 rows = section.lines.grep(/\A\| `cert_regen\//)
 listed = rows.map { |l| l[/\A\| `(#{KIND})` \|/o, 1] }
 rows.each_with_index do |l, i|
-  problems << "README.md: not one kind per line, or not kind | meaning | what to do: #{l.strip}" if listed[i].nil? || l.count('|') != 4
+  problems << "#{TABLE}: not one kind per line, or not kind | meaning | what to do: #{l.strip}" if listed[i].nil? || l.count('|') != 4
 end
 listed.compact!
-problems << "README.md: troubleshooting table not sorted" unless listed == listed.sort
-listed.tally.each { |k, n| problems << "README.md: #{k} listed #{n} times" if n > 1 }
-(used - listed).each { |k| problems << "README.md: #{k} is returned but has no line in the troubleshooting table" }
-(listed - used).each { |k| problems << "README.md: #{k} is in the troubleshooting table but nothing returns it" }
+problems << "#{TABLE}: troubleshooting table not sorted" unless listed == listed.sort
+listed.tally.each { |k, n| problems << "#{TABLE}: #{k} listed #{n} times" if n > 1 }
+(used - listed).each { |k| problems << "#{TABLE}: #{k} is returned but has no line in the troubleshooting table" }
+(listed - used).each { |k| problems << "#{TABLE}: #{k} is in the troubleshooting table but nothing returns it" }
+
+# -- the README names a few kinds; a renamed or removed one must not linger there
+readme = File.read(File.join(ROOT, 'README.md'))
+(readme.scan(/`(#{KIND})`/o).flatten.uniq - used).each do |k|
+  problems << "README.md: #{k} is named but nothing returns it (see #{TABLE})"
+end
 
 if problems.empty?
   puts "error kinds: #{registered.size} registered, #{used.size} returned, each with its troubleshooting line"
