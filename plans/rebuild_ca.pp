@@ -56,7 +56,7 @@ plan cert_regen::rebuild_ca(
     'cert_regen/invalid-parameter')
   }
   $p = $primaries[0]
-  $p_conf = $p.vars['cert_regen_confdir'] ? { String[1] => { 'confdir' => $p.vars['cert_regen_confdir'] }, default => {} }
+  $p_conf = cert_regen::confdir_param($p.vars)
   $params = {
     'dns_alt_names' => $dns_alt_names,
     'ca_name'       => $ca_name,

@@ -116,7 +116,7 @@ plan cert_regen::regenerate_agents(
     'cert_regen/invalid-parameter')
   }
   $ca_target = $ca_targets[0]
-  $ca_conf = $ca_target.vars['cert_regen_confdir'] ? { String[1] => { 'confdir' => $ca_target.vars['cert_regen_confdir'] }, default => {} }
+  $ca_conf = cert_regen::confdir_param($ca_target.vars)
   $status_params = { 'warn_days' => $warn_days }
   $regen_params = {
     'ca_server'             => $ca_server,

@@ -51,7 +51,7 @@ plan cert_regen::regenerate_compiler(
 
   $by_name = $compilers.reduce({}) |$m, $t| { $m + { $t.name => $t } }
   $confdir_of = $compilers.reduce({}) |$m, $t| {
-    $m + { $t.name => $t.vars['cert_regen_confdir'] ? { String[1] => { 'confdir' => $t.vars['cert_regen_confdir'] }, default => {} } }
+    $m + { $t.name => cert_regen::confdir_param($t.vars) }
   }
   $checkers = $verify_with ? { Undef => undef, default => get_targets($verify_with) }
 
@@ -78,7 +78,7 @@ plan cert_regen::regenerate_compiler(
       $port = $t.vars['cert_regen_port'] ? { Integer => $t.vars['cert_regen_port'], default => 8140 }
       $who = $checkers ? { Undef => [$t], default => $checkers }
       $checks = $who.map |$c| {
-        $cconf = $c.vars['cert_regen_confdir'] ? { String[1] => { 'confdir' => $c.vars['cert_regen_confdir'] }, default => {} }
+        $cconf = cert_regen::confdir_param($c.vars)
         run_task('cert_regen::check_server', $c, $cconf + {
             'server'             => $host,
             'port'               => $port,

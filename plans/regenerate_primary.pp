@@ -45,10 +45,7 @@ plan cert_regen::regenerate_primary(
     fail_plan("primary must name exactly one target, not ${primaries.length}", 'cert_regen/invalid-parameter')
   }
   $p = $primaries[0]
-  $p_conf = $p.vars['cert_regen_confdir'] ? {
-    String[1] => { 'confdir' => $p.vars['cert_regen_confdir'] },
-    default   => {},
-  }
+  $p_conf = cert_regen::confdir_param($p.vars)
   $params = {
     'dns_alt_names' => $dns_alt_names,
     'services'      => $services,
@@ -68,10 +65,7 @@ plan cert_regen::regenerate_primary(
   out::message("cert_regen: ${p.name}: ${new}; backups ${r['backup']['ssldir']} ${r['backup']['cadir']}")
 
   $checkers = $agents ? { Undef => [], default => get_targets($agents) }
-  $rows = $checkers.group_by |$t| {
-    $t.vars['cert_regen_confdir'] ? { String[1] => $t.vars['cert_regen_confdir'], default => '' }
-  }.map |$cd, $group| {
-    $conf = $cd ? { '' => {}, default => { 'confdir' => $cd } }
+  $rows = $checkers.group_by |$t| { cert_regen::confdir_param($t.vars) }.map |$conf, $group| {
     run_task('cert_regen::check_server', $group, $conf + {
         'server'             => $p.vars['cert_regen_server'] ? { String[1] => $p.vars['cert_regen_server'], default => $r['certname'] },
         'port'               => $p.vars['cert_regen_port'] ? { Integer => $p.vars['cert_regen_port'], default => 8140 },

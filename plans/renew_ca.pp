@@ -55,10 +55,7 @@ plan cert_regen::renew_ca(
     'cert_regen/invalid-parameter')
   }
   $p = $primaries[0]
-  $p_conf = $p.vars['cert_regen_confdir'] ? {
-    String[1] => { 'confdir' => $p.vars['cert_regen_confdir'] },
-    default   => {},
-  }
+  $p_conf = cert_regen::confdir_param($p.vars)
   $params = { 'days' => $days, 'allow_shorter' => $allow_shorter, 'services' => $services }.filter |$k, $v| { $v =~ NotUndef }
 
   $rn = run_plan('cert_regen::util::run_task', 'task' => 'cert_regen::ca_renew', 'targets' => $p,

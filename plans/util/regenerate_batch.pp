@@ -25,7 +25,7 @@ plan cert_regen::util::regenerate_batch(
   String[1] $rerun,
 ) {
   $by_name = get_targets($targets).reduce({}) |$m, $t| { $m + { $t.name => $t } }
-  $ca_conf = $ca.vars['cert_regen_confdir'] ? { String[1] => { 'confdir' => $ca.vars['cert_regen_confdir'] }, default => {} }
+  $ca_conf = cert_regen::confdir_param($ca.vars)
   $ctx = { 'ca' => $ca.name, 'rerun' => $rerun }
 
   # Three rounds of cert_regen::regenerate, each followed by the CA's part:

@@ -18,10 +18,7 @@ plan cert_regen::util::run_task(
   TargetSpec $targets,
   Hash $params = {},
 ) {
-  $answers = get_targets($targets).group_by |$t| {
-    $t.vars['cert_regen_confdir'] ? { String[1] => $t.vars['cert_regen_confdir'], default => '' }
-  }.map |$cd, $group| {
-    $conf = $cd ? { '' => {}, default => { 'confdir' => $cd } }
+  $answers = get_targets($targets).group_by |$t| { cert_regen::confdir_param($t.vars) }.map |$conf, $group| {
     run_task($task, $group, $params + $conf + { '_catch_errors' => true }).results
   }.flatten.reduce({}) |$m, $r| {
     $answer = $r.ok ? {
