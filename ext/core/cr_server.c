@@ -54,6 +54,7 @@
 #define CHECK_CONNECT_S 5L
 #define DOWN_CONNECT_S 3L
 
+/* the services a CA host's flow stops when the task names none */
 static const char *const default_services[] = {
 	"puppet", "pxp-agent", "mcollective", "puppetserver", NULL
 };
@@ -444,17 +445,10 @@ out:
 static bool
 stop_services(struct srv *s, bool under_pxp, cr_err *err)
 {
-	json_t *names = cr_services_list(s->o->services), *stopped;
-	size_t i;
+	json_t *names = cr_services_list_from(s->o->services,
+	    default_services), *stopped;
 	bool ok = false;
 
-	if (s->o->services == NULL) {	/* the server's list, not an agent's */
-		json_decref(names);
-		names = json_array();
-		for (i = 0; default_services[i] != NULL; i++)
-			json_array_append_new(names,
-			    json_string(default_services[i]));
-	}
 	if ((stopped = s->ops->services_stop(s->ops->ctx, names, under_pxp,
 	    err)) == NULL)
 		goto out;
@@ -677,19 +671,13 @@ check_opts(const struct cr_server_opts *o, cr_err *err)
 static bool
 describe_noop(struct srv *s, cr_err *err)
 {
-	json_t *names = cr_services_list(s->o->services), *st = json_object();
+	json_t *names = cr_services_list_from(s->o->services,
+	    default_services), *st = json_object();
 	json_t *v;
 	size_t i;
 	cr_err e;
 
 	cr_err_init(&e);
-	if (s->o->services == NULL) {
-		json_decref(names);
-		names = json_array();
-		for (i = 0; default_services[i] != NULL; i++)
-			json_array_append_new(names,
-			    json_string(default_services[i]));
-	}
 	json_array_foreach(names, i, v) {
 		enum cr_svc_state ss = s->ops->service_state(s->ops->ctx,
 		    json_string_value(v), &e);

@@ -381,19 +381,27 @@ static const char *const default_services[] = {
 	"puppet", "mcollective", "pxp-agent", NULL,
 };
 
-/* The services to handle: the parameter or the default list. */
 json_t *
-cr_services_list(json_t *param)
+cr_services_list_from(json_t *param, const char *const *defaults)
 {
 	json_t *out;
 	size_t i;
 
 	if (param != NULL)
-		return json_incref(param);
-	out = json_array();
-	for (i = 0; out != NULL && default_services[i] != NULL; i++)
-		json_array_append_new(out, json_string(default_services[i]));
+		out = json_incref(param);
+	else {
+		out = json_array();
+		for (i = 0; out != NULL && defaults[i] != NULL; i++)
+			json_array_append_new(out, json_string(defaults[i]));
+	}
 	return out;
+}
+
+/* The services to handle: the parameter or the agent's default list. */
+json_t *
+cr_services_list(json_t *param)
+{
+	return cr_services_list_from(param, default_services);
 }
 
 /* The running ones among names (not pxp-agent under pxp-agent): a new

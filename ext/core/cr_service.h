@@ -99,6 +99,9 @@ bool cr_service_restart_logged(const char *name, unsigned delay_s);
 /* The services to handle: param (new reference) or the default list
  * (puppet, mcollective, pxp-agent). */
 json_t *cr_services_list(json_t *param);
+/* The same with another default list (names, NULL-terminated): the CA
+ * host's flows stop puppetserver too. */
+json_t *cr_services_list_from(json_t *param, const char *const *defaults);
 /* The running ones among names: a new reference, or NULL with err set
  * when a state cannot be read. */
 json_t *cr_services_running(json_t *names, bool under_pxp, cr_err *err);
