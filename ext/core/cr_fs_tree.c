@@ -197,19 +197,23 @@ out:
 	return ok;
 }
 
-/* A directory copied: its entries made durable, then (but for the root,
- * which cr_tree_copy_at finishes) the mode, owner and times of the
- * source. */
+/* A directory copied: its entries made durable, then the mode, owner and
+ * times of the source.  The root is cr_tree_copy_at's, which sets its
+ * mode, owner and times and then syncs it once. */
 static bool
 copy_leave(const struct cr_walk_at *at, const char *dp, cr_err *err)
 {
 	bool ok = false;
 
+	if (at->name == NULL) {
+		ok = true;
+		goto out;
+	}
 	if (fsync(at->twin) == -1 && errno != EINVAL) {
 		cr_err_errno(err, CR_KIND_IO, errno, "cannot fsync %s", dp);
 		goto out;
 	}
-	if (at->name != NULL && !meta_set_fd(at->twin, at->st, dp, err))
+	if (!meta_set_fd(at->twin, at->st, dp, err))
 		goto out;
 	ok = true;
 out:

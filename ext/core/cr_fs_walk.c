@@ -32,7 +32,7 @@ cr_walk_path(const char *root, const char *rel)
 }
 
 static bool walk_dir(const struct walk *w, int fd, int twin, const char *rel,
-    int depth, cr_err *err);
+    const char *path, int depth, cr_err *err);
 
 /* A directory entry: opened without following it, checked to be the one
  * listed, then entered, walked and left. */
@@ -65,7 +65,7 @@ walk_subdir(const struct walk *w, struct cr_walk_at *at, cr_err *err)
 	at->st = &now;
 	at->event = CR_WALK_ENTER;
 	if (!w->visit(at, &twin, w->ctx, err) ||
-	    !walk_dir(w, fd, twin, at->rel, at->depth, err))
+	    !walk_dir(w, fd, twin, at->rel, at->path, at->depth, err))
 		goto out;
 	close(fd);
 	fd = -1;
@@ -110,25 +110,20 @@ out:
 	return ok;
 }
 
-/* The entries of the open directory fd at rel, in bytewise order. */
+/* The entries of the open directory fd at rel (path: root/rel, for
+ * messages), in bytewise order. */
 static bool
-walk_dir(const struct walk *w, int fd, int twin, const char *rel, int depth,
-    cr_err *err)
+walk_dir(const struct walk *w, int fd, int twin, const char *rel,
+    const char *path, int depth, cr_err *err)
 {
-	bool ok = false;
-	char **names = NULL, *path;
+	bool ok;
+	char **names = NULL;
 	size_t count = 0, i;
 
-	if ((path = cr_walk_path(w->root, rel)) == NULL) {
-		cr_err_set(err, CR_KIND_NOMEM, "no memory to walk %s", w->root);
-		goto out;
-	}
 	ok = cr_sys_list_dir_at(fd, path, CR_TREE_MAX_ENTRIES, &names, &count,
 	    err);
 	for (i = 0; ok && i < count; i++)
 		ok = walk_entry(w, fd, twin, rel, names[i], depth, err);
-out:
-	free(path);
 	cr_sys_names_free(names, count);
 	return ok;
 }
@@ -141,6 +136,6 @@ cr_walk(int root_fd, int root_twin, const char *root, cr_walk_visit visit,
 	const struct cr_walk_at at = { CR_WALK_LEAVE, -1, root_twin, NULL,
 	    root, "", NULL, 0 };
 
-	return walk_dir(&w, root_fd, root_twin, "", 0, err) &&
+	return walk_dir(&w, root_fd, root_twin, "", root, 0, err) &&
 	    visit(&at, NULL, ctx, err);
 }
